@@ -1,0 +1,48 @@
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { secureHeaders } from "hono/secure-headers";
+import type { AppEnv } from "./app-env";
+import { getConfig } from "./config";
+import { ApiError, handleError } from "./errors";
+import { requestMetrics } from "./middleware/metrics";
+import { requestContext } from "./middleware/request-context";
+import { healthRoutes } from "./routes/health";
+import { metricsRoutes } from "./routes/metrics";
+
+export function createApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use("*", requestContext);
+  app.use("*", requestMetrics);
+  app.use(
+    "*",
+    secureHeaders({
+      // A JSON API: nothing here should ever be framed or run scripts.
+      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+      crossOriginResourcePolicy: "same-site",
+    }),
+  );
+  app.use(
+    "/api/*",
+    cors({
+      // Only the configured dashboard origin, with its session cookie.
+      origin: (origin, c) => (origin === getConfig(c.env).DASHBOARD_ORIGIN ? origin : null),
+      credentials: true,
+      allowMethods: ["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
+      allowHeaders: ["Content-Type", "X-Request-Id"],
+      exposeHeaders: ["X-Request-Id", "Content-Disposition", "Retry-After"],
+      maxAge: 600,
+    }),
+  );
+
+  app.route("/", healthRoutes);
+  app.route("/", metricsRoutes);
+
+  app.notFound((c) => {
+    throw new ApiError("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`);
+  });
+  app.onError(handleError);
+  return app;
+}
+
+export const app = createApp();

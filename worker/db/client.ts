@@ -1,0 +1,60 @@
+/**
+ * Postgres access through drizzle + `@neondatabase/serverless` (WebSocket Pool). The same code
+ * reaches Neon in production and, locally, a plain Postgres through the Neon-compatible WebSocket
+ * proxy (NEON_WS_PROXY). A Worker cannot keep sockets across requests, so a Pool lives for one
+ * request (or one queue batch / alarm) and is closed with `waitUntil(pool.end())`.
+ */
+import { neonConfig, Pool } from "@neondatabase/serverless";
+import { drizzle, type NeonDatabase } from "drizzle-orm/neon-serverless";
+import { type Config, ConfigError } from "../config";
+import * as schema from "./schema";
+
+export type Database = NeonDatabase<typeof schema>;
+
+export interface DbHandle {
+  db: Database;
+  pool: Pool;
+}
+
+let configuredProxy: string | undefined | null = null;
+
+function configureDriver(config: Config): void {
+  // neonConfig is module-global; the value is the same for every request in an isolate.
+  if (configuredProxy === (config.NEON_WS_PROXY ?? undefined)) return;
+  configuredProxy = config.NEON_WS_PROXY ?? undefined;
+  if (config.NEON_WS_PROXY) {
+    const proxy = config.NEON_WS_PROXY;
+    neonConfig.wsProxy = (host, port) => `${proxy}/v2?address=${host}:${port}`;
+    // The local proxy is plain ws:// to a plain Postgres: no TLS to pipeline.
+    neonConfig.useSecureWebSocket = false;
+    neonConfig.pipelineTLS = false;
+    neonConfig.pipelineConnect = false;
+  } else {
+    // Neon's default: the proxy lives on the database host itself.
+    neonConfig.wsProxy = (host) => `${host}/v2`;
+    neonConfig.useSecureWebSocket = true;
+    neonConfig.pipelineTLS = false;
+    neonConfig.pipelineConnect = "password";
+  }
+}
+
+export function openDb(config: Config): DbHandle {
+  if (!config.DATABASE_URL) {
+    throw new ConfigError([{ variable: "DATABASE_URL", message: "is not set; the database cannot be reached" }]);
+  }
+  configureDriver(config);
+  const pool = new Pool({ connectionString: config.DATABASE_URL, max: 5 });
+  // An idle client error (e.g. the proxy went away) must not crash the isolate.
+  pool.on("error", (err: Error) => console.error(JSON.stringify({ level: "error", msg: "pg pool error", error: err.message })));
+  return { db: drizzle(pool, { schema }), pool };
+}
+
+/** Runs `fn` with a fresh pool and closes it after (for queue batches, alarms, cron). */
+export async function withDb<T>(config: Config, fn: (db: Database) => Promise<T>): Promise<T> {
+  const { db, pool } = openDb(config);
+  try {
+    return await fn(db);
+  } finally {
+    await pool.end().catch(() => {});
+  }
+}

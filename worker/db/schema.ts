@@ -1,0 +1,395 @@
+/**
+ * The database schema: the one module drizzle-kit generates migrations/ from.
+ * Every tenant-owned table carries business_id; queries scope by the business of the session.
+ */
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+
+const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp("updated_at", { withTimezone: true }).notNull().defaultNow();
+const tsz = (name: string) => timestamp(name, { withTimezone: true });
+const id = () => integer("id").primaryKey().generatedAlwaysAsIdentity();
+const businessRef = () =>
+  integer("business_id")
+    .notNull()
+    .references(() => businesses.id, { onDelete: "cascade" });
+
+export const businesses = pgTable(
+  "businesses",
+  {
+    id: id(),
+    name: text("name").notNull(),
+    timezone: text("timezone").notNull().default("Asia/Jerusalem"),
+    locale: text("locale").notNull().default("he-IL"),
+    /** ISO 3166 region used to read phone numbers typed without a country code. */
+    phoneRegion: text("phone_region").notNull().default("IL"),
+    /** The business's Twilio number (E.164): inbound calls are matched on it. */
+    twilioNumber: text("twilio_number"),
+    /** The WhatsApp shard that holds this business's session (> 0 wins over the hash). */
+    whatsappShard: integer("whatsapp_shard").notNull().default(1),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex("businesses_twilio_number_key").on(t.twilioNumber)],
+);
+
+export const userRoles = ["system_admin", "owner", "admin", "agent"] as const;
+export type UserRole = (typeof userRoles)[number];
+
+export const users = pgTable(
+  "users",
+  {
+    id: id(),
+    /** Null only for system admins, who belong to no business. */
+    businessId: integer("business_id").references(() => businesses.id, { onDelete: "cascade" }),
+    email: text("email").notNull(),
+    name: text("name").notNull(),
+    role: text("role", { enum: userRoles }).notNull(),
+    /** `pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>`: the iteration count travels with the hash. */
+    passwordHash: text("password_hash").notNull(),
+    isActive: boolean("is_active").notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("users_email_key").on(sql`lower(${t.email})`),
+    index("users_business_idx").on(t.businessId),
+    check("users_role_check", sql`${t.role} in ('system_admin','owner','admin','agent')`),
+    check("users_business_required", sql`${t.role} = 'system_admin' or ${t.businessId} is not null`),
+  ],
+);
+
+export const sessions = pgTable(
+  "sessions",
+  {
+    id: id(),
+    /** SHA-256 of the opaque cookie token; the token itself is never stored. */
+    tokenHash: text("token_hash").notNull(),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** The business a system admin chose to act on; for other roles, their own business. */
+    actingBusinessId: integer("acting_business_id").references(() => businesses.id, { onDelete: "set null" }),
+    expiresAt: tsz("expires_at").notNull(),
+    revokedAt: tsz("revoked_at"),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+    createdAt: createdAt(),
+    lastSeenAt: tsz("last_seen_at").notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("sessions_token_hash_key").on(t.tokenHash), index("sessions_user_idx").on(t.userId)],
+);
+
+export const leadStatuses = pgTable(
+  "lead_statuses",
+  {
+    id: id(),
+    businessId: businessRef(),
+    key: text("key").notNull(),
+    label: text("label").notNull(),
+    color: text("color").notNull().default("#64748b"),
+    sortOrder: integer("sort_order").notNull().default(0),
+    isDefault: boolean("is_default").notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("lead_statuses_business_key").on(t.businessId, t.key)],
+);
+
+export const leads = pgTable(
+  "leads",
+  {
+    id: id(),
+    businessId: businessRef(),
+    firstName: text("first_name"),
+    lastName: text("last_name"),
+    phoneE164: text("phone_e164"),
+    email: text("email"),
+    source: text("source"),
+    status: text("status").notNull().default("new"),
+    notes: text("notes"),
+    ownerUserId: integer("owner_user_id").references(() => users.id, { onDelete: "set null" }),
+    tags: text("tags").array().notNull().default(sql`'{}'::text[]`),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    deletedAt: tsz("deleted_at"),
+  },
+  (t) => [
+    uniqueIndex("leads_business_phone_key").on(t.businessId, t.phoneE164).where(sql`${t.deletedAt} is null`),
+    index("leads_business_created_idx").on(t.businessId, t.createdAt, t.id),
+    index("leads_business_status_idx").on(t.businessId, t.status),
+  ],
+);
+
+export const callDirections = ["inbound", "outbound"] as const;
+export const callSources = ["direct", "bulk", "inbound"] as const;
+
+export const callLogs = pgTable(
+  "call_logs",
+  {
+    id: id(),
+    businessId: businessRef(),
+    leadId: integer("lead_id").references(() => leads.id, { onDelete: "set null" }),
+    direction: text("direction", { enum: callDirections }).notNull(),
+    source: text("source", { enum: callSources }).notNull(),
+    callSid: text("call_sid"),
+    leaseId: text("lease_id"),
+    fromNumber: text("from_number"),
+    toNumber: text("to_number"),
+    /** Twilio's call status; terminal states never regress. */
+    status: text("status").notNull(),
+    /** Highest status-callback SequenceNumber applied, so late callbacks are ignored. */
+    sequenceNumber: integer("sequence_number").notNull().default(-1),
+    durationSeconds: integer("duration_seconds"),
+    recordingSid: text("recording_sid"),
+    recordingUrl: text("recording_url"),
+    recordingDurationSeconds: integer("recording_duration_seconds"),
+    /** Why the call was refused or failed (e.g. "platform cap 50 reached"). */
+    reason: text("reason"),
+    createdByUserId: integer("created_by_user_id").references(() => users.id, { onDelete: "set null" }),
+    outboundJobId: integer("outbound_job_id"),
+    startedAt: tsz("started_at"),
+    answeredAt: tsz("answered_at"),
+    endedAt: tsz("ended_at"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("call_logs_call_sid_key").on(t.callSid),
+    index("call_logs_business_created_idx").on(t.businessId, t.createdAt),
+  ],
+);
+
+export const outboundRunStatuses = ["queued", "running", "paused", "cancelled", "completed", "failed"] as const;
+
+export const outboundCallRuns = pgTable(
+  "outbound_call_runs",
+  {
+    id: id(),
+    businessId: businessRef(),
+    name: text("name").notNull(),
+    status: text("status", { enum: outboundRunStatuses }).notNull().default("queued"),
+    createdByUserId: integer("created_by_user_id").references(() => users.id, { onDelete: "set null" }),
+    /** The filter or explicit lead ids the run was created from, for the record. */
+    audience: jsonb("audience").notNull(),
+    maxAttempts: smallint("max_attempts").notNull().default(1),
+    retryDelaySeconds: integer("retry_delay_seconds").notNull().default(600),
+    windowStart: tsz("window_start"),
+    windowEnd: tsz("window_end"),
+    totalJobs: integer("total_jobs").notNull().default(0),
+    skippedLeads: integer("skipped_leads").notNull().default(0),
+    lastError: text("last_error"),
+    startedAt: tsz("started_at"),
+    finishedAt: tsz("finished_at"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("outbound_call_runs_business_idx").on(t.businessId, t.createdAt)],
+);
+
+export const outboundJobStatuses = [
+  "queued",
+  "dialing",
+  "in_call",
+  "completed",
+  "no_answer",
+  "busy",
+  "failed",
+  "cancelled",
+] as const;
+
+export const outboundCallJobs = pgTable(
+  "outbound_call_jobs",
+  {
+    id: id(),
+    runId: integer("run_id")
+      .notNull()
+      .references(() => outboundCallRuns.id, { onDelete: "cascade" }),
+    businessId: businessRef(),
+    leadId: integer("lead_id")
+      .notNull()
+      .references(() => leads.id, { onDelete: "cascade" }),
+    phoneE164: text("phone_e164").notNull(),
+    status: text("status", { enum: outboundJobStatuses }).notNull().default("queued"),
+    attempts: smallint("attempts").notNull().default(0),
+    /** Set by the one consumer that claimed the job (atomic UPDATE ... WHERE lock_token IS NULL). */
+    lockToken: uuid("lock_token"),
+    callSid: text("call_sid"),
+    outcome: text("outcome"),
+    lastError: text("last_error"),
+    nextAttemptAt: tsz("next_attempt_at"),
+    dialStartedAt: tsz("dial_started_at"),
+    completedAt: tsz("completed_at"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("outbound_call_jobs_run_lead_key").on(t.runId, t.leadId),
+    uniqueIndex("outbound_call_jobs_call_sid_key").on(t.callSid),
+    index("outbound_call_jobs_run_status_idx").on(t.runId, t.status),
+  ],
+);
+
+export const waConversations = pgTable(
+  "wa_conversations",
+  {
+    id: id(),
+    businessId: businessRef(),
+    chatJid: text("chat_jid").notNull(),
+    leadId: integer("lead_id").references(() => leads.id, { onDelete: "set null" }),
+    displayName: text("display_name"),
+    lastMessageAt: tsz("last_message_at"),
+    lastMessagePreview: text("last_message_preview"),
+    unreadCount: integer("unread_count").notNull().default(0),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("wa_conversations_business_chat_key").on(t.businessId, t.chatJid),
+    index("wa_conversations_business_activity_idx").on(t.businessId, t.lastMessageAt),
+  ],
+);
+
+export const waMessageStatuses = ["pending", "sent", "delivered", "read", "played", "failed"] as const;
+
+export const waMessages = pgTable(
+  "wa_messages",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    businessId: businessRef(),
+    conversationId: integer("conversation_id")
+      .notNull()
+      .references(() => waConversations.id, { onDelete: "cascade" }),
+    chatJid: text("chat_jid").notNull(),
+    /** WhatsApp's message id; with chat and fromMe it identifies a message (the dedupe key). */
+    waMessageId: text("wa_message_id").notNull(),
+    fromMe: boolean("from_me").notNull(),
+    kind: text("kind").notNull().default("text"),
+    text: text("text"),
+    media: jsonb("media"),
+    status: text("status", { enum: waMessageStatuses }).notNull().default("pending"),
+    statusUpdatedAt: tsz("status_updated_at"),
+    sentAt: tsz("sent_at").notNull(),
+    /** For our own sends: the key the shard dedupes retried sends on. */
+    idempotencyKey: text("idempotency_key"),
+    createdByUserId: integer("created_by_user_id").references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("wa_messages_identity_key").on(t.businessId, t.chatJid, t.waMessageId, t.fromMe),
+    index("wa_messages_conversation_idx").on(t.conversationId, t.sentAt, t.id),
+  ],
+);
+
+export const scheduledMessageStatuses = ["pending", "queued", "sent", "failed", "cancelled"] as const;
+
+export const scheduledMessages = pgTable(
+  "scheduled_messages",
+  {
+    id: id(),
+    businessId: businessRef(),
+    leadId: integer("lead_id")
+      .notNull()
+      .references(() => leads.id, { onDelete: "cascade" }),
+    template: text("template").notNull(),
+    renderedText: text("rendered_text"),
+    sendAt: tsz("send_at").notNull(),
+    status: text("status", { enum: scheduledMessageStatuses }).notNull().default("pending"),
+    claimedAt: tsz("claimed_at"),
+    sentAt: tsz("sent_at"),
+    waMessageId: text("wa_message_id"),
+    lastError: text("last_error"),
+    createdByUserId: integer("created_by_user_id").references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+  },
+  (t) => [index("scheduled_messages_due_idx").on(t.status, t.sendAt)],
+);
+
+export const appointmentStatuses = ["scheduled", "cancelled", "completed"] as const;
+export const reminderStatuses = ["pending", "queued", "sent", "skipped", "failed"] as const;
+
+export const appointments = pgTable(
+  "appointments",
+  {
+    id: id(),
+    businessId: businessRef(),
+    leadId: integer("lead_id")
+      .notNull()
+      .references(() => leads.id, { onDelete: "cascade" }),
+    title: text("title").notNull(),
+    location: text("location"),
+    notes: text("notes"),
+    startsAt: tsz("starts_at").notNull(),
+    endsAt: tsz("ends_at"),
+    status: text("status", { enum: appointmentStatuses }).notNull().default("scheduled"),
+    reminderMinutesBefore: integer("reminder_minutes_before"),
+    reminderDueAt: tsz("reminder_due_at"),
+    reminderStatus: text("reminder_status", { enum: reminderStatuses }).notNull().default("pending"),
+    reminderSentAt: tsz("reminder_sent_at"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index("appointments_business_starts_idx").on(t.businessId, t.startsAt),
+    index("appointments_reminder_due_idx").on(t.reminderStatus, t.reminderDueAt),
+  ],
+);
+
+export const businessSettings = pgTable("business_settings", {
+  businessId: integer("business_id")
+    .primaryKey()
+    .references(() => businesses.id, { onDelete: "cascade" }),
+  /** { "sun": [["09:00","17:00"]], ... } in the business's timezone. */
+  workingHours: jsonb("working_hours"),
+  reminderLeadMinutes: integer("reminder_lead_minutes").notNull().default(24 * 60),
+  waMessagesPerMinute: integer("wa_messages_per_minute").notNull().default(20),
+  waDailyCap: integer("wa_daily_cap").notNull().default(1000),
+  waQuietHoursStart: text("wa_quiet_hours_start"),
+  waQuietHoursEnd: text("wa_quiet_hours_end"),
+  outboundCallCap: integer("outbound_call_cap").notNull().default(3),
+  /** What an inbound call does: { "type": "forward", "to": "+972..." } or { "type": "voicemail" }. */
+  inboundCallAction: jsonb("inbound_call_action"),
+  greetingText: text("greeting_text"),
+  updatedAt: updatedAt(),
+});
+
+export const featureFlags = pgTable(
+  "feature_flags",
+  {
+    id: id(),
+    key: text("key").notNull(),
+    /** Null: the platform default for every business without its own row. */
+    businessId: integer("business_id").references(() => businesses.id, { onDelete: "cascade" }),
+    enabled: boolean("enabled").notNull(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex("feature_flags_key_business_key").on(t.key, sql`coalesce(${t.businessId}, 0)`)],
+);
+
+/** Jobs that could not be processed: malformed, or out of retries. Kept for operators to inspect. */
+export const deadLetters = pgTable(
+  "dead_letters",
+  {
+    id: id(),
+    queue: text("queue").notNull(),
+    jobType: text("job_type"),
+    messageId: text("message_id"),
+    body: jsonb("body"),
+    reason: text("reason").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    createdAt: createdAt(),
+  },
+  (t) => [index("dead_letters_created_idx").on(t.createdAt), uniqueIndex("dead_letters_message_key").on(t.queue, t.messageId)],
+);
+

@@ -1,0 +1,24 @@
+/**
+ * The Worker's bindings. Settings (strings from wrangler.toml [vars] and secrets) are not read
+ * from here: they go through ./config.ts.
+ */
+import type { BusinessDO } from "../durable-objects/business-do";
+import type { CallCapacityDO } from "../durable-objects/call-capacity-do";
+import type { RateLimiterDO } from "../durable-objects/rate-limiter-do";
+
+export interface Bindings {
+  BUSINESS_DO: DurableObjectNamespace<BusinessDO>;
+  CALL_CAPACITY_DO: DurableObjectNamespace<CallCapacityDO>;
+  RATE_LIMITER_DO: DurableObjectNamespace<RateLimiterDO>;
+  QUEUE_HIGH: Queue;
+  QUEUE_DEFAULT: Queue;
+  QUEUE_LOW: Queue;
+  QUEUE_MEDIA: Queue;
+  DLQ_HIGH: Queue;
+  DLQ_DEFAULT: Queue;
+  DLQ_LOW: Queue;
+  DLQ_MEDIA: Queue;
+}
+
+/** Bindings plus the raw settings, which only config.ts interprets. */
+export type Env = Bindings & { readonly [setting: string]: unknown };

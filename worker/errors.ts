@@ -1,0 +1,94 @@
+/**
+ * One error shape for every failure: `{ "error": { "code", "message", "details"? } }`.
+ * Routes throw ApiError; zod failures go through `validationError`; anything else becomes a 500
+ * whose body says nothing about internals (the details go to the log with the request id).
+ */
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ZodError } from "zod";
+import { ConfigError } from "./config";
+
+export const errorStatus = {
+  validation_failed: 400,
+  bad_request: 400,
+  unauthorized: 401,
+  invalid_signature: 403,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal_error: 500,
+  config_invalid: 500,
+  upstream_failed: 502,
+  service_unavailable: 503,
+} as const satisfies Record<string, ContentfulStatusCode>;
+
+export type ErrorCode = keyof typeof errorStatus;
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+export class ApiError extends HTTPException {
+  constructor(
+    readonly code: ErrorCode | (string & {}),
+    message: string,
+    readonly details?: unknown,
+    status?: ContentfulStatusCode,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(status ?? errorStatus[code as ErrorCode] ?? 500, { message });
+    this.name = "ApiError";
+  }
+}
+
+export function notFound(what: string): ApiError {
+  return new ApiError("not_found", `${what} not found`);
+}
+
+/** A 400 naming every field zod refused. */
+export function validationError(error: ZodError, where: "body" | "query" | "params" | "form" = "body"): ApiError {
+  const fields = error.issues.map((issue) => ({
+    field: issue.path.length > 0 ? issue.path.join(".") : where,
+    message: issue.message,
+  }));
+  const names = [...new Set(fields.map((f) => f.field))];
+  return new ApiError("validation_failed", `Invalid ${where}: ${names.join(", ")}`, { fields });
+}
+
+export function errorBody(code: string, message: string, details?: unknown): ErrorBody {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+export function handleError(err: Error, c: Context): Response {
+  if (err instanceof ApiError) {
+    const res = c.json(errorBody(err.code, err.message, err.details), err.status);
+    for (const [k, v] of Object.entries(err.headers ?? {})) res.headers.set(k, v);
+    return res;
+  }
+  if (err instanceof ConfigError) {
+    // Operators need to know which variable is wrong; values are never echoed.
+    console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), msg: err.message }));
+    return c.json(errorBody("config_invalid", err.message, { variables: err.issues.map((i) => i.variable) }), 500);
+  }
+  if (err instanceof HTTPException) {
+    // Hono's own (e.g. body limit, malformed JSON from a validator): keep its status, our shape.
+    const status = err.status as ContentfulStatusCode;
+    const code = status === 413 ? "payload_too_large" : status >= 500 ? "internal_error" : "bad_request";
+    return c.json(errorBody(code, err.message || "Request refused"), status);
+  }
+  console.error(
+    JSON.stringify({
+      level: "error",
+      requestId: c.get("requestId"),
+      msg: "unhandled error",
+      error: err.message,
+      stack: err.stack,
+    }),
+  );
+  return c.json(errorBody("internal_error", "Something went wrong; the request id identifies it in our logs."), 500);
+}

@@ -1,0 +1,38 @@
+/**
+ * Every job's zod schema and the queue that carries it. A message body is
+ * `{ "type": "<job type>", ...payload }`; the consumer validates it here before any handler runs,
+ * and a body that fails goes straight to the dead-letter path with the reason. Producers send
+ * through `enqueue` (./producer.ts), which validates with the same schema.
+ */
+import { z } from "zod";
+import type { QueueKey } from "./definitions";
+
+export const purgeExpiredSessionsJob = z.object({
+  type: z.literal("maintenance.purge_expired_sessions"),
+  /** Sessions expired (or revoked) longer than this ago are deleted. */
+  graceHours: z.number().int().min(0).max(24 * 365).default(24),
+});
+
+export const jobs = {
+  "maintenance.purge_expired_sessions": { queue: "low", schema: purgeExpiredSessionsJob },
+} as const satisfies Record<string, { queue: QueueKey; schema: z.ZodType<{ type: string }> }>;
+
+export type JobType = keyof typeof jobs;
+export type Job<T extends JobType = JobType> = { [K in T]: z.output<(typeof jobs)[K]["schema"]> }[T];
+export type JobInput<T extends JobType = JobType> = { [K in T]: z.input<(typeof jobs)[K]["schema"]> }[T];
+
+export function isJobType(type: unknown): type is JobType {
+  return typeof type === "string" && Object.hasOwn(jobs, type);
+}
+
+/** What the dead-letter queues carry when we reject a job ourselves (not after exhausted retries). */
+export const deadLetterEnvelope = z.object({
+  deadLetter: z.object({
+    reason: z.string(),
+    queue: z.string(),
+    originalMessageId: z.string(),
+    attempts: z.number().int(),
+  }),
+  body: z.unknown(),
+});
+export type DeadLetterEnvelope = z.infer<typeof deadLetterEnvelope>;

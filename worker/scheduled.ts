@@ -1,0 +1,20 @@
+/**
+ * Cron triggers. Each cron expression in wrangler.toml maps to one task here; a task only
+ * enqueues work (idempotent jobs), so an overlapping or repeated trigger is harmless.
+ */
+import type { Env } from "./env";
+import { enqueue } from "./queues/producer";
+
+export const cronTasks: Record<string, (env: Env, controller: ScheduledController) => Promise<void>> = {
+  // Daily at 03:17 UTC: delete sessions expired or revoked more than a day ago.
+  "17 3 * * *": (env) => enqueue(env, { type: "maintenance.purge_expired_sessions", graceHours: 24 }),
+};
+
+export async function handleScheduled(controller: ScheduledController, env: Env): Promise<void> {
+  const task = cronTasks[controller.cron];
+  if (!task) {
+    console.error(JSON.stringify({ level: "error", msg: "no task for cron trigger", cron: controller.cron }));
+    return;
+  }
+  await task(env, controller);
+}
