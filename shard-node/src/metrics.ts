@@ -1,0 +1,66 @@
+/**
+ * Prometheus metrics for one shard. A registry per shard instance (not prom-client's global one)
+ * so several shards can live in one process in tests and benchmarks.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { connectionStates } from "../../contracts/shard-events.js";
+
+export interface MetricsSources {
+  sessionsByState(): Record<string, number>;
+  outboxPending(): number;
+}
+
+export class ShardMetrics {
+  readonly registry = new Registry();
+  readonly eventsAppended = new Counter({
+    name: "shard_outbox_events_appended_total",
+    help: "Events written to the outbox",
+    registers: [this.registry],
+  });
+  readonly eventsDelivered = new Counter({
+    name: "shard_outbox_events_delivered_total",
+    help: "Events the edge acknowledged (2xx)",
+    registers: [this.registry],
+  });
+  readonly deliveries = new Counter({
+    name: "shard_outbox_deliveries_total",
+    help: "Delivery requests to the edge, by result",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+  readonly deliverySeconds = new Histogram({
+    name: "shard_outbox_delivery_seconds",
+    help: "Time for a successful delivery request",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly messagesSent = new Counter({
+    name: "shard_messages_sent_total",
+    help: "Outbound sends, by result",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+
+  constructor(shardId: number, sources: MetricsSources) {
+    this.registry.setDefaultLabels({ shard: String(shardId) });
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: "shard_sessions",
+      help: "Sessions held by this shard, by state",
+      labelNames: ["state"] as const,
+      registers: [this.registry],
+      collect() {
+        const counts = sources.sessionsByState();
+        for (const state of connectionStates) this.set({ state }, counts[state] ?? 0);
+      },
+    });
+    new Gauge({
+      name: "shard_outbox_pending_events",
+      help: "Events waiting in the outbox for the edge",
+      registers: [this.registry],
+      collect() {
+        this.set(sources.outboxPending());
+      },
+    });
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The durable event outbox: inbound WhatsApp events are appended here (one fsynced transaction
+ * per batch) before anything else happens with them, and deleted only after the edge answered 2xx.
+ * `event_id` is unique, so the same message seen twice while still pending is stored once; the
+ * edge dedupes whatever is delivered twice (after a crash between its 2xx and our delete).
+ */
+import type { ShardEvent } from "../../../contracts/shard-events.js";
+import type { Db } from "./db.js";
+
+export interface OutboxRow {
+  seq: number;
+  payload: string;
+}
+
+export class Outbox {
+  private readonly insert;
+  private readonly selectLanes;
+  private readonly selectBatch;
+  private readonly deleteUpTo;
+  private readonly stats;
+  private listener: (() => void) | undefined;
+
+  constructor(private readonly db: Db) {
+    this.insert = db.prepare<[number, string, string, number]>(
+      "INSERT OR IGNORE INTO outbox (business_id, event_id, payload, created_at) VALUES (?, ?, ?, ?)",
+    );
+    this.selectLanes = db.prepare<[], { business_id: number }>(
+      "SELECT business_id, MIN(seq) AS first FROM outbox GROUP BY business_id ORDER BY first",
+    );
+    this.selectBatch = db.prepare<[number, number], OutboxRow>(
+      "SELECT seq, payload FROM outbox WHERE business_id = ? ORDER BY seq LIMIT ?",
+    );
+    this.deleteUpTo = db.prepare<[number, number]>("DELETE FROM outbox WHERE business_id = ? AND seq <= ?");
+    this.stats = db.prepare<[], { pending: number; oldest: number | null }>(
+      "SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM outbox",
+    );
+  }
+
+  /** Called after every append (the forwarder wakes up). */
+  onAppend(listener: () => void): void {
+    this.listener = listener;
+  }
+
+  /** Stores the events in one transaction; returns how many were new. */
+  append(events: ShardEvent[]): number {
+    if (events.length === 0) return 0;
+    const now = Date.now();
+    const inserted = this.db.transaction(() => {
+      let n = 0;
+      for (const event of events) n += this.insert.run(event.businessId, event.id, JSON.stringify(event), now).changes;
+      return n;
+    })();
+    this.listener?.();
+    return inserted;
+  }
+
+  /** Businesses with pending events, the one waiting longest first. */
+  pendingBusinesses(): number[] {
+    return this.selectLanes.all().map((r) => r.business_id);
+  }
+
+  peek(businessId: number, limit: number): OutboxRow[] {
+    return this.selectBatch.all(businessId, limit);
+  }
+
+  /** Removes a delivered prefix of one business's lane. */
+  ack(businessId: number, lastSeq: number): void {
+    this.deleteUpTo.run(businessId, lastSeq);
+  }
+
+  stat(): { pending: number; oldestCreatedAt: number | null } {
+    const row = this.stats.get();
+    return { pending: row?.pending ?? 0, oldestCreatedAt: row?.oldest ?? null };
+  }
+}
