@@ -57,7 +57,7 @@ export async function verifyShardPayload(opts: {
   if (Math.abs(opts.nowSeconds - timestamp) > opts.maxSkewSeconds) return { ok: false, reason: "stale_timestamp" };
   if (!signatureHeader.startsWith(VERSION_PREFIX)) return { ok: false, reason: "bad_signature" };
   const mac = fromHex(signatureHeader.slice(VERSION_PREFIX.length));
-  if (!mac || mac.length !== 32) return { ok: false, reason: "bad_signature" };
+  if (mac?.length !== 32) return { ok: false, reason: "bad_signature" };
   const key = await hmacKey(opts.secret);
   const valid = await crypto.subtle.verify("HMAC", key, mac, encoder.encode(`${timestamp}.${opts.body}`));
   return valid ? { ok: true } : { ok: false, reason: "bad_signature" };

@@ -33,9 +33,14 @@ export class RateLimiterDO extends DurableObject<Env> {
 
   /** Takes `cost` tokens if the bucket has them; otherwise says how long to wait. */
   take(policy: BucketPolicy, cost = 1, nowMs = Date.now()): TakeResult {
-    const row = this.sql.exec<{ tokens: number; updated_ms: number }>("SELECT tokens, updated_ms FROM bucket").toArray()[0];
+    const row = this.sql
+      .exec<{ tokens: number; updated_ms: number }>("SELECT tokens, updated_ms FROM bucket")
+      .toArray()[0];
     const elapsed = row ? Math.max(0, nowMs - row.updated_ms) / 1000 : 0;
-    const available = Math.min(policy.capacity, (row ? row.tokens : policy.capacity) + elapsed * policy.refillPerSecond);
+    const available = Math.min(
+      policy.capacity,
+      (row ? row.tokens : policy.capacity) + elapsed * policy.refillPerSecond,
+    );
     const allowed = available >= cost;
     const tokens = allowed ? available - cost : available;
     this.sql.exec(

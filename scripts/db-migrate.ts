@@ -5,14 +5,18 @@
  */
 import path from "node:path";
 import { startEmbeddedPostgres } from "./lib/embedded-postgres";
-import { readLocalEnv, needsLocalProxy } from "./lib/local-env";
+import { needsLocalProxy, readLocalEnv } from "./lib/local-env";
 import { runMigrations } from "./lib/migrate";
 import { startNeonWsProxy } from "./lib/neon-ws-proxy";
 
 const env = readLocalEnv();
 const embedded = env.DATABASE_URL
   ? null
-  : await startEmbeddedPostgres({ dataDir: path.join(env.LOCAL_DATA_DIR, "postgres"), port: env.LOCAL_PG_PORT, database: "prosaas" });
+  : await startEmbeddedPostgres({
+      dataDir: path.join(env.LOCAL_DATA_DIR, "postgres"),
+      port: env.LOCAL_PG_PORT,
+      database: "prosaas",
+    });
 const databaseUrl = env.DATABASE_URL ?? embedded!.url;
 const proxy = needsLocalProxy(databaseUrl, env.NEON_WS_PROXY) ? await startNeonWsProxy() : null;
 try {

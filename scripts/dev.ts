@@ -9,7 +9,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
-import { startEmbeddedPostgres, type LocalPostgres } from "./lib/embedded-postgres";
+import { type LocalPostgres, startEmbeddedPostgres } from "./lib/embedded-postgres";
 import { needsLocalProxy, readLocalEnv } from "./lib/local-env";
 import { runMigrations } from "./lib/migrate";
 import { type NeonWsProxy, startNeonWsProxy } from "./lib/neon-ws-proxy";

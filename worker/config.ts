@@ -110,7 +110,9 @@ export function parseConfig(env: Record<string, unknown>): Config {
   if (issues.length > 0 || !result.success) throw new ConfigError(issues);
   const config = { ...result.data, shardUrlOverrides: shardUrls.overrides };
   if (config.ENVIRONMENT === "production" && config.NEON_WS_PROXY) {
-    throw new ConfigError([{ variable: "NEON_WS_PROXY", message: "is a local-development setting; unset it in production" }]);
+    throw new ConfigError([
+      { variable: "NEON_WS_PROXY", message: "is a local-development setting; unset it in production" },
+    ]);
   }
   return config;
 }

@@ -8,6 +8,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
 import { ConfigError } from "./config";
+import { log } from "./lib/log";
 
 export const errorStatus = {
   validation_failed: 400,
@@ -72,7 +73,7 @@ export function handleError(err: Error, c: Context): Response {
   }
   if (err instanceof ConfigError) {
     // Operators need to know which variable is wrong; values are never echoed.
-    console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), msg: err.message }));
+    log.error(err.message, { requestId: c.get("requestId") });
     return c.json(errorBody("config_invalid", err.message, { variables: err.issues.map((i) => i.variable) }), 500);
   }
   if (err instanceof HTTPException) {
@@ -81,14 +82,6 @@ export function handleError(err: Error, c: Context): Response {
     const code = status === 413 ? "payload_too_large" : status >= 500 ? "internal_error" : "bad_request";
     return c.json(errorBody(code, err.message || "Request refused"), status);
   }
-  console.error(
-    JSON.stringify({
-      level: "error",
-      requestId: c.get("requestId"),
-      msg: "unhandled error",
-      error: err.message,
-      stack: err.stack,
-    }),
-  );
+  log.error("unhandled error", { requestId: c.get("requestId"), error: err.message, stack: err.stack });
   return c.json(errorBody("internal_error", "Something went wrong; the request id identifies it in our logs."), 500);
 }

@@ -3,6 +3,7 @@
  * enqueues work (idempotent jobs), so an overlapping or repeated trigger is harmless.
  */
 import type { Env } from "./env";
+import { log } from "./lib/log";
 import { enqueue } from "./queues/producer";
 
 export const cronTasks: Record<string, (env: Env, controller: ScheduledController) => Promise<void>> = {
@@ -13,7 +14,7 @@ export const cronTasks: Record<string, (env: Env, controller: ScheduledControlle
 export async function handleScheduled(controller: ScheduledController, env: Env): Promise<void> {
   const task = cronTasks[controller.cron];
   if (!task) {
-    console.error(JSON.stringify({ level: "error", msg: "no task for cron trigger", cron: controller.cron }));
+    log.error("no task for cron trigger", { cron: controller.cron });
     return;
   }
   await task(env, controller);

@@ -8,7 +8,7 @@
  * as that user.
  */
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { chmod, mkdir } from "node:fs/promises";
 import net from "node:net";
 import { userInfo } from "node:os";
 import path from "node:path";
@@ -59,6 +59,9 @@ export async function startEmbeddedPostgres(opts: {
   });
   if (!existsSync(path.join(dataDir, "PG_VERSION"))) {
     await mkdir(path.dirname(dataDir), { recursive: true });
+    // As root, Postgres runs as `postgres`, which must be able to reach the data dir's parent
+    // (mkdtemp makes 0700 dirs).
+    if (isRoot) await chmod(path.dirname(dataDir), 0o755);
     await server.initialise();
   }
   await server.start();

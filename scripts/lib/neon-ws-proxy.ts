@@ -7,9 +7,10 @@
  * Only loopback targets are allowed: this is a development/test tool and must never become an open
  * relay to the network.
  */
-import net from "node:net";
+
 import type { AddressInfo } from "node:net";
-import { WebSocketServer, type WebSocket } from "ws";
+import net from "node:net";
+import { type WebSocket, WebSocketServer } from "ws";
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
 

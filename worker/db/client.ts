@@ -7,6 +7,7 @@
 import { neonConfig, Pool } from "@neondatabase/serverless";
 import { drizzle, type NeonDatabase } from "drizzle-orm/neon-serverless";
 import { type Config, ConfigError } from "../config";
+import { log } from "../lib/log";
 import * as schema from "./schema";
 
 export type Database = NeonDatabase<typeof schema>;
@@ -45,7 +46,7 @@ export function openDb(config: Config): DbHandle {
   configureDriver(config);
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: 5 });
   // An idle client error (e.g. the proxy went away) must not crash the isolate.
-  pool.on("error", (err: Error) => console.error(JSON.stringify({ level: "error", msg: "pg pool error", error: err.message })));
+  pool.on("error", (err: Error) => log.warn("idle database connection failed", { error: err.message }));
   return { db: drizzle(pool, { schema }), pool };
 }
 

@@ -352,7 +352,9 @@ export const businessSettings = pgTable("business_settings", {
     .references(() => businesses.id, { onDelete: "cascade" }),
   /** { "sun": [["09:00","17:00"]], ... } in the business's timezone. */
   workingHours: jsonb("working_hours"),
-  reminderLeadMinutes: integer("reminder_lead_minutes").notNull().default(24 * 60),
+  reminderLeadMinutes: integer("reminder_lead_minutes")
+    .notNull()
+    .default(24 * 60),
   waMessagesPerMinute: integer("wa_messages_per_minute").notNull().default(20),
   waDailyCap: integer("wa_daily_cap").notNull().default(1000),
   waQuietHoursStart: text("wa_quiet_hours_start"),
@@ -390,6 +392,8 @@ export const deadLetters = pgTable(
     attempts: integer("attempts").notNull().default(0),
     createdAt: createdAt(),
   },
-  (t) => [index("dead_letters_created_idx").on(t.createdAt), uniqueIndex("dead_letters_message_key").on(t.queue, t.messageId)],
+  (t) => [
+    index("dead_letters_created_idx").on(t.createdAt),
+    uniqueIndex("dead_letters_message_key").on(t.queue, t.messageId),
+  ],
 );
-

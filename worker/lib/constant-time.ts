@@ -6,7 +6,10 @@ const encoder = new TextEncoder();
  * length nor content.
  */
 export async function timingSafeEqualStrings(a: string, b: string): Promise<boolean> {
-  const key = (await crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"])) as CryptoKey;
+  const key = (await crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+    "verify",
+  ])) as CryptoKey;
   const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(a));
   return crypto.subtle.verify("HMAC", key, mac, encoder.encode(b));
 }

@@ -6,7 +6,9 @@
  * active calls, jobs by status — are gauges collected at scrape time from their source of truth
  * (Durable Objects, Postgres) through `onScrape` collectors.
  */
-import { Counter, Histogram, Registry } from "prom-client";
+
+import { log } from "../lib/log";
+import { Counter, Histogram, Registry } from "./prom";
 
 export const registry = new Registry();
 
@@ -50,7 +52,7 @@ export async function renderMetrics(env: import("../env").Env): Promise<string> 
   }
   const results = await Promise.allSettled(collectors.map((collect) => collect({ env })));
   for (const r of results) {
-    if (r.status === "rejected") console.error(JSON.stringify({ level: "warn", msg: "metrics collector failed", error: String(r.reason) }));
+    if (r.status === "rejected") log.warn("metrics collector failed", { error: String(r.reason) });
   }
   return registry.metrics();
 }

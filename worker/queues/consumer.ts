@@ -7,15 +7,12 @@ import { getConfig } from "../config";
 import { type DbHandle, openDb } from "../db/client";
 import { deadLetters } from "../db/schema";
 import type { Env } from "../env";
+import { log } from "../lib/log";
 import { queueMessages } from "../metrics/registry";
-import { queueDefinitions, queueRole, retryDelaySeconds, type QueueKey } from "./definitions";
+import { type QueueKey, queueDefinitions, queueRole, retryDelaySeconds } from "./definitions";
 import { type JobContext, type JobOutcome, PermanentJobError } from "./handler";
 import { jobHandlers } from "./handlers";
 import { type DeadLetterEnvelope, deadLetterEnvelope, isJobType, jobs } from "./jobs";
-
-function log(level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown> = {}): void {
-  console[level === "info" ? "log" : level](JSON.stringify({ level, msg, ...fields }));
-}
 
 type Validation = { ok: true; type: keyof typeof jobs; job: unknown } | { ok: false; reason: string };
 
@@ -23,7 +20,8 @@ function validateJob(queue: QueueKey, body: unknown): Validation {
   const type = (body as { type?: unknown } | null)?.type;
   if (!isJobType(type)) return { ok: false, reason: `unknown job type ${JSON.stringify(type ?? null)}` };
   const expectedQueue = jobs[type].queue;
-  if (expectedQueue !== queue) return { ok: false, reason: `job type ${type} belongs on the ${expectedQueue} queue, not ${queue}` };
+  if (expectedQueue !== queue)
+    return { ok: false, reason: `job type ${type} belongs on the ${expectedQueue} queue, not ${queue}` };
   const parsed = jobs[type].schema.safeParse(body);
   if (!parsed.success) {
     const fields = parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`);
@@ -43,7 +41,7 @@ async function sendToDeadLetter(env: Env, queue: QueueKey, msg: Message, reason:
 async function processWorkMessage(queue: QueueKey, msg: Message, ctx: JobContext): Promise<void> {
   const validation = validateJob(queue, msg.body);
   if (!validation.ok) {
-    log("warn", "job rejected to dead-letter queue", { queue, messageId: msg.id, reason: validation.reason });
+    log.warn("job rejected to dead-letter queue", { queue, messageId: msg.id, reason: validation.reason });
     await sendToDeadLetter(ctx.env, queue, msg, validation.reason);
     msg.ack();
     queueMessages.inc({ queue, outcome: "dead_letter" });
@@ -70,7 +68,13 @@ async function processWorkMessage(queue: QueueKey, msg: Message, ctx: JobContext
     }
     // Transient (DB blip, upstream 5xx): back off. Once max_retries is spent, Queues moves the
     // message to this queue's dead-letter queue by itself.
-    log("warn", "job failed; will retry", { queue, type: validation.type, messageId: msg.id, attempts: msg.attempts, reason });
+    log.warn("job failed; will retry", {
+      queue,
+      type: validation.type,
+      messageId: msg.id,
+      attempts: msg.attempts,
+      reason,
+    });
     msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts) });
     queueMessages.inc({ queue, outcome: "retry" });
   }
@@ -85,7 +89,12 @@ async function processDeadLetter(queue: QueueKey, msg: Message, db: () => DbHand
         attempts: envelope.data.deadLetter.attempts,
         messageId: envelope.data.deadLetter.originalMessageId,
       }
-    : { reason: `retries exhausted on ${queueDefinitions[queue].name}`, body: msg.body, attempts: msg.attempts, messageId: msg.id };
+    : {
+        reason: `retries exhausted on ${queueDefinitions[queue].name}`,
+        body: msg.body,
+        attempts: msg.attempts,
+        messageId: msg.id,
+      };
   const jobType = (record.body as { type?: unknown } | null)?.type;
   await db()
     .insert(deadLetters)
@@ -99,14 +108,14 @@ async function processDeadLetter(queue: QueueKey, msg: Message, db: () => DbHand
     })
     .onConflictDoNothing();
   msg.ack();
-  log("error", "job dead-lettered", { queue, messageId: record.messageId, reason: record.reason });
+  log.error("job dead-lettered", { queue, messageId: record.messageId, reason: record.reason });
 }
 
 export async function handleQueueBatch(batch: MessageBatch, env: Env): Promise<void> {
   const role = queueRole(batch.queue);
   if (!role) {
     // A queue bound in wrangler.toml but not declared in definitions.ts: a deploy mistake.
-    log("error", "batch from an undeclared queue; retrying so nothing is lost", { queue: batch.queue });
+    log.error("batch from an undeclared queue; retrying so nothing is lost", { queue: batch.queue });
     batch.retryAll({ delaySeconds: 60 });
     return;
   }
@@ -122,7 +131,7 @@ export async function handleQueueBatch(batch: MessageBatch, env: Env): Promise<v
         if (role.kind === "dead_letter") await processDeadLetter(role.key, msg, db);
         else await processWorkMessage(role.key, msg, { env, config, db, attempts: msg.attempts - 1 });
       } catch (err) {
-        log("error", "message handling failed", { queue: batch.queue, messageId: msg.id, error: String(err) });
+        log.error("message handling failed", { queue: batch.queue, messageId: msg.id, error: String(err) });
         msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts) });
       }
     }

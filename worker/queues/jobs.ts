@@ -10,7 +10,12 @@ import type { QueueKey } from "./definitions";
 export const purgeExpiredSessionsJob = z.object({
   type: z.literal("maintenance.purge_expired_sessions"),
   /** Sessions expired (or revoked) longer than this ago are deleted. */
-  graceHours: z.number().int().min(0).max(24 * 365).default(24),
+  graceHours: z
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 365)
+    .default(24),
 });
 
 export const jobs = {

@@ -7,7 +7,11 @@ function queueFor(env: Env, type: JobType): Queue {
 }
 
 /** Validates a job with its schema and sends it to the queue that carries it. */
-export async function enqueue<T extends JobType>(env: Env, job: JobInput<T> & { type: T }, options?: QueueSendOptions): Promise<void> {
+export async function enqueue<T extends JobType>(
+  env: Env,
+  job: JobInput<T> & { type: T },
+  options?: QueueSendOptions,
+): Promise<void> {
   const parsed = jobs[job.type].schema.parse(job);
   await queueFor(env, job.type).send(parsed, { contentType: "json", ...options });
 }

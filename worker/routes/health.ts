@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { checkMigrations } from "../db/migration-status";
+import { log } from "../lib/log";
 
 export const healthRoutes = new Hono<AppEnv>();
 
@@ -20,7 +21,7 @@ healthRoutes.get("/ready", async (c) => {
     };
     return c.json(body, status.ok ? 200 : 503);
   } catch (err) {
-    console.error(JSON.stringify({ level: "warn", msg: "readiness check failed", requestId: c.get("requestId"), error: String(err) }));
+    log.warn("readiness check failed", { requestId: c.get("requestId"), error: String(err) });
     const reason = err instanceof Error && err.name === "ConfigError" ? err.message : "database unreachable";
     return c.json({ status: "not_ready", reason, database: { reachable: false } }, 503);
   }

@@ -1,0 +1,56 @@
+/**
+ * Starts what the tests need before any test file runs: Postgres (embedded unless DATABASE_URL is
+ * set), the Neon WebSocket proxy, and the migrations, applied once per run. Stops them after.
+ */
+import type { TestProject } from "vitest/node";
+import { type LocalPostgres, startEmbeddedPostgres } from "../../scripts/lib/embedded-postgres";
+import { createDatabase, runMigrations, withNodePool } from "../../scripts/lib/migrate";
+import { type NeonWsProxy, startNeonWsProxy } from "../../scripts/lib/neon-ws-proxy";
+import { testDatabasePlan } from "./test-database";
+
+let pg: LocalPostgres | undefined;
+let proxy: NeonWsProxy | undefined;
+
+export async function setup(project: TestProject): Promise<void> {
+  const plan = await testDatabasePlan();
+  if (plan.embedded) {
+    pg = await startEmbeddedPostgres({
+      dataDir: plan.embedded.dataDir,
+      port: plan.embedded.port,
+      database: plan.embedded.database,
+    });
+  }
+  if (plan.proxyPort) proxy = await startNeonWsProxy({ port: plan.proxyPort });
+  await runMigrations({ databaseUrl: plan.databaseUrl, wsProxy: plan.wsProxy });
+
+  // For /ready: one database never migrated, one whose latest migration is missing.
+  const wsProxy = plan.wsProxy;
+  const dbName = (url: string) => decodeURIComponent(new URL(url).pathname.slice(1));
+  await createDatabase({ databaseUrl: plan.databaseUrl, wsProxy, name: dbName(plan.freshDatabaseUrl), recreate: true });
+  await createDatabase({
+    databaseUrl: plan.databaseUrl,
+    wsProxy,
+    name: dbName(plan.behindDatabaseUrl),
+    recreate: true,
+  });
+  await runMigrations({ databaseUrl: plan.behindDatabaseUrl, wsProxy });
+  await withNodePool(plan.behindDatabaseUrl, wsProxy, (pool) =>
+    pool.query(
+      "DELETE FROM drizzle.__drizzle_migrations WHERE created_at = (SELECT max(created_at) FROM drizzle.__drizzle_migrations)",
+    ),
+  );
+  project.provide("databaseUrl", plan.databaseUrl);
+  project.provide("wsProxy", plan.wsProxy ?? "");
+}
+
+export async function teardown(): Promise<void> {
+  await proxy?.close();
+  await pg?.stop();
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    databaseUrl: string;
+    wsProxy: string;
+  }
+}
