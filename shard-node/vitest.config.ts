@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+// Plain Node tests (not workerd): the shard is a Node service. Real child processes, sockets and
+// SQLite files are used where the behaviour under test needs them.
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    environment: "node",
+    pool: "forks",
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+  },
+});
