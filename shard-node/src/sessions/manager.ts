@@ -183,7 +183,11 @@ export class SessionManager {
     this.assertRunning();
     this.fence(businessId, input.fencingToken, false);
     const session = this.sessions.get(businessId);
-    if (!session) throw new ShardError("session_not_found", `no session for business ${businessId} on this shard`);
+    if (!session) {
+      const view = this.view(businessId);
+      if (!view) throw new ShardError("session_not_found", `no session for business ${businessId} on this shard`);
+      throw new ShardError("session_not_open", `session is ${view.state}, not open`, { state: view.state });
+    }
     const state = session.snapshot().state;
     if (state !== "open") throw new ShardError("session_not_open", `session is ${state}, not open`, { state });
 
