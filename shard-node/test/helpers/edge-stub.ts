@@ -24,7 +24,10 @@ export interface EdgeStub {
   close(): Promise<void>;
 }
 
-export async function startEdgeStub(secret: string, opts: { port?: number } = {}): Promise<EdgeStub> {
+export async function startEdgeStub(
+  secret: string,
+  opts: { port?: number; /** Answers each request this much later (a slow edge). */ delayMs?: number } = {},
+): Promise<EdgeStub> {
   const stub: EdgeStub = {
     url: "",
     events: new Map(),
@@ -39,6 +42,7 @@ export async function startEdgeStub(secret: string, opts: { port?: number } = {}
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", async () => {
       stub.requests++;
+      if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
       if (stub.failWith !== undefined) {
         res.writeHead(stub.failWith).end("edge unavailable");
         return;
