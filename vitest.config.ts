@@ -50,6 +50,10 @@ export default defineConfig({
         test: {
           name: "worker",
           include: ["tests/worker/**/*.test.ts"],
+          // The first request of a file loads the whole Worker (and each Durable Object) into
+          // workerd through Vite: a few seconds on 2 cores.
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
         },
       },
       {

@@ -1,3 +1,4 @@
+import type { AuthContext } from "./auth/middleware";
 import type { Config } from "./config";
 import type { Database } from "./db/client";
 import type { Env } from "./env";
@@ -10,5 +11,7 @@ export interface AppEnv {
     config: Config;
     /** Lazily opened per-request database; closed after the response by the db middleware. */
     db: () => Database;
+    /** Set by requireAuth on dashboard API routes. */
+    auth: AuthContext;
   };
 }

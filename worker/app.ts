@@ -6,8 +6,15 @@ import { getConfig } from "./config";
 import { ApiError, handleError } from "./errors";
 import { requestMetrics } from "./middleware/metrics";
 import { requestContext } from "./middleware/request-context";
+import { adminRoutes } from "./routes/admin";
+import { authRoutes } from "./routes/auth";
+import { businessRoutes } from "./routes/business";
 import { healthRoutes } from "./routes/health";
+import { leadStatusRoutes } from "./routes/lead-statuses";
+import { leadRoutes } from "./routes/leads";
+import { leadCsvRoutes } from "./routes/leads-csv";
 import { metricsRoutes } from "./routes/metrics";
+import { userRoutes } from "./routes/users";
 
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -37,6 +44,14 @@ export function createApp(): Hono<AppEnv> {
 
   app.route("/", healthRoutes);
   app.route("/", metricsRoutes);
+  app.route("/", authRoutes);
+  app.route("/", adminRoutes);
+  app.route("/", businessRoutes);
+  app.route("/", userRoutes);
+  app.route("/", leadStatusRoutes);
+  // Before leadRoutes, so /api/leads/export is not read as /api/leads/:id.
+  app.route("/", leadCsvRoutes);
+  app.route("/", leadRoutes);
 
   app.notFound((c) => {
     throw new ApiError("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`);

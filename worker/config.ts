@@ -44,6 +44,10 @@ export const configSchema = z.object({
   CALL_RING_TIMEOUT_SECONDS: int(5, 600).default(60),
   CALL_TIME_LIMIT_SECONDS: int(60, 4 * 3600).default(3600),
   CALL_LEASE_MARGIN_SECONDS: int(0, 3600).default(120),
+  /** How soon an expired lease whose call Twilio still reports live (or could not be checked) is checked again. */
+  CALL_LEASE_RECHECK_SECONDS: int(5, 3600).default(60),
+  /** Consecutive failed Twilio status checks after which an expired lease is freed anyway (and logged). */
+  CALL_LEASE_MAX_FAILED_CHECKS: int(1, 100).default(3),
   TWILIO_ACCOUNT_SID: optionalString,
   TWILIO_AUTH_TOKEN: optionalString,
   TWILIO_API_BASE_URL: z.url().default("https://api.twilio.com"),
@@ -57,7 +61,12 @@ export const configSchema = z.object({
 
   // Accounts.
   SESSION_TTL_HOURS: int(1, 24 * 90).default(24 * 14),
-  PASSWORD_PBKDF2_ITERATIONS: int(10_000, 10_000_000).default(210_000),
+  /**
+   * PBKDF2-SHA256 rounds for new password hashes. Workers' WebCrypto refuses more than 100,000
+   * (workerd: "iteration counts above 100000 are not supported"), so that is both the default and
+   * the ceiling; the count is stored with each hash, so it can be raised when the runtime allows.
+   */
+  PASSWORD_PBKDF2_ITERATIONS: int(10_000, 100_000).default(100_000),
 });
 
 export type Config = z.infer<typeof configSchema> & {

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { ApiError } from "../errors";
-import { timingSafeEqualStrings } from "../lib/constant-time";
+import { timingSafeEqual } from "../lib/constant-time";
 import { registry, renderMetrics } from "../metrics/registry";
 
 export const metricsRoutes = new Hono<AppEnv>();
@@ -15,7 +15,7 @@ metricsRoutes.get("/metrics", async (c) => {
   if (!METRICS_ENABLED || !METRICS_TOKEN) throw new ApiError("not_found", "Not found");
   const header = c.req.header("authorization") ?? "";
   const presented = header.startsWith("Bearer ") ? header.slice("Bearer ".length) : "";
-  if (!(await timingSafeEqualStrings(presented, METRICS_TOKEN))) {
+  if (!(await timingSafeEqual(presented, METRICS_TOKEN))) {
     throw new ApiError("unauthorized", "A valid bearer token is required for /metrics", undefined, 401, {
       "WWW-Authenticate": 'Bearer realm="metrics"',
     });

@@ -1,0 +1,41 @@
+/** Small zod building blocks shared by routes (kept here so every route validates alike). */
+import { z } from "zod";
+
+export const emailSchema = z
+  .email({ message: "must be an email address" })
+  .max(254)
+  .transform((v) => v.trim().toLowerCase());
+
+export const passwordSchema = z.string().min(10, "must be at least 10 characters").max(200);
+
+export const timezoneSchema = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat("en", { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: "must be an IANA time zone such as Asia/Jerusalem" },
+);
+
+export const localeSchema = z.string().refine(
+  (locale) => {
+    try {
+      return Intl.getCanonicalLocales(locale).length === 1;
+    } catch {
+      return false;
+    }
+  },
+  { message: "must be a BCP 47 locale such as he-IL" },
+);
+
+export const regionSchema = z
+  .string()
+  .regex(/^[A-Za-z]{2}$/, "must be a two-letter region code such as IL")
+  .transform((v) => v.toUpperCase());
+
+export const idParam = z.object({ id: z.coerce.number().int().positive({ message: "must be a positive id" }) });
+
+export const hexColor = z.string().regex(/^#[0-9a-fA-F]{6}$/, "must be a #rrggbb colour");

@@ -1,0 +1,132 @@
+/**
+ * Sign-in, sign-out, password change, and `GET /api/me`.
+ */
+import { eq, sql } from "drizzle-orm";
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app-env";
+import { requireAuth } from "../auth/middleware";
+import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "../auth/password";
+import { can, type Permission, permissions } from "../auth/permissions";
+import { enforceRateLimit, resetRateLimit } from "../auth/rate-limits";
+import {
+  clearSessionCookie,
+  createSession,
+  readSessionToken,
+  findSession,
+  revokeOtherSessions,
+  revokeSession,
+  setSessionCookie,
+} from "../auth/session";
+import { businesses, users } from "../db/schema";
+import { ApiError } from "../errors";
+import { emailSchema, passwordSchema } from "../lib/schemas";
+import { validate } from "../lib/validate";
+
+export const authRoutes = new Hono<AppEnv>();
+
+function clientIp(c: { req: { header(name: string): string | undefined } }): string {
+  // Cloudflare sets CF-Connecting-IP at its edge; a client cannot forge it there.
+  return c.req.header("cf-connecting-ip") ?? "unknown";
+}
+
+const loginBody = z.object({ email: emailSchema, password: z.string().min(1).max(200) }).strict();
+
+authRoutes.post("/api/auth/login", validate("json", loginBody), async (c) => {
+  const { email, password } = c.req.valid("json");
+  const config = c.get("config");
+  const ip = clientIp(c);
+  await enforceRateLimit(c.env, "loginIp", ip);
+  await enforceRateLimit(c.env, "loginEmail", email);
+
+  const db = c.get("db")();
+  const [user] = await db
+    .select()
+    .from(users)
+    .where(sql`lower(${users.email}) = ${email}`)
+    .limit(1);
+  // Unknown email or inactive user: still spend the hashing time, then the same answer.
+  const check = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH, config.PASSWORD_PBKDF2_ITERATIONS);
+  if (!user || !user.isActive || !check.valid) {
+    throw new ApiError("invalid_credentials", "Email or password is incorrect", undefined, 401);
+  }
+  if (check.needsRehash) {
+    const rehashed = await hashPassword(password, config.PASSWORD_PBKDF2_ITERATIONS);
+    await db.update(users).set({ passwordHash: rehashed, updatedAt: new Date() }).where(eq(users.id, user.id));
+  }
+  await resetRateLimit(c.env, "loginEmail", email);
+
+  const session = await createSession(db, {
+    userId: user.id,
+    actingBusinessId: user.role === "system_admin" ? null : user.businessId,
+    ttlHours: config.SESSION_TTL_HOURS,
+    ip,
+    userAgent: c.req.header("user-agent"),
+  });
+  setSessionCookie(c, session.token, session.expiresAt);
+  return c.json({ user: publicUser(user), expiresAt: session.expiresAt.toISOString() });
+});
+
+authRoutes.post("/api/auth/logout", async (c) => {
+  const token = readSessionToken(c);
+  if (token) {
+    const db = c.get("db")();
+    const session = await findSession(db, token);
+    if (session) await revokeSession(db, session.sessionId);
+  }
+  clearSessionCookie(c);
+  return c.body(null, 204);
+});
+
+const passwordBody = z
+  .object({ currentPassword: z.string().min(1).max(200), newPassword: passwordSchema })
+  .strict()
+  .refine((b) => b.currentPassword !== b.newPassword, { path: ["newPassword"], message: "must differ from the current password" });
+
+authRoutes.post("/api/auth/password", requireAuth, validate("json", passwordBody), async (c) => {
+  const auth = c.get("auth");
+  const { currentPassword, newPassword } = c.req.valid("json");
+  const config = c.get("config");
+  await enforceRateLimit(c.env, "password", String(auth.user.id));
+  const db = c.get("db")();
+  const [user] = await db.select().from(users).where(eq(users.id, auth.user.id));
+  const check = await verifyPassword(currentPassword, user!.passwordHash, config.PASSWORD_PBKDF2_ITERATIONS);
+  if (!check.valid) throw new ApiError("invalid_credentials", "currentPassword is incorrect", { field: "currentPassword" }, 401);
+  const passwordHash = await hashPassword(newPassword, config.PASSWORD_PBKDF2_ITERATIONS);
+  await db.update(users).set({ passwordHash, updatedAt: new Date() }).where(eq(users.id, auth.user.id));
+  const revokedSessions = await revokeOtherSessions(db, auth.user.id, auth.sessionId);
+  return c.json({ ok: true, revokedSessions });
+});
+
+authRoutes.get("/api/me", requireAuth, async (c) => {
+  const auth = c.get("auth");
+  const db = c.get("db")();
+  const business = auth.businessId
+    ? ((await db.select().from(businesses).where(eq(businesses.id, auth.businessId)))[0] ?? null)
+    : null;
+  const granted = (Object.keys(permissions) as Permission[]).filter((p) => can(auth.user.role, p));
+  return c.json({
+    user: auth.user,
+    business: business && {
+      id: business.id,
+      name: business.name,
+      timezone: business.timezone,
+      locale: business.locale,
+      phoneRegion: business.phoneRegion,
+      whatsappShard: business.whatsappShard,
+    },
+    permissions: granted,
+  });
+});
+
+export function publicUser(user: typeof users.$inferSelect) {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    businessId: user.businessId,
+    isActive: user.isActive,
+    createdAt: user.createdAt,
+  };
+}

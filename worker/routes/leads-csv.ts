@@ -1,0 +1,192 @@
+/**
+ * Lead CSV export (streamed) and import (preview, then commit).
+ */
+import { and, asc, eq, gt, inArray, isNull, sql } from "drizzle-orm";
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app-env";
+import { businessIdOf, requireAuth, requirePermission } from "../auth/middleware";
+import { openDb } from "../db/client";
+import { leads, users } from "../db/schema";
+import { ApiError } from "../errors";
+import { log } from "../lib/log";
+import { validate } from "../lib/validate";
+import { businessContext, leadFilters, listLeadsQuery } from "../services/leads";
+import {
+  analyseImport,
+  csvLines,
+  decodeUtf8,
+  EXPORT_COLUMNS,
+  exportRow,
+  type ImportAnalysis,
+  parseCsv,
+  UTF8_BOM,
+} from "../services/leads-csv";
+
+export const leadCsvRoutes = new Hono<AppEnv>();
+leadCsvRoutes.use("/api/leads/export", requireAuth);
+leadCsvRoutes.use("/api/leads/import/*", requireAuth);
+
+const EXPORT_BATCH = 500;
+const exportQuery = listLeadsQuery.pick({ status: true, source: true, ownerUserId: true, tag: true, q: true, createdFrom: true, createdTo: true });
+
+/**
+ * Streams the filtered leads as CSV, a batch at a time (keyset on id), so memory stays flat
+ * whatever the size of the book. The stream owns its own database pool and closes it at the end.
+ */
+leadCsvRoutes.get("/api/leads/export", requirePermission("leads.export"), validate("query", exportQuery), async (c) => {
+  const businessId = businessIdOf(c);
+  const query = c.req.valid("query");
+  const config = c.get("config");
+  const encoder = new TextEncoder();
+  let handle: ReturnType<typeof openDb> | null = null;
+  let lastId = 0;
+  let headerSent = false;
+
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        if (!headerSent) {
+          headerSent = true;
+          controller.enqueue(encoder.encode(UTF8_BOM + csvLines([[...EXPORT_COLUMNS]])));
+          return;
+        }
+        handle ??= openDb(config);
+        const rows = await handle.db
+          .select({ lead: leads, ownerEmail: users.email })
+          .from(leads)
+          .leftJoin(users, eq(users.id, leads.ownerUserId))
+          .where(and(...leadFilters(businessId, query), gt(leads.id, lastId)))
+          .orderBy(asc(leads.id))
+          .limit(EXPORT_BATCH);
+        if (rows.length > 0) {
+          lastId = rows[rows.length - 1]!.lead.id;
+          controller.enqueue(encoder.encode(csvLines(rows.map((r) => exportRow(r.lead, r.ownerEmail)))));
+        }
+        if (rows.length < EXPORT_BATCH) {
+          controller.close();
+          await handle.pool.end();
+        }
+      } catch (err) {
+        log.error("lead export failed mid-stream", { businessId, error: String(err) });
+        controller.error(err);
+        await handle?.pool.end().catch(() => {});
+      }
+    },
+    async cancel() {
+      await handle?.pool.end().catch(() => {});
+    },
+  });
+
+  const date = new Date().toISOString().slice(0, 10);
+  const statusPart = query.status?.length ? `-${query.status.join("+")}` : "";
+  return new Response(stream, {
+    headers: {
+      "Content-Type": "text/csv; charset=utf-8",
+      "Content-Disposition": `attachment; filename="leads${statusPart.replace(/[^a-z0-9_+-]/gi, "")}-${date}.csv"`,
+      "Cache-Control": "no-store",
+    },
+  });
+});
+
+async function readImport(c: Parameters<typeof businessIdOf>[0]) {
+  const type = c.req.header("content-type") ?? "";
+  if (!/^text\/csv\b|^application\/octet-stream\b/i.test(type)) {
+    throw new ApiError("unsupported_media_type", "Send the CSV file as the request body with Content-Type: text/csv");
+  }
+  const length = Number(c.req.header("content-length") ?? 0);
+  if (length > 5 * 1024 * 1024) throw new ApiError("payload_too_large", "The file is larger than 5 MB");
+  const csv = parseCsv(decodeUtf8(await c.req.arrayBuffer()));
+  const db = c.get("db")();
+  const business = await businessContext(db, businessIdOf(c));
+  return { db, business, analysis: await analyseImport(db, business, csv) };
+}
+
+/** Leads in the book that the import's phones already belong to. */
+async function existingByPhone(db: ReturnType<AppEnv["Variables"]["db"]>, businessId: number, analysis: ImportAnalysis) {
+  const phones = analysis.valid.map((r) => r.values.phoneE164).filter((p): p is string => Boolean(p));
+  const found = new Map<string, number>();
+  for (let i = 0; i < phones.length; i += 1000) {
+    const rows = await db
+      .select({ id: leads.id, phone: leads.phoneE164 })
+      .from(leads)
+      .where(and(eq(leads.businessId, businessId), isNull(leads.deletedAt), inArray(leads.phoneE164, phones.slice(i, i + 1000))));
+    for (const r of rows) if (r.phone) found.set(r.phone, r.id);
+  }
+  return found;
+}
+
+const MAX_REPORTED = 500;
+
+leadCsvRoutes.post("/api/leads/import/preview", requirePermission("leads.import"), async (c) => {
+  const { db, business, analysis } = await readImport(c);
+  const existing = await existingByPhone(db, business.id, analysis);
+  return c.json({
+    totalRows: analysis.totalRows,
+    validRows: analysis.valid.length,
+    newLeads: analysis.valid.filter((r) => !r.values.phoneE164 || !existing.has(r.values.phoneE164)).length,
+    matchingExisting: analysis.valid
+      .filter((r) => r.values.phoneE164 && existing.has(r.values.phoneE164))
+      .slice(0, MAX_REPORTED)
+      .map((r) => ({ line: r.line, phone: r.values.phoneE164, existingLeadId: existing.get(r.values.phoneE164!) })),
+    duplicatesInFile: analysis.duplicatesInFile.slice(0, MAX_REPORTED),
+    errors: analysis.errors.slice(0, MAX_REPORTED),
+    errorCount: analysis.errors.length,
+    ignoredColumns: analysis.ignoredColumns,
+    sample: analysis.valid.slice(0, 20),
+  });
+});
+
+const commitQuery = z.object({ onDuplicate: z.enum(["merge", "skip"]).default("merge") }).strict();
+const INSERT_CHUNK = 500;
+
+/**
+ * Imports the valid rows in one transaction (a failure leaves nothing half-written). A phone that
+ * is already in the book is merged (empty cells never erase what is there) or skipped.
+ */
+leadCsvRoutes.post("/api/leads/import/commit", requirePermission("leads.import"), validate("query", commitQuery), async (c) => {
+  const { onDuplicate } = c.req.valid("query");
+  const { db, business, analysis } = await readImport(c);
+  let created = 0;
+  let merged = 0;
+  await db.transaction(async (tx) => {
+    for (let i = 0; i < analysis.valid.length; i += INSERT_CHUNK) {
+      const chunk = analysis.valid.slice(i, i + INSERT_CHUNK).map((r) => ({ ...r.values, businessId: business.id }));
+      const insert = tx.insert(leads).values(chunk);
+      const target = { target: [leads.businessId, leads.phoneE164], where: sql`${leads.deletedAt} is null` };
+      const rows =
+        onDuplicate === "skip"
+          ? await insert.onConflictDoNothing(target).returning({ id: leads.id })
+          : await insert
+              .onConflictDoUpdate({
+                target: target.target,
+                targetWhere: target.where,
+                set: {
+                  firstName: sql`coalesce(excluded.first_name, ${leads.firstName})`,
+                  lastName: sql`coalesce(excluded.last_name, ${leads.lastName})`,
+                  email: sql`coalesce(excluded.email, ${leads.email})`,
+                  source: sql`coalesce(excluded.source, ${leads.source})`,
+                  notes: sql`coalesce(excluded.notes, ${leads.notes})`,
+                  ownerUserId: sql`coalesce(excluded.owner_user_id, ${leads.ownerUserId})`,
+                  tags: sql`(select array(select distinct unnest(${leads.tags} || excluded.tags)))`,
+                  updatedAt: new Date(),
+                },
+              })
+              .returning({ id: leads.id, inserted: sql<boolean>`(xmax = 0)` });
+      for (const r of rows) {
+        if (!("inserted" in r) || r.inserted) created++;
+        else merged++;
+      }
+    }
+  });
+  const skipped = analysis.valid.length - created - merged;
+  return c.json({
+    totalRows: analysis.totalRows,
+    created,
+    merged,
+    skippedExisting: skipped,
+    duplicatesInFile: analysis.duplicatesInFile,
+    failed: analysis.errors.length,
+    errors: analysis.errors.slice(0, MAX_REPORTED),
+  });
+});
