@@ -109,7 +109,9 @@ export type SessionList = z.infer<typeof sessionList>;
 export const sendMessageRequest = z
   .object({
     /** Phone digits (E.164 without +) or a full JID (`...@s.whatsapp.net`, `...@g.us`). */
-    to: z.string().regex(/^(\d{7,15}|[0-9A-Za-z.:_-]{1,100}@(s\.whatsapp\.net|g\.us|lid))$/, "must be phone digits or a JID"),
+    to: z
+      .string()
+      .regex(/^(\d{7,15}|[0-9A-Za-z.:_-]{1,100}@(s\.whatsapp\.net|g\.us|lid))$/, "must be phone digits or a JID"),
     text: z.string().min(1).max(65_536),
     /**
      * Makes the send safe to retry: the shard remembers the key (per business) and answers a repeat

@@ -4,7 +4,12 @@
  * exponential backoff so one business the edge refuses does not hold up the others. A batch is
  * removed from the outbox only after the edge answered 2xx; anything else is retried, forever.
  */
-import { SHARD_ID_HEADER, SHARD_SIGNATURE_HEADER, SHARD_TIMESTAMP_HEADER, signShardPayload } from "../../contracts/shard-signing.js";
+import {
+  SHARD_ID_HEADER,
+  SHARD_SIGNATURE_HEADER,
+  SHARD_TIMESTAMP_HEADER,
+  signShardPayload,
+} from "../../contracts/shard-signing.js";
 import type { Logger } from "./logger.js";
 import type { ShardMetrics } from "./metrics.js";
 import { backoffDelay } from "./sessions/reconnect-policy.js";
@@ -94,10 +99,13 @@ export class OutboxForwarder {
 
   private scheduleWake(delayMs: number): void {
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    this.wakeTimer = setTimeout(() => {
-      this.wakeTimer = undefined;
-      this.wake();
-    }, Math.max(0, delayMs));
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeTimer = undefined;
+        this.wake();
+      },
+      Math.max(0, delayMs),
+    );
   }
 
   private lane(businessId: number): Lane {

@@ -147,9 +147,7 @@ export function createShard(config: ShardConfig, overrides: ShardOverrides = {})
       if (shuttingDown) return;
       shuttingDown = true;
       if (pruneTimer) clearInterval(pruneTimer);
-      const closed = server
-        ? new Promise<void>((resolve) => server?.close(() => resolve()))
-        : Promise.resolve();
+      const closed = server ? new Promise<void>((resolve) => server?.close(() => resolve())) : Promise.resolve();
       await sessions.shutdown();
       await forwarder.stop(Math.min(config.OUTBOX_REQUEST_TIMEOUT_MS, config.SHUTDOWN_TIMEOUT_MS / 2));
       // Give in-flight HTTP requests a moment, then cut keep-alive connections.

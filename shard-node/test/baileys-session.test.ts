@@ -4,8 +4,9 @@
  * after a shard restart, transient drops with backoff, and 401 logged out wiping the auth state.
  * Driven through the shard's HTTP API, as the edge would.
  */
+import { createRequire } from "node:module";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Shard, createShard } from "../src/shard.js";
+import { createShard, type Shard } from "../src/shard.js";
 import { TEST_SECRET, tempDir, testConfig } from "./helpers/config.js";
 import { type FakeWaConnection, type FakeWaServer, startFakeWaServer, waitFor } from "./helpers/fake-wa-server.js";
 
@@ -42,6 +43,41 @@ function connectionStatesInOutbox(shard: Shard, businessId: number): string[] {
     .map((e) => e.state as string);
 }
 
+describe("the fake WhatsApp server", () => {
+  it("signs a certificate chain that a strict verifier accepts against the test root key", async () => {
+    // Baileys 7.0.0-rc14's Curve.verify ignores libsignal's boolean result (any well-formed
+    // signature passes), so its own check cannot vouch for our chain: verify it strictly here,
+    // so the fake stays valid when Baileys fixes that.
+    const curve = createRequire(import.meta.url)("libsignal/src/curve.js") as {
+      verifySignature(pub: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean;
+    };
+    const { proto, WA_CERT_DETAILS } = await import("@whiskeysockets/baileys");
+    const { certChainForTest } = await import("./helpers/fake-wa-server.js");
+    const { chain, root, serverStatic } = certChainForTest();
+    const decoded = proto.CertChain.decode(chain);
+    const prefixed = (key: Uint8Array) => Buffer.concat([Buffer.from([5]), key]);
+    const intermediate = proto.CertChain.NoiseCertificate.Details.decode(decoded.intermediate!.details!);
+    expect(
+      curve.verifySignature(prefixed(root.public), decoded.intermediate!.details!, decoded.intermediate!.signature!),
+    ).toBe(true);
+    expect(curve.verifySignature(prefixed(intermediate.key!), decoded.leaf!.details!, decoded.leaf!.signature!)).toBe(
+      true,
+    );
+    expect(intermediate.issuerSerial).toBe(WA_CERT_DETAILS.SERIAL);
+    const leaf = proto.CertChain.NoiseCertificate.Details.decode(decoded.leaf!.details!);
+    expect(Buffer.from(leaf.key!).equals(serverStatic.public)).toBe(true);
+    // The same strict check refuses the intermediate against any other root key.
+    const { Curve } = await import("@whiskeysockets/baileys");
+    expect(
+      curve.verifySignature(
+        prefixed(Curve.generateKeyPair().public),
+        decoded.intermediate!.details!,
+        decoded.intermediate!.signature!,
+      ),
+    ).toBe(false);
+  });
+});
+
 describe("Baileys session against a fake WhatsApp server", () => {
   it("shows a QR, pairs when the phone scans it, restarts on 515 and opens; a shard restart logs straight in", async () => {
     // The script: a new device gets QR refs; a known device is let in.
@@ -69,7 +105,9 @@ describe("Baileys session against a fake WhatsApp server", () => {
     // The phone scans: pair-success, then WhatsApp asks for a restart (515).
     const first = server.connections[0]!;
     first.sendPairSuccess(withQr.qr as string, PHONE);
-    await first.waitForNode((n) => n.tag === "iq" && Array.isArray(n.content) && n.content[0]?.tag === "pair-device-sign");
+    await first.waitForNode(
+      (n) => n.tag === "iq" && Array.isArray(n.content) && n.content[0]?.tag === "pair-device-sign",
+    );
     first.sendStreamError(515);
 
     const open = await waitFor(async () => {

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { messageEventId, statusEventId } from "../../contracts/shard-events.js";
-import { FakeSession } from "../src/sessions/fake-session.js";
+import type { FakeSession } from "../src/sessions/fake-session.js";
 import { createShard, type Shard } from "../src/shard.js";
 import { TEST_SECRET, tempDir, testConfig } from "./helpers/config.js";
 import { type EdgeStub, startEdgeStub } from "./helpers/edge-stub.js";
@@ -26,7 +26,13 @@ function makeShard(overrides: Record<string, string> = {}): Shard {
   return shard;
 }
 
-async function call(shard: Shard, method: string, path: string, body?: unknown, headers: Record<string, string> = auth) {
+async function call(
+  shard: Shard,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = auth,
+) {
   const res = await shard.app.request(path, {
     method,
     headers,
@@ -102,9 +108,7 @@ describe("authentication and errors", () => {
 
     const on = makeShard({ METRICS_TOKEN: "metrics-token" });
     expect((await call(on, "GET", "/metrics", undefined, {})).status).toBe(401);
-    expect((await call(on, "GET", "/metrics", undefined, { authorization: `Bearer ${TEST_SECRET}` })).status).toBe(
-      401,
-    );
+    expect((await call(on, "GET", "/metrics", undefined, { authorization: `Bearer ${TEST_SECRET}` })).status).toBe(401);
     await openSession(on, 3);
     const res = await on.app.request("/metrics", { headers: { authorization: "Bearer metrics-token" } });
     expect(res.status).toBe(200);
@@ -155,8 +159,15 @@ describe("session lifecycle", () => {
     expect(shard.manager.size).toBe(0);
     const creds = shard.db.prepare("SELECT COUNT(*) AS n FROM auth_creds WHERE business_id = 7").get() as { n: number };
     expect(creds.n).toBe(0);
-    const send = await call(shard, "POST", "/sessions/7/messages", { to: "972500000001", text: "hi", idempotencyKey: "a" });
-    expect(send).toMatchObject({ status: 409, body: { error: { code: "session_not_open", details: { state: "logged_out" } } } });
+    const send = await call(shard, "POST", "/sessions/7/messages", {
+      to: "972500000001",
+      text: "hi",
+      idempotencyKey: "a",
+    });
+    expect(send).toMatchObject({
+      status: 409,
+      body: { error: { code: "session_not_open", details: { state: "logged_out" } } },
+    });
   });
 
   it("applies the reconnect policy: 428 reconnects, 401 wipes and stops", async () => {
@@ -286,8 +297,15 @@ describe("sending", () => {
           .digest("hex"),
         Date.now(),
       );
-    const res = await call(shard, "POST", "/sessions/32/messages", { to: "972500000001", text: "hi", idempotencyKey: "cut" });
-    expect(res).toMatchObject({ status: 409, body: { error: { code: "send_outcome_unknown", details: { messageId: "MSGID1" } } } });
+    const res = await call(shard, "POST", "/sessions/32/messages", {
+      to: "972500000001",
+      text: "hi",
+      idempotencyKey: "cut",
+    });
+    expect(res).toMatchObject({
+      status: 409,
+      body: { error: { code: "send_outcome_unknown", details: { messageId: "MSGID1" } } },
+    });
     expect((shard.manager.get(32) as FakeSession).sent).toHaveLength(0);
   });
 
@@ -295,7 +313,11 @@ describe("sending", () => {
     const shard = makeShard();
     await call(shard, "POST", "/sessions/33/start", {});
     await waitFor(() => shard.manager.view(33)?.state === "qr");
-    const res = await call(shard, "POST", "/sessions/33/messages", { to: "972500000001", text: "hi", idempotencyKey: "x" });
+    const res = await call(shard, "POST", "/sessions/33/messages", {
+      to: "972500000001",
+      text: "hi",
+      idempotencyKey: "x",
+    });
     expect(res).toMatchObject({ status: 409, body: { error: { code: "session_not_open", details: { state: "qr" } } } });
   });
 });

@@ -93,11 +93,7 @@ describe("outbox durability (real shard process)", () => {
 
     const second = await startShardProcess(env);
     running.push(second);
-    await waitFor(
-      () => BUSINESSES.every((b) => ids.get(b)!.every((id) => stub.events.has(id))),
-      20_000,
-      20,
-    );
+    await waitFor(() => BUSINESSES.every((b) => ids.get(b)!.every((id) => stub.events.has(id))), 20_000, 20);
     for (const b of BUSINESSES) {
       // Every message the shard acknowledged reached the edge, in the order WhatsApp gave them.
       expect(firstSeenOrder(stub, b)).toEqual(ids.get(b));

@@ -76,10 +76,7 @@ export class BaileysSession extends SessionBase {
     });
   }
 
-  private async onConnectionUpdate(
-    update: BaileysEventMap["connection.update"],
-    generation: number,
-  ): Promise<void> {
+  private async onConnectionUpdate(update: BaileysEventMap["connection.update"], generation: number): Promise<void> {
     if (update.qr) {
       if (this.pairingPhoneNumber && !this.pairingRequested && this.sock) {
         // Pairing by code replaces the QR: ask once per socket, when the socket can talk.

@@ -2,7 +2,7 @@
  * Holds every business's session on this shard: capacity guard, fencing, idempotent sends,
  * restore at boot and graceful shutdown. The HTTP routes call only this.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { generateMessageIDV2, jidNormalizedUser } from "@whiskeysockets/baileys";
 import type { ConnectionState, ShardEvent } from "../../../contracts/shard-events.js";
 import { connectionStates } from "../../../contracts/shard-events.js";
@@ -15,7 +15,7 @@ import type { Outbox } from "../store/outbox.js";
 import type { SessionRecords } from "../store/session-records.js";
 import type { ReconnectPolicyConfig } from "./reconnect-policy.js";
 import type { SessionEventSink } from "./session-base.js";
-import { type SessionFactory, type SessionSnapshot, SessionNotOpenError, type WhatsAppSession } from "./types.js";
+import { type SessionFactory, SessionNotOpenError, type SessionSnapshot, type WhatsAppSession } from "./types.js";
 
 export interface ManagerOptions {
   shardId: number;
@@ -146,7 +146,11 @@ export class SessionManager {
     return this.view(businessId)!;
   }
 
-  async stop(businessId: number, fencingToken: number | undefined, reason = "stopped by request"): Promise<SessionView> {
+  async stop(
+    businessId: number,
+    fencingToken: number | undefined,
+    reason = "stopped by request",
+  ): Promise<SessionView> {
     this.fence(businessId, fencingToken, false);
     const session = this.sessions.get(businessId);
     if (!session) {
@@ -192,7 +196,9 @@ export class SessionManager {
     if (state !== "open") throw new ShardError("session_not_open", `session is ${state}, not open`, { state });
 
     const chatJid = toChatJid(input.to);
-    const requestHash = createHash("sha256").update(JSON.stringify([chatJid, input.text])).digest("hex");
+    const requestHash = createHash("sha256")
+      .update(JSON.stringify([chatJid, input.text]))
+      .digest("hex");
     const messageId = generateMessageIDV2(session.snapshot().phoneNumber);
     const claim = this.deps.idempotency.claim(businessId, input.idempotencyKey, requestHash, messageId);
     switch (claim.kind) {
@@ -200,11 +206,9 @@ export class SessionManager {
         this.deps.metrics.messagesSent.inc({ result: "replayed" });
         return { messageId: claim.messageId, chatJid: claim.chatJid, sentAt: claim.sentAt, replayed: true };
       case "conflict":
-        throw new ShardError(
-          "idempotency_key_conflict",
-          "idempotencyKey was already used for a different message",
-          { field: "idempotencyKey" },
-        );
+        throw new ShardError("idempotency_key_conflict", "idempotencyKey was already used for a different message", {
+          field: "idempotencyKey",
+        });
       case "in_flight":
         throw new ShardError("idempotency_key_in_flight", "a send with this idempotencyKey is still running", {
           messageId: claim.messageId,

@@ -5,12 +5,7 @@
  * the edge would refuse forever (which would stall that business's outbox lane).
  */
 import type { proto, WAMessage, WAMessageUpdate } from "@whiskeysockets/baileys";
-import {
-  type MessageStatus,
-  messageEventId,
-  type ShardEvent,
-  statusEventId,
-} from "../../../contracts/shard-events.js";
+import { type MessageStatus, messageEventId, type ShardEvent, statusEventId } from "../../../contracts/shard-events.js";
 
 type UpsertEvent = Extract<ShardEvent, { type: "message.upsert" }>;
 type StatusEvent = Extract<ShardEvent, { type: "message.status" }>;
@@ -54,9 +49,7 @@ function unwrap(message: proto.IMessage | null | undefined): proto.IMessage | un
   return m;
 }
 
-function describeContent(
-  message: proto.IMessage | undefined,
-): Pick<UpsertEvent, "kind" | "text" | "media"> {
+function describeContent(message: proto.IMessage | undefined): Pick<UpsertEvent, "kind" | "text" | "media"> {
   if (!message) return { kind: "other" };
   if (message.conversation) return { kind: "text", text: message.conversation };
   if (message.extendedTextMessage) return { kind: "text", text: message.extendedTextMessage.text ?? undefined };

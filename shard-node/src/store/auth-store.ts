@@ -48,9 +48,7 @@ export class SqliteAuthStore {
     );
     this.deleteAllKeys = db.prepare<[number]>("DELETE FROM auth_keys WHERE business_id = ?");
     this.deleteCreds = db.prepare<[number]>("DELETE FROM auth_creds WHERE business_id = ?");
-    this.countCreds = db.prepare<[number], { n: number }>(
-      "SELECT COUNT(*) AS n FROM auth_creds WHERE business_id = ?",
-    );
+    this.countCreds = db.prepare<[number], { n: number }>("SELECT COUNT(*) AS n FROM auth_creds WHERE business_id = ?");
   }
 
   /** True when this business has stored creds (it may or may not be paired yet). */

@@ -48,19 +48,21 @@ export class IdempotencyStore {
   }
 
   claim(businessId: number, key: string, requestHash: string, messageId: string): ClaimResult {
-    return this.db.transaction((): ClaimResult => {
-      const row = this.select.get(businessId, key);
-      if (!row) {
-        this.insert.run(businessId, key, requestHash, this.bootId, messageId, Date.now());
-        return { kind: "claimed" };
-      }
-      if (row.request_hash !== requestHash) return { kind: "conflict" };
-      if (row.state === "done") {
-        return { kind: "replay", messageId: row.message_id!, chatJid: row.chat_jid!, sentAt: row.sent_at! };
-      }
-      if (row.boot_id === this.bootId) return { kind: "in_flight", messageId: row.message_id };
-      return { kind: "outcome_unknown", messageId: row.message_id };
-    }).immediate();
+    return this.db
+      .transaction((): ClaimResult => {
+        const row = this.select.get(businessId, key);
+        if (!row) {
+          this.insert.run(businessId, key, requestHash, this.bootId, messageId, Date.now());
+          return { kind: "claimed" };
+        }
+        if (row.request_hash !== requestHash) return { kind: "conflict" };
+        if (row.state === "done") {
+          return { kind: "replay", messageId: row.message_id!, chatJid: row.chat_jid!, sentAt: row.sent_at! };
+        }
+        if (row.boot_id === this.bootId) return { kind: "in_flight", messageId: row.message_id };
+        return { kind: "outcome_unknown", messageId: row.message_id };
+      })
+      .immediate();
   }
 
   complete(businessId: number, key: string, result: { messageId: string; chatJid: string; sentAt: string }): void {

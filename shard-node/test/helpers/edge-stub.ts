@@ -26,7 +26,7 @@ export interface EdgeStub {
 
 export async function startEdgeStub(
   secret: string,
-  opts: { port?: number; /** Answers each request this much later (a slow edge). */ delayMs?: number } = {},
+  opts: { port?: number /** Answers each request this much later (a slow edge). */; delayMs?: number } = {},
 ): Promise<EdgeStub> {
   const stub: EdgeStub = {
     url: "",

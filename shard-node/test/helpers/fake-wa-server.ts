@@ -14,6 +14,8 @@
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import {
+  aesDecryptGCM,
+  aesEncryptGCM,
   type BinaryNode,
   Curve,
   decodeBinaryNode,
@@ -26,20 +28,24 @@ import {
   proto,
   sha256,
   WA_CERT_DETAILS,
-  aesDecryptGCM,
-  aesEncryptGCM,
 } from "@whiskeysockets/baileys";
 import { type WebSocket, WebSocketServer } from "ws";
 
 type KeyPair = { private: Buffer; public: Buffer };
+
+const keyPair = (): KeyPair => {
+  const pair = Curve.generateKeyPair();
+  return { private: Buffer.from(pair.private), public: Buffer.from(pair.public) };
+};
 
 let rootKey: KeyPair | undefined;
 
 /** Points Baileys' certificate check at a root key this test process owns. Idempotent. */
 export function installTestRootKey(): KeyPair {
   if (!rootKey) {
-    rootKey = Curve.generateKeyPair();
-    WA_CERT_DETAILS.PUBLIC_KEY = rootKey.public;
+    const root = keyPair();
+    WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(root.public) as typeof WA_CERT_DETAILS.PUBLIC_KEY;
+    rootKey = root;
   }
   return rootKey;
 }
@@ -77,14 +83,16 @@ class ServerNoise {
   }
 
   encrypt(plaintext: Uint8Array): Buffer {
-    if (this.transport) return aesEncryptGCM(plaintext, this.transport.enc, ivFor(this.transport.writeCounter++), Buffer.alloc(0));
+    if (this.transport)
+      return aesEncryptGCM(plaintext, this.transport.enc, ivFor(this.transport.writeCounter++), Buffer.alloc(0));
     const out = aesEncryptGCM(plaintext, this.key, ivFor(this.counter++), this.hash);
     this.authenticate(out);
     return out;
   }
 
   decrypt(ciphertext: Uint8Array): Buffer {
-    if (this.transport) return aesDecryptGCM(ciphertext, this.transport.dec, ivFor(this.transport.readCounter++), Buffer.alloc(0));
+    if (this.transport)
+      return aesDecryptGCM(ciphertext, this.transport.dec, ivFor(this.transport.readCounter++), Buffer.alloc(0));
     const out = aesDecryptGCM(ciphertext, this.key, ivFor(this.counter++), this.hash);
     this.authenticate(ciphertext);
     return out;
@@ -128,11 +136,10 @@ const S_WHATSAPP_NET = "s.whatsapp.net";
 
 /** Builds the certificate chain Baileys verifies: root → intermediate → leaf (our static key). */
 function certChain(root: KeyPair, serverStatic: KeyPair): Uint8Array {
-  const intermediate = Curve.generateKeyPair();
+  const intermediate = keyPair();
   const intermediateDetails = proto.CertChain.NoiseCertificate.Details.encode({
     serial: 1,
     issuerSerial: WA_CERT_DETAILS.SERIAL,
-    issuer: WA_CERT_DETAILS.ISSUER,
     key: intermediate.public,
   }).finish();
   const leafDetails = proto.CertChain.NoiseCertificate.Details.encode({
@@ -146,13 +153,23 @@ function certChain(root: KeyPair, serverStatic: KeyPair): Uint8Array {
   }).finish();
 }
 
-/** Answers the iq queries Baileys sends around login, so none of them waits for a timeout. */
-function autoReply(node: BinaryNode): BinaryNode | undefined {
+/** The chain the server presents, exposed so a test can verify it strictly. */
+export function certChainForTest(): { chain: Uint8Array; root: KeyPair; serverStatic: KeyPair } {
+  const root = installTestRootKey();
+  const serverStatic = keyPair();
+  return { chain: certChain(root, serverStatic), root, serverStatic };
+}
+
+/**
+ * Answers the iq queries Baileys sends around login, so none of them waits for a timeout.
+ * `preKeyCount` is what the server claims to hold: 0 makes Baileys upload a fresh batch (812).
+ */
+function autoReply(node: BinaryNode, preKeyCount: number): BinaryNode | undefined {
   if (node.tag !== "iq" || node.attrs.type === "result" || node.attrs.type === "error") return undefined;
   const base = { tag: "iq", attrs: { id: node.attrs.id!, type: "result", from: S_WHATSAPP_NET } };
   const child = Array.isArray(node.content) ? node.content[0] : undefined;
   if (node.attrs.xmlns === "encrypt" && child?.tag === "count") {
-    return { ...base, content: [{ tag: "count", attrs: { value: "0" } }] };
+    return { ...base, content: [{ tag: "count", attrs: { value: String(preKeyCount) } }] };
   }
   if (node.attrs.xmlns === "encrypt" && child?.tag === "digest") {
     return { ...base, content: [{ tag: "digest", attrs: {} }] };
@@ -162,16 +179,19 @@ function autoReply(node: BinaryNode): BinaryNode | undefined {
 
 export async function startFakeWaServer(opts: {
   onClient: (conn: FakeWaConnection) => void | Promise<void>;
+  /** Pre-keys the server claims to hold for the device (default 0: Baileys uploads a batch). */
+  preKeyCountOnServer?: number;
+  port?: number;
 }): Promise<FakeWaServer> {
   const root = installTestRootKey();
-  const serverStatic = Curve.generateKeyPair();
-  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  const serverStatic = keyPair();
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: opts.port ?? 0 });
   await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
   const connections: FakeWaConnection[] = [];
 
   wss.on("connection", (ws: WebSocket) => {
     const noise = new ServerNoise();
-    const serverEphemeral = Curve.generateKeyPair();
+    const serverEphemeral = keyPair();
     let inBytes = Buffer.alloc(0);
     let sawIntro = false;
     let stage: "hello" | "finish" | "transport" = "hello";
@@ -226,7 +246,7 @@ export async function startFakeWaServer(opts: {
           w.resolve(node);
         }
       }
-      const reply = autoReply(node);
+      const reply = autoReply(node, opts.preKeyCountOnServer ?? 0);
       if (reply) sendNode(reply);
     };
 
@@ -253,7 +273,7 @@ export async function startFakeWaServer(opts: {
         // The QR carries what the phone needs: ref, noise key, identity key, adv secret.
         const [, , identityKeyB64, advB64] = qr.slice(qr.indexOf("#") + 1).split(",");
         const identityKey = Buffer.from(identityKeyB64!, "base64");
-        const phone = Curve.generateKeyPair();
+        const phone = keyPair();
         const deviceDetails = proto.ADVDeviceIdentity.encode({
           rawId: 1,
           timestamp: Math.floor(Date.now() / 1000),
@@ -280,7 +300,10 @@ export async function startFakeWaServer(opts: {
               content: [
                 { tag: "device-identity", attrs: {}, content: identity },
                 { tag: "platform", attrs: { name: "smbi" } },
-                { tag: "device", attrs: { jid: `${phoneNumber}:${device}@s.whatsapp.net`, lid: `1234567:${device}@lid` } },
+                {
+                  tag: "device",
+                  attrs: { jid: `${phoneNumber}:${device}@s.whatsapp.net`, lid: `1234567:${device}@lid` },
+                },
               ],
             },
           ],
@@ -327,10 +350,12 @@ export async function startFakeWaServer(opts: {
         if (inBytes.length < size + 3) break;
         const frame = Buffer.from(inBytes.subarray(3, size + 3));
         inBytes = inBytes.subarray(size + 3);
-        chain = chain.then(() => onFrame(frame)).catch((err) => {
-          console.error("fake WA server: frame handling failed", err);
-          ws.terminate();
-        });
+        chain = chain
+          .then(() => onFrame(frame))
+          .catch((err) => {
+            console.error("fake WA server: frame handling failed", err);
+            ws.terminate();
+          });
       }
     });
   });

@@ -26,7 +26,13 @@ export interface ShardProcess {
   child: ChildProcess;
   baseUrl: string;
   output: () => string;
-  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+    // biome-ignore lint/suspicious/noExplicitAny: parsed JSON, read by assertions
+  ): Promise<{ status: number; body: any }>;
   exited: Promise<number | null>;
 }
 
