@@ -2,7 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env, exports } from "cloudflare:workers";
 import { app } from "../../worker/app";
 import { getConfig } from "../../worker/config";
-import { type Database, openDb } from "../../worker/db/client";
+import { type DbHandle, openDb } from "../../worker/db/client";
 
 export const BASE = "https://edge.test";
 
@@ -24,9 +24,8 @@ export async function callWithSettings(
 }
 
 /** A database handle for arranging and checking state; close it in afterAll. */
-export function testDb(): { db: Database; close: () => Promise<void> } {
-  const { db, pool } = openDb(getConfig(env));
-  return { db, close: () => pool.end() };
+export function testDb(): DbHandle {
+  return openDb(getConfig(env));
 }
 
 export async function errorOf(res: Response): Promise<{ code: string; message: string; details?: unknown }> {

@@ -14,7 +14,8 @@ export type Database = NeonDatabase<typeof schema>;
 
 export interface DbHandle {
   db: Database;
-  pool: Pool;
+  /** Ends the pool; safe to call more than once, never throws. */
+  close(): Promise<void>;
 }
 
 let configuredProxy: string | undefined | null = null;
@@ -45,17 +46,25 @@ export function openDb(config: Config): DbHandle {
   }
   configureDriver(config);
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: 5 });
-  // An idle client error (e.g. the proxy went away) must not crash the isolate.
-  pool.on("error", (err: Error) => log.warn("idle database connection failed", { error: err.message }));
-  return { db: drizzle(pool, { schema }), pool };
+  let closing: Promise<void> | null = null;
+  // An idle client error (e.g. the proxy went away) must not crash the isolate. Ending the pool
+  // drops its sockets, which the driver also reports as errors: those are expected, not logged.
+  pool.on("error", (err: Error) => {
+    if (!closing) log.warn("idle database connection failed", { error: err.message });
+  });
+  const close = () => {
+    closing ??= pool.end().catch(() => {});
+    return closing;
+  };
+  return { db: drizzle(pool, { schema }), close };
 }
 
 /** Runs `fn` with a fresh pool and closes it after (for queue batches, alarms, cron). */
 export async function withDb<T>(config: Config, fn: (db: Database) => Promise<T>): Promise<T> {
-  const { db, pool } = openDb(config);
+  const { db, close } = openDb(config);
   try {
     return await fn(db);
   } finally {
-    await pool.end().catch(() => {});
+    await close();
   }
 }

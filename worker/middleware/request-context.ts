@@ -25,9 +25,6 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
     c.set("config", getConfig(c.env));
     await next();
   } finally {
-    if (handle) {
-      const { pool } = handle;
-      c.executionCtx.waitUntil(pool.end().catch(() => {}));
-    }
+    if (handle) c.executionCtx.waitUntil(handle.close());
   }
 });

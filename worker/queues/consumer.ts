@@ -136,6 +136,6 @@ export async function handleQueueBatch(batch: MessageBatch, env: Env): Promise<v
       }
     }
   } finally {
-    await handle?.pool.end().catch(() => {});
+    await handle?.close();
   }
 }

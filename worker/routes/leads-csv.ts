@@ -65,16 +65,16 @@ leadCsvRoutes.get("/api/leads/export", requirePermission("leads.export"), valida
         }
         if (rows.length < EXPORT_BATCH) {
           controller.close();
-          await handle.pool.end();
+          await handle.close();
         }
       } catch (err) {
         log.error("lead export failed mid-stream", { businessId, error: String(err) });
         controller.error(err);
-        await handle?.pool.end().catch(() => {});
+        await handle?.close();
       }
     },
     async cancel() {
-      await handle?.pool.end().catch(() => {});
+      await handle?.close();
     },
   });
 
