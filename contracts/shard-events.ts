@@ -53,7 +53,7 @@ const base = {
 export const messageUpsertEvent = z.object({
   ...base,
   type: z.literal("message.upsert"),
-  /** Baileys' upsert type: "notify" for live messages, "append" for history/sync. Both are stored. */
+  /** Baileys' upsert type: "notify" for live messages, "append" for history/sync and messages queued while offline. Both are stored. */
   upsertType: z.enum(["notify", "append"]),
   key: messageKey,
   pushName: z.string().max(200).optional(),

@@ -207,4 +207,28 @@ describe("Baileys session against a fake WhatsApp server", () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(server.connections.length).toBe(connections);
   });
+
+  it("pairs by code instead of QR when the edge gives a phone number", async () => {
+    server = await startFakeWaServer({ onClient: (conn) => conn.sendPairDevice(["ref-code"]) });
+    const shard = baileysShard(server.url, tempDir());
+    const res = await shard.app.request("/sessions/43/start", {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ pairingPhoneNumber: PHONE }),
+    });
+    expect(res.status).toBe(200);
+    const withCode = await waitFor(async () => {
+      const s = await getSession(shard, 43);
+      return s.pairingCode ? s : undefined;
+    }, 15_000);
+    expect(withCode.state).toBe("qr");
+    expect(withCode.pairingCode).toMatch(/^[A-Z0-9]{8}$/);
+    expect(withCode.qr).toBeUndefined();
+    // Baileys asked WhatsApp to push the code to that phone.
+    const reg = await server.connections[0]!.waitForNode(
+      (n) => n.tag === "iq" && Array.isArray(n.content) && n.content[0]?.tag === "link_code_companion_reg",
+    );
+    const child = (reg.content as { attrs: Record<string, string> }[])[0]!;
+    expect(child.attrs.jid).toBe(`${PHONE}@s.whatsapp.net`);
+  });
 });
