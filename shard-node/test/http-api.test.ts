@@ -4,6 +4,14 @@
  * things wrong (bad secret, bad input, stale fencing token, a full shard).
  */
 import { afterEach, describe, expect, it } from "vitest";
+import {
+  sendMessageResponse,
+  sessionInfo,
+  sessionList,
+  shardErrorBody,
+  shardErrorStatus,
+  shardHealth,
+} from "../../contracts/shard-api.js";
 import { messageEventId, statusEventId } from "../../contracts/shard-events.js";
 import type { FakeSession } from "../src/sessions/fake-session.js";
 import { createShard, type Shard } from "../src/shard.js";
@@ -121,6 +129,46 @@ describe("authentication and errors", () => {
     const shard = makeShard({ SHARD_SESSION_DRIVER: "baileys" });
     const res = await call(shard, "POST", "/_fake/sessions/1/pair", { phoneNumber: "972501234567" });
     expect(res.status).toBe(404);
+  });
+});
+
+describe("contract", () => {
+  it("answers in the shapes contracts/shard-api.ts declares, with the declared status per error code", async () => {
+    const shard = makeShard({ SHARD_MAX_SESSIONS: "1" });
+    const started = await call(shard, "POST", "/sessions/50/start", { fencingToken: 1 });
+    sessionInfo.parse(started.body);
+    await waitFor(() => shard.manager.view(50)?.state === "qr");
+    sessionInfo.parse((await call(shard, "GET", "/sessions/50")).body);
+    await call(shard, "POST", "/_fake/sessions/50/pair", { phoneNumber: "972501234567" });
+    const sent = await call(shard, "POST", "/sessions/50/messages", {
+      to: "972500000001",
+      text: "x",
+      idempotencyKey: "c",
+    });
+    sendMessageResponse.parse(sent.body);
+    sessionList.parse((await call(shard, "GET", "/sessions")).body);
+    shardHealth.parse((await call(shard, "GET", "/health", undefined, {})).body);
+
+    const errors = [
+      await call(shard, "POST", "/sessions/51/start", {}),
+      await call(shard, "POST", "/sessions/50/start", { fencingToken: 0 }),
+      await call(shard, "GET", "/sessions/52"),
+      await call(shard, "POST", "/sessions/50/messages", {}),
+      await call(shard, "GET", "/sessions", undefined, {}),
+    ];
+    expect(errors.map((e) => e.body.error.code)).toEqual([
+      "shard_at_capacity",
+      "stale_fencing_token",
+      "session_not_found",
+      "validation_failed",
+      "unauthorized",
+    ]);
+    for (const e of errors) {
+      const body = shardErrorBody.parse(e.body);
+      expect(e.status).toBe(shardErrorStatus[body.error.code as keyof typeof shardErrorStatus]);
+    }
+    const stopped = await call(shard, "POST", "/sessions/50/stop", {});
+    expect(sessionInfo.parse(stopped.body)).toMatchObject({ state: "closed", reason: "stopped by request" });
   });
 });
 

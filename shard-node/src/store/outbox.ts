@@ -24,8 +24,17 @@ export class Outbox {
     this.insert = db.prepare<[number, string, string, number]>(
       "INSERT OR IGNORE INTO outbox (business_id, event_id, payload, created_at) VALUES (?, ?, ?, ?)",
     );
+    // Distinct businesses by skip-scan over the (business_id, seq) index: one index probe per
+    // business instead of a pass over every pending row (the backlog can be large when the edge is down).
     this.selectLanes = db.prepare<[], { business_id: number }>(
-      "SELECT business_id, MIN(seq) AS first FROM outbox GROUP BY business_id ORDER BY first",
+      `WITH RECURSIVE lanes(business_id) AS (
+         SELECT MIN(business_id) FROM outbox
+         UNION ALL
+         SELECT (SELECT MIN(business_id) FROM outbox WHERE business_id > lanes.business_id)
+         FROM lanes WHERE lanes.business_id IS NOT NULL
+       )
+       SELECT business_id, (SELECT MIN(seq) FROM outbox o WHERE o.business_id = lanes.business_id) AS first
+       FROM lanes WHERE business_id IS NOT NULL ORDER BY first`,
     );
     this.selectBatch = db.prepare<[number, number], OutboxRow>(
       "SELECT seq, payload FROM outbox WHERE business_id = ? ORDER BY seq LIMIT ?",
