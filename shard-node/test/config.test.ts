@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "../src/config.js";
 
@@ -52,5 +55,13 @@ describe("shard config", () => {
     expect(() => parseConfig({ ...required, RECONNECT_BASE_MS: "5000", RECONNECT_MAX_MS: "1000" })).toThrow(
       /RECONNECT_MAX_MS/,
     );
+  });
+
+  it("is the only module that reads process.env", () => {
+    const srcDir = fileURLToPath(new URL("../src", import.meta.url));
+    const offenders = (readdirSync(srcDir, { recursive: true }) as string[])
+      .filter((f) => f.endsWith(".ts") && f !== "config.ts")
+      .filter((f) => /process\.env\b/.test(readFileSync(join(srcDir, f), "utf8")));
+    expect(offenders).toEqual([]);
   });
 });
