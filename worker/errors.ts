@@ -13,13 +13,20 @@ import { log } from "./lib/log";
 export const errorStatus = {
   validation_failed: 400,
   bad_request: 400,
+  invalid_csv: 400,
+  invalid_encoding: 400,
   unauthorized: 401,
+  invalid_credentials: 401,
   invalid_signature: 403,
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  duplicate_phone: 409,
+  status_in_use: 409,
+  business_not_selected: 409,
   payload_too_large: 413,
+  too_many_rows: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
   internal_error: 500,
@@ -53,10 +60,14 @@ export function notFound(what: string): ApiError {
 
 /** A 400 naming every field zod refused. */
 export function validationError(error: ZodError, where: "body" | "query" | "params" | "form" = "body"): ApiError {
-  const fields = error.issues.map((issue) => ({
-    field: issue.path.length > 0 ? issue.path.join(".") : where,
-    message: issue.message,
-  }));
+  const fields = error.issues.flatMap((issue) => {
+    const prefix = issue.path.join(".");
+    // zod reports extra keys as one issue at the parent: name each key instead.
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((key) => ({ field: prefix ? `${prefix}.${key}` : key, message: "is not a known field" }));
+    }
+    return [{ field: prefix || where, message: issue.message }];
+  });
   const names = [...new Set(fields.map((f) => f.field))];
   return new ApiError("validation_failed", `Invalid ${where}: ${names.join(", ")}`, { fields });
 }

@@ -30,7 +30,11 @@ describe("sign-in", () => {
     expect(cookie).toContain("SameSite=Lax");
     const me = await call("/api/me", { headers: { Cookie: cookie.split(";")[0]! } });
     expect(me.status).toBe(200);
-    const body = (await me.json()) as { user: { role: string }; business: { id: number; timezone: string }; permissions: string[] };
+    const body = (await me.json()) as {
+      user: { role: string };
+      business: { id: number; timezone: string };
+      permissions: string[];
+    };
     expect(body.user.role).toBe("agent");
     expect(body.business).toMatchObject({ id: tenant.businessId, timezone: "Asia/Jerusalem" });
     expect(body.permissions).toContain("leads.write");
@@ -48,7 +52,8 @@ describe("sign-in", () => {
 
   it("locks an email out after 5 attempts with 429 and Retry-After, even with the right password", async () => {
     const email = tenant.admin.email;
-    for (let i = 0; i < 5; i++) expect((await login(email, "wrong-password-x", `203.0.113.${20 + i}`)).status).toBe(401);
+    for (let i = 0; i < 5; i++)
+      expect((await login(email, "wrong-password-x", `203.0.113.${20 + i}`)).status).toBe(401);
     const locked = await login(email, PASSWORD, "203.0.113.40");
     expect(locked.status).toBe(429);
     expect(Number(locked.headers.get("retry-after"))).toBeGreaterThan(0);
@@ -57,7 +62,8 @@ describe("sign-in", () => {
 
   it("limits attempts per client IP across emails", async () => {
     let last = 0;
-    for (let i = 0; i < 21; i++) last = (await login(`spray-${i}@example.test`, "password-guess", "203.0.113.77")).status;
+    for (let i = 0; i < 21; i++)
+      last = (await login(`spray-${i}@example.test`, "password-guess", "203.0.113.77")).status;
     expect(last).toBe(429);
   });
 
@@ -83,8 +89,14 @@ describe("sessions", () => {
     const client = await signIn(tenant.agent.email);
     expect((await client.request("GET", "/api/me")).status).toBe(200);
     const hash = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(client.cookie.split("=")[1]!));
-    const tokenHash = btoa(String.fromCharCode(...new Uint8Array(hash))).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-    await db.update(sessions).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(sessions.tokenHash, tokenHash));
+    const tokenHash = btoa(String.fromCharCode(...new Uint8Array(hash)))
+      .replaceAll("+", "-")
+      .replaceAll("/", "_")
+      .replace(/=+$/, "");
+    await db
+      .update(sessions)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(sessions.tokenHash, tokenHash));
     expect((await client.request("GET", "/api/me")).status).toBe(401);
   });
 
@@ -97,13 +109,19 @@ describe("sessions", () => {
   it("a password change keeps this session, revokes the others, and the new password works", async () => {
     const here = await signIn(tenant.owner.email);
     const elsewhere = await signIn(tenant.owner.email);
-    const wrong = await here.request("POST", "/api/auth/password", { currentPassword: "nope-nope-nope", newPassword: "a brand new password" });
+    const wrong = await here.request("POST", "/api/auth/password", {
+      currentPassword: "nope-nope-nope",
+      newPassword: "a brand new password",
+    });
     expect(wrong.status).toBe(401);
     const short = await here.request("POST", "/api/auth/password", { currentPassword: PASSWORD, newPassword: "short" });
     expect(short.status).toBe(400);
     expect((await errorOf(short)).message).toContain("newPassword");
 
-    const res = await here.request("POST", "/api/auth/password", { currentPassword: PASSWORD, newPassword: "a brand new password" });
+    const res = await here.request("POST", "/api/auth/password", {
+      currentPassword: PASSWORD,
+      newPassword: "a brand new password",
+    });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { revokedSessions: number }).revokedSessions).toBeGreaterThanOrEqual(1);
     expect((await here.request("GET", "/api/me")).status).toBe(200);

@@ -73,14 +73,23 @@ function uniqueEmail(label: string): string {
   return `${label}-${crypto.randomUUID().slice(0, 8)}@example.test`;
 }
 
-export async function createUser(db: Database, businessId: number | null, role: UserRole, label: string = role): Promise<string> {
+export async function createUser(
+  db: Database,
+  businessId: number | null,
+  role: UserRole,
+  label: string = role,
+): Promise<string> {
   const email = uniqueEmail(label);
   await db.insert(users).values({ businessId, email, name: `${label} user`, role, passwordHash: await fixtureHash() });
   return email;
 }
 
 /** A business with an owner, an admin and an agent, each signed in. */
-export async function createTenant(db: Database, name = "Test business", opts: { phoneRegion?: string } = {}): Promise<Tenant> {
+export async function createTenant(
+  db: Database,
+  name = "Test business",
+  opts: { phoneRegion?: string } = {},
+): Promise<Tenant> {
   const ownerEmail = uniqueEmail("owner");
   const { business } = await createBusiness(db, {
     name,
@@ -108,4 +117,3 @@ export async function userIdByEmail(db: Database, email: string): Promise<number
   const [row] = await db.select({ id: users.id }).from(users).where(eq(users.email, email));
   return row!.id;
 }
-

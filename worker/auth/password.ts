@@ -19,7 +19,11 @@ function unb64(text: string): Uint8Array {
 
 async function derive(password: string, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
   const key = await crypto.subtle.importKey("raw", encoder.encode(password), "PBKDF2", false, ["deriveBits"]);
-  const bits = await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations }, key, HASH_BYTES * 8);
+  const bits = await crypto.subtle.deriveBits(
+    { name: "PBKDF2", hash: "SHA-256", salt, iterations },
+    key,
+    HASH_BYTES * 8,
+  );
   return new Uint8Array(bits);
 }
 
@@ -35,7 +39,11 @@ export interface PasswordCheck {
   needsRehash: boolean;
 }
 
-export async function verifyPassword(password: string, stored: string, wantedIterations: number): Promise<PasswordCheck> {
+export async function verifyPassword(
+  password: string,
+  stored: string,
+  wantedIterations: number,
+): Promise<PasswordCheck> {
   const [prefix, iterationsText, saltText, hashText] = stored.split("$");
   const iterations = Number(iterationsText);
   if (prefix !== PREFIX || !Number.isInteger(iterations) || iterations <= 0 || !saltText || !hashText) {

@@ -2,9 +2,10 @@
  * Rate-limit presets (the old system's: login, password, webhook, TTS), each a token bucket in
  * RateLimiterDO keyed by what it limits. A refusal is a 429 with Retry-After.
  */
+
+import type { BucketPolicy } from "../../durable-objects/rate-limiter-do";
 import type { Env } from "../env";
 import { ApiError } from "../errors";
-import type { BucketPolicy } from "../../durable-objects/rate-limiter-do";
 
 export const rateLimitPresets = {
   /** Sign-in attempts per email: 5, then one per minute. */

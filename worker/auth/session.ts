@@ -74,15 +74,29 @@ export async function findSession(db: Database, token: string): Promise<SessionR
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .leftJoin(businesses, eq(businesses.id, sessions.actingBusinessId))
-    .where(and(eq(sessions.tokenHash, await hashToken(token)), isNull(sessions.revokedAt), gt(sessions.expiresAt, new Date())))
+    .where(
+      and(
+        eq(sessions.tokenHash, await hashToken(token)),
+        isNull(sessions.revokedAt),
+        gt(sessions.expiresAt, new Date()),
+      ),
+    )
     .limit(1);
   const row = rows[0];
   if (!row?.user.isActive) return null;
-  return { sessionId: row.session.id, actingBusinessId: row.session.actingBusinessId, user: row.user, business: row.business };
+  return {
+    sessionId: row.session.id,
+    actingBusinessId: row.session.actingBusinessId,
+    user: row.user,
+    business: row.business,
+  };
 }
 
 export async function revokeSession(db: Database, sessionId: number): Promise<void> {
-  await db.update(sessions).set({ revokedAt: new Date() }).where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
+  await db
+    .update(sessions)
+    .set({ revokedAt: new Date() })
+    .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
 }
 
 /** Revokes every live session of a user except `keepSessionId` (after a password change). */

@@ -8,8 +8,8 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { requireAuth, requirePermission } from "../auth/middleware";
 import { hashPassword } from "../auth/password";
-import { businesses, sessions } from "../db/schema";
 import { isUniqueViolation } from "../db/errors";
+import { businesses, sessions } from "../db/schema";
 import { ApiError, notFound } from "../errors";
 import { emailSchema, localeSchema, passwordSchema, regionSchema, timezoneSchema } from "../lib/schemas";
 import { validate } from "../lib/validate";
@@ -41,7 +41,8 @@ adminRoutes.post("/api/admin/businesses", validate("json", createBusinessBody), 
     });
     return c.json({ business, owner: owner && { id: owner.id, email: owner.email, role: owner.role } }, 201);
   } catch (err) {
-    if (isUniqueViolation(err, "users_email_key")) throw new ApiError("conflict", "owner.email is already in use", { field: "owner.email" });
+    if (isUniqueViolation(err, "users_email_key"))
+      throw new ApiError("conflict", "owner.email is already in use", { field: "owner.email" });
     if (isUniqueViolation(err, "businesses_twilio_number_key")) {
       throw new ApiError("conflict", "twilioNumber belongs to another business", { field: "twilioNumber" });
     }
@@ -59,18 +60,30 @@ const actAsBody = z.object({ businessId: z.number().int().positive() }).strict()
 adminRoutes.post("/api/admin/act-as", validate("json", actAsBody), async (c) => {
   const { businessId } = c.req.valid("json");
   const db = c.get("db")();
-  const [business] = await db.select({ id: businesses.id, name: businesses.name }).from(businesses).where(eq(businesses.id, businessId));
+  const [business] = await db
+    .select({ id: businesses.id, name: businesses.name })
+    .from(businesses)
+    .where(eq(businesses.id, businessId));
   if (!business) throw notFound("Business");
-  await db.update(sessions).set({ actingBusinessId: businessId }).where(eq(sessions.id, c.get("auth").sessionId));
+  await db
+    .update(sessions)
+    .set({ actingBusinessId: businessId })
+    .where(eq(sessions.id, c.get("auth").sessionId));
   return c.json({ actingAs: business });
 });
 
 adminRoutes.delete("/api/admin/act-as", async (c) => {
-  await c.get("db")().update(sessions).set({ actingBusinessId: null }).where(eq(sessions.id, c.get("auth").sessionId));
+  await c
+    .get("db")()
+    .update(sessions)
+    .set({ actingBusinessId: null })
+    .where(eq(sessions.id, c.get("auth").sessionId));
   return c.body(null, 204);
 });
 
-const platformFlagParam = z.object({ key: z.string().regex(/^[a-z][a-z0-9_]{1,63}$/, "must be a snake_case flag name") });
+const platformFlagParam = z.object({
+  key: z.string().regex(/^[a-z][a-z0-9_]{1,63}$/, "must be a snake_case flag name"),
+});
 const platformFlagBody = z.object({ enabled: z.boolean().nullable() }).strict();
 
 /** The platform default of a flag for every business without its own override. */

@@ -12,8 +12,8 @@ import { enforceRateLimit, resetRateLimit } from "../auth/rate-limits";
 import {
   clearSessionCookie,
   createSession,
-  readSessionToken,
   findSession,
+  readSessionToken,
   revokeOtherSessions,
   revokeSession,
   setSessionCookie,
@@ -40,14 +40,14 @@ authRoutes.post("/api/auth/login", validate("json", loginBody), async (c) => {
   await enforceRateLimit(c.env, "loginEmail", email);
 
   const db = c.get("db")();
-  const [user] = await db
-    .select()
-    .from(users)
-    .where(sql`lower(${users.email}) = ${email}`)
-    .limit(1);
+  const [user] = await db.select().from(users).where(sql`lower(${users.email}) = ${email}`).limit(1);
   // Unknown email or inactive user: still spend the hashing time, then the same answer.
-  const check = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH, config.PASSWORD_PBKDF2_ITERATIONS);
-  if (!user || !user.isActive || !check.valid) {
+  const check = await verifyPassword(
+    password,
+    user?.passwordHash ?? DUMMY_PASSWORD_HASH,
+    config.PASSWORD_PBKDF2_ITERATIONS,
+  );
+  if (!user?.isActive || !check.valid) {
     throw new ApiError("invalid_credentials", "Email or password is incorrect", undefined, 401);
   }
   if (check.needsRehash) {
@@ -81,7 +81,10 @@ authRoutes.post("/api/auth/logout", async (c) => {
 const passwordBody = z
   .object({ currentPassword: z.string().min(1).max(200), newPassword: passwordSchema })
   .strict()
-  .refine((b) => b.currentPassword !== b.newPassword, { path: ["newPassword"], message: "must differ from the current password" });
+  .refine((b) => b.currentPassword !== b.newPassword, {
+    path: ["newPassword"],
+    message: "must differ from the current password",
+  });
 
 authRoutes.post("/api/auth/password", requireAuth, validate("json", passwordBody), async (c) => {
   const auth = c.get("auth");
@@ -91,7 +94,8 @@ authRoutes.post("/api/auth/password", requireAuth, validate("json", passwordBody
   const db = c.get("db")();
   const [user] = await db.select().from(users).where(eq(users.id, auth.user.id));
   const check = await verifyPassword(currentPassword, user!.passwordHash, config.PASSWORD_PBKDF2_ITERATIONS);
-  if (!check.valid) throw new ApiError("invalid_credentials", "currentPassword is incorrect", { field: "currentPassword" }, 401);
+  if (!check.valid)
+    throw new ApiError("invalid_credentials", "currentPassword is incorrect", { field: "currentPassword" }, 401);
   const passwordHash = await hashPassword(newPassword, config.PASSWORD_PBKDF2_ITERATIONS);
   await db.update(users).set({ passwordHash, updatedAt: new Date() }).where(eq(users.id, auth.user.id));
   const revokedSessions = await revokeOtherSessions(db, auth.user.id, auth.sessionId);

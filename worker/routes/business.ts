@@ -7,19 +7,29 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { businessIdOf, requireAuth, requirePermission } from "../auth/middleware";
 import { isUniqueViolation } from "../db/errors";
-import { businessSettings, businesses } from "../db/schema";
+import { businesses, businessSettings } from "../db/schema";
 import { ApiError, validationError } from "../errors";
 import { localeSchema, regionSchema, timezoneSchema } from "../lib/schemas";
 import { validate } from "../lib/validate";
 import { effectiveFlags, setFlag } from "../services/feature-flags";
 import { e164Schema } from "../services/phones";
-import { getBusinessSettings as cachedSettings, businessStub, effectiveCallCap, settingsUpdateSchema } from "../services/settings";
+import {
+  businessStub,
+  getBusinessSettings as cachedSettings,
+  effectiveCallCap,
+  settingsUpdateSchema,
+} from "../services/settings";
 
 export const businessRoutes = new Hono<AppEnv>();
-for (const path of ["/api/business", "/api/settings", "/api/feature-flags", "/api/feature-flags/*"]) businessRoutes.use(path, requireAuth);
+for (const path of ["/api/business", "/api/settings", "/api/feature-flags", "/api/feature-flags/*"])
+  businessRoutes.use(path, requireAuth);
 
 businessRoutes.get("/api/business", requirePermission("business.read"), async (c) => {
-  const [business] = await c.get("db")().select().from(businesses).where(eq(businesses.id, businessIdOf(c)));
+  const [business] = await c
+    .get("db")()
+    .select()
+    .from(businesses)
+    .where(eq(businesses.id, businessIdOf(c)));
   return c.json({ business });
 });
 
@@ -35,22 +45,27 @@ const updateBusinessBody = z
   .strict()
   .refine((b) => Object.keys(b).length > 0, { message: "give at least one field" });
 
-businessRoutes.patch("/api/business", requirePermission("business.update"), validate("json", updateBusinessBody), async (c) => {
-  try {
-    const [business] = await c
-      .get("db")()
-      .update(businesses)
-      .set({ ...c.req.valid("json"), updatedAt: new Date() })
-      .where(eq(businesses.id, businessIdOf(c)))
-      .returning();
-    return c.json({ business });
-  } catch (err) {
-    if (isUniqueViolation(err, "businesses_twilio_number_key")) {
-      throw new ApiError("conflict", "twilioNumber belongs to another business", { field: "twilioNumber" });
+businessRoutes.patch(
+  "/api/business",
+  requirePermission("business.update"),
+  validate("json", updateBusinessBody),
+  async (c) => {
+    try {
+      const [business] = await c
+        .get("db")()
+        .update(businesses)
+        .set({ ...c.req.valid("json"), updatedAt: new Date() })
+        .where(eq(businesses.id, businessIdOf(c)))
+        .returning();
+      return c.json({ business });
+    } catch (err) {
+      if (isUniqueViolation(err, "businesses_twilio_number_key")) {
+        throw new ApiError("conflict", "twilioNumber belongs to another business", { field: "twilioNumber" });
+      }
+      throw err;
     }
-    throw err;
-  }
-});
+  },
+);
 
 businessRoutes.get("/api/settings", requirePermission("settings.read"), async (c) => {
   const businessId = businessIdOf(c);

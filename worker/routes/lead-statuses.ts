@@ -37,7 +37,10 @@ const statusFields = {
 leadStatusRoutes.post(
   "/api/lead-statuses",
   requirePermission("lead_statuses.manage"),
-  validate("json", z.object({ ...statusFields, color: hexColor.optional(), sortOrder: statusFields.sortOrder.optional() }).strict()),
+  validate(
+    "json",
+    z.object({ ...statusFields, color: hexColor.optional(), sortOrder: statusFields.sortOrder.optional() }).strict(),
+  ),
   async (c) => {
     try {
       const [row] = await c
@@ -47,7 +50,8 @@ leadStatusRoutes.post(
         .returning();
       return c.json({ status: row }, 201);
     } catch (err) {
-      if (isUniqueViolation(err, "lead_statuses_business_key")) throw new ApiError("conflict", "key already exists", { field: "key" });
+      if (isUniqueViolation(err, "lead_statuses_business_key"))
+        throw new ApiError("conflict", "key already exists", { field: "key" });
       throw err;
     }
   },
@@ -76,22 +80,33 @@ leadStatusRoutes.patch(
   },
 );
 
-leadStatusRoutes.delete("/api/lead-statuses/:id", requirePermission("lead_statuses.manage"), validate("param", idParam), async (c) => {
-  const businessId = businessIdOf(c);
-  const db = c.get("db")();
-  const [status] = await db
-    .select()
-    .from(leadStatuses)
-    .where(and(eq(leadStatuses.id, c.req.valid("param").id), eq(leadStatuses.businessId, businessId)));
-  if (!status) throw notFound("Lead status");
-  if (status.isDefault) throw new ApiError("status_in_use", `"${status.label}" is the default status for new leads`, undefined, 409);
-  const [usage] = await db
-    .select({ n: count() })
-    .from(leads)
-    .where(and(eq(leads.businessId, businessId), eq(leads.status, status.key), isNull(leads.deletedAt)));
-  if ((usage?.n ?? 0) > 0) {
-    throw new ApiError("status_in_use", `${usage!.n} lead(s) have status "${status.label}"; move them first`, { leads: usage!.n }, 409);
-  }
-  await db.delete(leadStatuses).where(eq(leadStatuses.id, status.id));
-  return c.body(null, 204);
-});
+leadStatusRoutes.delete(
+  "/api/lead-statuses/:id",
+  requirePermission("lead_statuses.manage"),
+  validate("param", idParam),
+  async (c) => {
+    const businessId = businessIdOf(c);
+    const db = c.get("db")();
+    const [status] = await db
+      .select()
+      .from(leadStatuses)
+      .where(and(eq(leadStatuses.id, c.req.valid("param").id), eq(leadStatuses.businessId, businessId)));
+    if (!status) throw notFound("Lead status");
+    if (status.isDefault)
+      throw new ApiError("status_in_use", `"${status.label}" is the default status for new leads`, undefined, 409);
+    const [usage] = await db
+      .select({ n: count() })
+      .from(leads)
+      .where(and(eq(leads.businessId, businessId), eq(leads.status, status.key), isNull(leads.deletedAt)));
+    if ((usage?.n ?? 0) > 0) {
+      throw new ApiError(
+        "status_in_use",
+        `${usage!.n} lead(s) have status "${status.label}"; move them first`,
+        { leads: usage!.n },
+        409,
+      );
+    }
+    await db.delete(leadStatuses).where(eq(leadStatuses.id, status.id));
+    return c.body(null, 204);
+  },
+);

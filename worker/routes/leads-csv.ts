@@ -28,7 +28,15 @@ leadCsvRoutes.use("/api/leads/export", requireAuth);
 leadCsvRoutes.use("/api/leads/import/*", requireAuth);
 
 const EXPORT_BATCH = 500;
-const exportQuery = listLeadsQuery.pick({ status: true, source: true, ownerUserId: true, tag: true, q: true, createdFrom: true, createdTo: true });
+const exportQuery = listLeadsQuery.pick({
+  status: true,
+  source: true,
+  ownerUserId: true,
+  tag: true,
+  q: true,
+  createdFrom: true,
+  createdTo: true,
+});
 
 /**
  * Streams the filtered leads as CSV, a batch at a time (keyset on id), so memory stays flat
@@ -103,14 +111,24 @@ async function readImport(c: Parameters<typeof businessIdOf>[0]) {
 }
 
 /** Leads in the book that the import's phones already belong to. */
-async function existingByPhone(db: ReturnType<AppEnv["Variables"]["db"]>, businessId: number, analysis: ImportAnalysis) {
+async function existingByPhone(
+  db: ReturnType<AppEnv["Variables"]["db"]>,
+  businessId: number,
+  analysis: ImportAnalysis,
+) {
   const phones = analysis.valid.map((r) => r.values.phoneE164).filter((p): p is string => Boolean(p));
   const found = new Map<string, number>();
   for (let i = 0; i < phones.length; i += 1000) {
     const rows = await db
       .select({ id: leads.id, phone: leads.phoneE164 })
       .from(leads)
-      .where(and(eq(leads.businessId, businessId), isNull(leads.deletedAt), inArray(leads.phoneE164, phones.slice(i, i + 1000))));
+      .where(
+        and(
+          eq(leads.businessId, businessId),
+          isNull(leads.deletedAt),
+          inArray(leads.phoneE164, phones.slice(i, i + 1000)),
+        ),
+      );
     for (const r of rows) if (r.phone) found.set(r.phone, r.id);
   }
   return found;
@@ -144,49 +162,54 @@ const INSERT_CHUNK = 500;
  * Imports the valid rows in one transaction (a failure leaves nothing half-written). A phone that
  * is already in the book is merged (empty cells never erase what is there) or skipped.
  */
-leadCsvRoutes.post("/api/leads/import/commit", requirePermission("leads.import"), validate("query", commitQuery), async (c) => {
-  const { onDuplicate } = c.req.valid("query");
-  const { db, business, analysis } = await readImport(c);
-  let created = 0;
-  let merged = 0;
-  await db.transaction(async (tx) => {
-    for (let i = 0; i < analysis.valid.length; i += INSERT_CHUNK) {
-      const chunk = analysis.valid.slice(i, i + INSERT_CHUNK).map((r) => ({ ...r.values, businessId: business.id }));
-      const insert = tx.insert(leads).values(chunk);
-      const target = { target: [leads.businessId, leads.phoneE164], where: sql`${leads.deletedAt} is null` };
-      const rows =
-        onDuplicate === "skip"
-          ? await insert.onConflictDoNothing(target).returning({ id: leads.id })
-          : await insert
-              .onConflictDoUpdate({
-                target: target.target,
-                targetWhere: target.where,
-                set: {
-                  firstName: sql`coalesce(excluded.first_name, ${leads.firstName})`,
-                  lastName: sql`coalesce(excluded.last_name, ${leads.lastName})`,
-                  email: sql`coalesce(excluded.email, ${leads.email})`,
-                  source: sql`coalesce(excluded.source, ${leads.source})`,
-                  notes: sql`coalesce(excluded.notes, ${leads.notes})`,
-                  ownerUserId: sql`coalesce(excluded.owner_user_id, ${leads.ownerUserId})`,
-                  tags: sql`(select array(select distinct unnest(${leads.tags} || excluded.tags)))`,
-                  updatedAt: new Date(),
-                },
-              })
-              .returning({ id: leads.id, inserted: sql<boolean>`(xmax = 0)` });
-      for (const r of rows) {
-        if (!("inserted" in r) || r.inserted) created++;
-        else merged++;
+leadCsvRoutes.post(
+  "/api/leads/import/commit",
+  requirePermission("leads.import"),
+  validate("query", commitQuery),
+  async (c) => {
+    const { onDuplicate } = c.req.valid("query");
+    const { db, business, analysis } = await readImport(c);
+    let created = 0;
+    let merged = 0;
+    await db.transaction(async (tx) => {
+      for (let i = 0; i < analysis.valid.length; i += INSERT_CHUNK) {
+        const chunk = analysis.valid.slice(i, i + INSERT_CHUNK).map((r) => ({ ...r.values, businessId: business.id }));
+        const insert = tx.insert(leads).values(chunk);
+        const target = { target: [leads.businessId, leads.phoneE164], where: sql`${leads.deletedAt} is null` };
+        const rows =
+          onDuplicate === "skip"
+            ? await insert.onConflictDoNothing(target).returning({ id: leads.id })
+            : await insert
+                .onConflictDoUpdate({
+                  target: target.target,
+                  targetWhere: target.where,
+                  set: {
+                    firstName: sql`coalesce(excluded.first_name, ${leads.firstName})`,
+                    lastName: sql`coalesce(excluded.last_name, ${leads.lastName})`,
+                    email: sql`coalesce(excluded.email, ${leads.email})`,
+                    source: sql`coalesce(excluded.source, ${leads.source})`,
+                    notes: sql`coalesce(excluded.notes, ${leads.notes})`,
+                    ownerUserId: sql`coalesce(excluded.owner_user_id, ${leads.ownerUserId})`,
+                    tags: sql`(select array(select distinct unnest(${leads.tags} || excluded.tags)))`,
+                    updatedAt: new Date(),
+                  },
+                })
+                .returning({ id: leads.id, inserted: sql<boolean>`(xmax = 0)` });
+        for (const r of rows) {
+          if (!("inserted" in r) || r.inserted) created++;
+          else merged++;
+        }
       }
-    }
-  });
-  const skipped = analysis.valid.length - created - merged;
-  return c.json({
-    totalRows: analysis.totalRows,
-    created,
-    merged,
-    skippedExisting: skipped,
-    duplicatesInFile: analysis.duplicatesInFile,
-    failed: analysis.errors.length,
-    errors: analysis.errors.slice(0, MAX_REPORTED),
-  });
-});
+    });
+    const skipped = analysis.valid.length - created - merged;
+    return c.json({
+      totalRows: analysis.totalRows,
+      created,
+      merged,
+      skippedExisting: skipped,
+      duplicatesInFile: analysis.duplicatesInFile,
+      failed: analysis.errors.length,
+      errors: analysis.errors.slice(0, MAX_REPORTED),
+    });
+  },
+);

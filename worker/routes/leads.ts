@@ -27,15 +27,24 @@ export const leadRoutes = new Hono<AppEnv>();
 leadRoutes.use("/api/leads", requireAuth);
 leadRoutes.use("/api/leads/*", requireAuth);
 
-async function duplicatePhone(db: ReturnType<AppEnv["Variables"]["db"]>, businessId: number, phone: string): Promise<ApiError> {
+async function duplicatePhone(
+  db: ReturnType<AppEnv["Variables"]["db"]>,
+  businessId: number,
+  phone: string,
+): Promise<ApiError> {
   const [existing] = await db
     .select({ id: leads.id })
     .from(leads)
     .where(and(eq(leads.businessId, businessId), eq(leads.phoneE164, phone), isNull(leads.deletedAt)));
-  return new ApiError("duplicate_phone", `phone ${phone} already belongs to lead ${existing?.id ?? "?"}`, {
-    field: "phone",
-    existingLeadId: existing?.id ?? null,
-  }, 409);
+  return new ApiError(
+    "duplicate_phone",
+    `phone ${phone} already belongs to lead ${existing?.id ?? "?"}`,
+    {
+      field: "phone",
+      existingLeadId: existing?.id ?? null,
+    },
+    409,
+  );
 }
 
 leadRoutes.get("/api/leads", requirePermission("leads.read"), validate("query", listLeadsQuery), async (c) => {
@@ -67,7 +76,8 @@ leadRoutes.post("/api/leads", requirePermission("leads.write"), validate("json",
       .returning();
     return c.json({ lead }, 201);
   } catch (err) {
-    if (isUniqueViolation(err, "leads_business_phone_key") && values.phoneE164) throw await duplicatePhone(db, businessId, values.phoneE164);
+    if (isUniqueViolation(err, "leads_business_phone_key") && values.phoneE164)
+      throw await duplicatePhone(db, businessId, values.phoneE164);
     throw err;
   }
 });
@@ -91,7 +101,8 @@ leadRoutes.patch(
       if (!lead) throw notFound("Lead");
       return c.json({ lead });
     } catch (err) {
-      if (isUniqueViolation(err, "leads_business_phone_key") && values.phoneE164) throw await duplicatePhone(db, businessId, values.phoneE164);
+      if (isUniqueViolation(err, "leads_business_phone_key") && values.phoneE164)
+        throw await duplicatePhone(db, businessId, values.phoneE164);
       throw err;
     }
   },
@@ -113,19 +124,24 @@ const bulkStatusBody = z
   .object({ leadIds: z.array(z.number().int().positive()).min(1).max(1000), status: z.string().min(1).max(40) })
   .strict();
 
-leadRoutes.post("/api/leads/bulk-status", requirePermission("leads.bulk"), validate("json", bulkStatusBody), async (c) => {
-  const businessId = businessIdOf(c);
-  const { leadIds, status } = c.req.valid("json");
-  const db = c.get("db")();
-  if (!(await statusKeys(db, businessId)).keys.has(status)) {
-    throw fieldErrors([{ field: "status", message: `"${status}" is not one of this business's statuses` }]);
-  }
-  const ids = [...new Set(leadIds)];
-  const updated = await db
-    .update(leads)
-    .set({ status, updatedAt: new Date() })
-    .where(and(eq(leads.businessId, businessId), inArray(leads.id, ids), isNull(leads.deletedAt)))
-    .returning({ id: leads.id });
-  const found = new Set(updated.map((r) => r.id));
-  return c.json({ updated: updated.length, notFound: ids.filter((id) => !found.has(id)) });
-});
+leadRoutes.post(
+  "/api/leads/bulk-status",
+  requirePermission("leads.bulk"),
+  validate("json", bulkStatusBody),
+  async (c) => {
+    const businessId = businessIdOf(c);
+    const { leadIds, status } = c.req.valid("json");
+    const db = c.get("db")();
+    if (!(await statusKeys(db, businessId)).keys.has(status)) {
+      throw fieldErrors([{ field: "status", message: `"${status}" is not one of this business's statuses` }]);
+    }
+    const ids = [...new Set(leadIds)];
+    const updated = await db
+      .update(leads)
+      .set({ status, updatedAt: new Date() })
+      .where(and(eq(leads.businessId, businessId), inArray(leads.id, ids), isNull(leads.deletedAt)))
+      .returning({ id: leads.id });
+    const found = new Set(updated.map((r) => r.id));
+    return c.json({ updated: updated.length, notFound: ids.filter((id) => !found.has(id)) });
+  },
+);

@@ -24,7 +24,12 @@ userRoutes.use("/api/users/*", requireAuth);
 const businessRole = z.enum(["owner", "admin", "agent"]);
 
 userRoutes.get("/api/users", requirePermission("users.read"), async (c) => {
-  const rows = await c.get("db")().select().from(users).where(eq(users.businessId, businessIdOf(c))).orderBy(asc(users.id));
+  const rows = await c
+    .get("db")()
+    .select()
+    .from(users)
+    .where(eq(users.businessId, businessIdOf(c)))
+    .orderBy(asc(users.id));
   return c.json({ users: rows.map(publicUser) });
 });
 
@@ -36,7 +41,9 @@ userRoutes.post("/api/users", requirePermission("users.manage"), validate("json"
   const body = c.req.valid("json");
   const actor = c.get("auth").user;
   if (!canManageRole(actor.role, body.role)) {
-    throw new ApiError("forbidden", `Your role (${actor.role}) may not create a user with role ${body.role}`, { field: "role" });
+    throw new ApiError("forbidden", `Your role (${actor.role}) may not create a user with role ${body.role}`, {
+      field: "role",
+    });
   }
   const passwordHash = await hashPassword(body.password, c.get("config").PASSWORD_PBKDF2_ITERATIONS);
   try {
@@ -47,7 +54,8 @@ userRoutes.post("/api/users", requirePermission("users.manage"), validate("json"
       .returning();
     return c.json({ user: publicUser(user!) }, 201);
   } catch (err) {
-    if (isUniqueViolation(err, "users_email_key")) throw new ApiError("conflict", "email is already in use", { field: "email" });
+    if (isUniqueViolation(err, "users_email_key"))
+      throw new ApiError("conflict", "email is already in use", { field: "email" });
     throw err;
   }
 });
@@ -86,10 +94,16 @@ userRoutes.patch(
       throw new ApiError("forbidden", `Your role (${actor.role}) may not grant role ${body.role}`, { field: "role" });
     }
     if (target.id === actor.id && (body.isActive === false || (body.role && body.role !== target.role))) {
-      throw new ApiError("conflict", "You cannot deactivate yourself or change your own role", { field: body.role ? "role" : "isActive" });
+      throw new ApiError("conflict", "You cannot deactivate yourself or change your own role", {
+        field: body.role ? "role" : "isActive",
+      });
     }
     const db = c.get("db")();
-    const [updated] = await db.update(users).set({ ...body, updatedAt: new Date() }).where(eq(users.id, id)).returning();
+    const [updated] = await db
+      .update(users)
+      .set({ ...body, updatedAt: new Date() })
+      .where(eq(users.id, id))
+      .returning();
     if (body.isActive === false) await revokeOtherSessions(db, id, null);
     return c.json({ user: publicUser(updated!) });
   },

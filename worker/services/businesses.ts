@@ -1,6 +1,6 @@
 /** Creating a business: the business row, its settings, its default lead statuses and its owner. */
 import type { Database } from "../db/client";
-import { businessSettings, businesses, leadStatuses, users } from "../db/schema";
+import { businesses, businessSettings, leadStatuses, users } from "../db/schema";
 
 /** The statuses a new business starts with (it can rename, recolour, reorder and add to them). */
 export const DEFAULT_LEAD_STATUSES = [
@@ -41,7 +41,13 @@ export async function createBusiness(db: Database, input: NewBusiness) {
       ? (
           await tx
             .insert(users)
-            .values({ businessId, email: input.owner.email, name: input.owner.name, role: "owner", passwordHash: input.owner.passwordHash })
+            .values({
+              businessId,
+              email: input.owner.email,
+              name: input.owner.name,
+              role: "owner",
+              passwordHash: input.owner.passwordHash,
+            })
             .returning()
         )[0]!
       : null;

@@ -25,13 +25,20 @@ export async function effectiveFlags(
     .where(or(isNull(featureFlags.businessId), eq(featureFlags.businessId, businessId)));
   const result: Record<string, { enabled: boolean; source: FlagSource }> = {};
   for (const [key, enabled] of Object.entries(FLAG_DEFAULTS)) result[key] = { enabled, source: "default" };
-  for (const row of rows.filter((r) => r.businessId === null)) result[row.key] = { enabled: row.enabled, source: "platform" };
-  for (const row of rows.filter((r) => r.businessId !== null)) result[row.key] = { enabled: row.enabled, source: "business" };
+  for (const row of rows.filter((r) => r.businessId === null))
+    result[row.key] = { enabled: row.enabled, source: "platform" };
+  for (const row of rows.filter((r) => r.businessId !== null))
+    result[row.key] = { enabled: row.enabled, source: "business" };
   return result;
 }
 
 /** Sets (or with `enabled: null`, removes) an override; `businessId` null is the platform default. */
-export async function setFlag(db: Database, key: string, businessId: number | null, enabled: boolean | null): Promise<void> {
+export async function setFlag(
+  db: Database,
+  key: string,
+  businessId: number | null,
+  enabled: boolean | null,
+): Promise<void> {
   const scope = businessId === null ? isNull(featureFlags.businessId) : eq(featureFlags.businessId, businessId);
   await db.transaction(async (tx) => {
     await tx.delete(featureFlags).where(and(eq(featureFlags.key, key), scope));

@@ -5,10 +5,10 @@
  */
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
-import type { Database } from "../db/client";
-import { leads, users } from "../db/schema";
-import { ApiError } from "../errors";
 import { eq } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { type leads, users } from "../db/schema";
+import { ApiError } from "../errors";
 import { type BusinessContext, createLeadSchema, type FieldError, resolveLeadValues, statusKeys } from "./leads";
 
 export const EXPORT_COLUMNS = [
@@ -30,7 +30,8 @@ export const UTF8_BOM = "\uFEFF";
 const TAG_SEPARATOR = ";";
 
 export function csvLines(records: unknown[][]): string {
-  return stringify(records, { record_delimiter: "windows" });
+  // CRLF between records (RFC 4180), and any field holding a line break is quoted, bare \n too.
+  return stringify(records, { record_delimiter: "windows", quoted_match: /[\r\n]/ });
 }
 
 export function exportRow(lead: typeof leads.$inferSelect, ownerEmail: string | null): unknown[] {
@@ -55,35 +56,44 @@ export function exportRow(lead: typeof leads.$inferSelect, ownerEmail: string | 
 export const MAX_IMPORT_ROWS = 10_000;
 export const MAX_IMPORT_BYTES = 5 * 1024 * 1024;
 
-type ImportField = "first_name" | "last_name" | "phone" | "email" | "source" | "status" | "tags" | "notes" | "owner_email";
+type ImportField =
+  | "first_name"
+  | "last_name"
+  | "phone"
+  | "email"
+  | "source"
+  | "status"
+  | "tags"
+  | "notes"
+  | "owner_email";
 
 /** Header names we understand (case and spacing ignored), including the old system's Hebrew ones. */
 const HEADER_ALIASES: Record<string, ImportField> = {
   first_name: "first_name",
   firstname: "first_name",
   name: "first_name",
-  "שם_פרטי": "first_name",
-  "שם": "first_name",
+  שם_פרטי: "first_name",
+  שם: "first_name",
   last_name: "last_name",
   lastname: "last_name",
   surname: "last_name",
-  "שם_משפחה": "last_name",
+  שם_משפחה: "last_name",
   phone: "phone",
   phone_number: "phone",
   mobile: "phone",
-  "טלפון": "phone",
-  "נייד": "phone",
+  טלפון: "phone",
+  נייד: "phone",
   email: "email",
   "e-mail": "email",
-  "אימייל": "email",
+  אימייל: "email",
   source: "source",
-  "מקור": "source",
+  מקור: "source",
   status: "status",
-  "סטטוס": "status",
+  סטטוס: "status",
   tags: "tags",
-  "תגיות": "tags",
+  תגיות: "tags",
   notes: "notes",
-  "הערות": "notes",
+  הערות: "notes",
   owner_email: "owner_email",
 };
 
@@ -99,7 +109,12 @@ export function decodeUtf8(bytes: ArrayBuffer): string {
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
-    throw new ApiError("invalid_encoding", "The file is not valid UTF-8; save it as “CSV UTF-8” and try again", undefined, 400);
+    throw new ApiError(
+      "invalid_encoding",
+      "The file is not valid UTF-8; save it as “CSV UTF-8” and try again",
+      undefined,
+      400,
+    );
   }
 }
 
@@ -116,15 +131,24 @@ export function parseCsv(text: string): ParsedCsv {
     records = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: false, trim: false }) as string[][];
   } catch (err) {
     const e = err as { code?: string; lines?: number; message?: string };
-    throw new ApiError("invalid_csv", `The CSV cannot be read near line ${e.lines ?? "?"}: ${e.message ?? "parse error"}`, {
-      code: e.code,
-      line: e.lines,
-    });
+    throw new ApiError(
+      "invalid_csv",
+      `The CSV cannot be read near line ${e.lines ?? "?"}: ${e.message ?? "parse error"}`,
+      {
+        code: e.code,
+        line: e.lines,
+      },
+    );
   }
   const [headers, ...rows] = records;
   if (!headers) throw new ApiError("invalid_csv", "The CSV is empty");
   if (rows.length > MAX_IMPORT_ROWS) {
-    throw new ApiError("too_many_rows", `The CSV has ${rows.length} rows; the most one import takes is ${MAX_IMPORT_ROWS}`, undefined, 413);
+    throw new ApiError(
+      "too_many_rows",
+      `The CSV has ${rows.length} rows; the most one import takes is ${MAX_IMPORT_ROWS}`,
+      undefined,
+      413,
+    );
   }
   const mapping = headers.map((h) => HEADER_ALIASES[normaliseHeader(h)] ?? null);
   const seen = new Set<ImportField>();
@@ -157,11 +181,20 @@ export interface ImportAnalysis {
 /** Validates every row (no row error stops the others); resolves phones, statuses and owners. */
 export async function analyseImport(db: Database, business: BusinessContext, csv: ParsedCsv): Promise<ImportAnalysis> {
   const statuses = await statusKeys(db, business.id);
-  const team = await db.select({ id: users.id, email: users.email }).from(users).where(eq(users.businessId, business.id));
+  const team = await db
+    .select({ id: users.id, email: users.email })
+    .from(users)
+    .where(eq(users.businessId, business.id));
   const ownerByEmail = new Map(team.map((u) => [u.email.toLowerCase(), u.id]));
   const ownerIds = new Set(team.map((u) => u.id));
 
-  const analysis: ImportAnalysis = { totalRows: csv.rows.length, valid: [], errors: [], duplicatesInFile: [], ignoredColumns: csv.ignoredColumns };
+  const analysis: ImportAnalysis = {
+    totalRows: csv.rows.length,
+    valid: [],
+    errors: [],
+    duplicatesInFile: [],
+    ignoredColumns: csv.ignoredColumns,
+  };
   const firstLineByPhone = new Map<string, number>();
   for (const [index, cells] of csv.rows.entries()) {
     const line = index + 2;
@@ -171,7 +204,8 @@ export async function analyseImport(db: Database, business: BusinessContext, csv
     let ownerUserId: number | undefined;
     if (raw.owner_email) {
       ownerUserId = ownerByEmail.get(raw.owner_email.toLowerCase());
-      if (ownerUserId === undefined) fieldErrors.push({ field: "owner_email", message: `${raw.owner_email} is not on this team` });
+      if (ownerUserId === undefined)
+        fieldErrors.push({ field: "owner_email", message: `${raw.owner_email} is not on this team` });
     }
     const input = {
       firstName: raw.first_name || undefined,
@@ -181,12 +215,18 @@ export async function analyseImport(db: Database, business: BusinessContext, csv
       source: raw.source || undefined,
       status: raw.status || undefined,
       notes: raw.notes || undefined,
-      tags: raw.tags ? raw.tags.split(TAG_SEPARATOR).map((t) => t.trim()).filter(Boolean) : undefined,
+      tags: raw.tags
+        ? raw.tags
+            .split(TAG_SEPARATOR)
+            .map((t) => t.trim())
+            .filter(Boolean)
+        : undefined,
       ownerUserId,
     };
     const parsed = createLeadSchema.safeParse(input);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues) fieldErrors.push({ field: issue.path.join(".") || "row", message: issue.message });
+      for (const issue of parsed.error.issues)
+        fieldErrors.push({ field: issue.path.join(".") || "row", message: issue.message });
       analysis.errors.push({ line, fields: fieldErrors });
       continue;
     }
@@ -205,7 +245,10 @@ export async function analyseImport(db: Database, business: BusinessContext, csv
       }
       firstLineByPhone.set(phone, line);
     }
-    analysis.valid.push({ line, values: { ...resolved.values, status: resolved.values.status ?? statuses.defaultKey } });
+    analysis.valid.push({
+      line,
+      values: { ...resolved.values, status: resolved.values.status ?? statuses.defaultKey },
+    });
   }
   return analysis;
 }

@@ -23,7 +23,12 @@ export const leadFields = {
   lastName: optionalText(100),
   /** As typed; normalised to E.164 in the business's region. */
   phone: z.string().trim().max(40).nullable().optional(),
-  email: z.email({ message: "must be an email address" }).max(254).nullable().optional().or(z.literal("").transform(() => null)),
+  email: z
+    .email({ message: "must be an email address" })
+    .max(254)
+    .nullable()
+    .optional()
+    .or(z.literal("").transform(() => null)),
   source: optionalText(100),
   status: z.string().max(40).optional(),
   notes: optionalText(10_000),
@@ -51,7 +56,10 @@ export interface BusinessContext {
 }
 
 export async function businessContext(db: Database, businessId: number): Promise<BusinessContext> {
-  const [row] = await db.select({ id: businesses.id, phoneRegion: businesses.phoneRegion }).from(businesses).where(eq(businesses.id, businessId));
+  const [row] = await db
+    .select({ id: businesses.id, phoneRegion: businesses.phoneRegion })
+    .from(businesses)
+    .where(eq(businesses.id, businessId));
   if (!row) throw new ApiError("not_found", "Business not found");
   return row;
 }
@@ -119,7 +127,9 @@ export async function resolveLeadValues(
 }
 
 export function fieldErrors(errors: FieldError[]): ApiError {
-  return new ApiError("validation_failed", `Invalid body: ${errors.map((e) => e.field).join(", ")}`, { fields: errors });
+  return new ApiError("validation_failed", `Invalid body: ${errors.map((e) => e.field).join(", ")}`, {
+    fields: errors,
+  });
 }
 
 // ---- listing ---------------------------------------------------------------------------------
@@ -152,9 +162,12 @@ function encodeCursor(sortValue: string, id: number): string {
 function decodeCursor(cursor: string): [string, number] {
   try {
     const value = JSON.parse(atob(cursor)) as unknown;
-    if (Array.isArray(value) && typeof value[0] === "string" && Number.isInteger(value[1])) return [value[0], value[1] as number];
+    if (Array.isArray(value) && typeof value[0] === "string" && Number.isInteger(value[1]))
+      return [value[0], value[1] as number];
   } catch {}
-  throw new ApiError("validation_failed", "Invalid query: cursor", { fields: [{ field: "cursor", message: "is not a cursor from this API" }] });
+  throw new ApiError("validation_failed", "Invalid query: cursor", {
+    fields: [{ field: "cursor", message: "is not a cursor from this API" }],
+  });
 }
 
 function escapeLike(text: string): string {
@@ -171,7 +184,11 @@ export function leadFilters(businessId: number, q: Omit<ListLeadsQuery, "sort" |
     const textMatch = sql`${fullName} ilike ${like} or ${leads.email} ilike ${like}`;
     // Phones match on digits, so "050-123" finds +97250123…: drop a leading 0 (national prefix).
     const phoneDigits = digits.replace(/^0/, "");
-    where.push(phoneDigits.length >= 3 ? sql`(${textMatch} or ${leads.phoneE164} like ${`%${phoneDigits}%`})` : sql`(${textMatch})`);
+    where.push(
+      phoneDigits.length >= 3
+        ? sql`(${textMatch} or ${leads.phoneE164} like ${`%${phoneDigits}%`})`
+        : sql`(${textMatch})`,
+    );
   }
   if (q.status && q.status.length > 0) where.push(inArray(leads.status, q.status));
   if (q.source) where.push(eq(leads.source, q.source));
@@ -189,7 +206,9 @@ export async function listLeads(db: Database, businessId: number, q: ListLeadsQu
   if (q.cursor) {
     const [value, id] = decodeCursor(q.cursor);
     where.push(
-      q.order === "desc" ? sql`(${column}, ${leads.id}) < (${value}::timestamptz, ${id})` : sql`(${column}, ${leads.id}) > (${value}::timestamptz, ${id})`,
+      q.order === "desc"
+        ? sql`(${column}, ${leads.id}) < (${value}::timestamptz, ${id})`
+        : sql`(${column}, ${leads.id}) > (${value}::timestamptz, ${id})`,
     );
   }
   const rows = await db
@@ -205,4 +224,3 @@ export async function listLeads(db: Database, businessId: number, q: ListLeadsQu
     nextCursor: rows.length > q.limit && last ? encodeCursor(last.sortValue, last.lead.id) : null,
   };
 }
-

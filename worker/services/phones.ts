@@ -13,7 +13,8 @@ export function normalizePhone(input: string, region: string): PhoneResult {
   if (text === "") return { ok: false, message: "is empty" };
   const parsed = parsePhoneNumberFromString(text, region.toUpperCase() as CountryCode);
   if (!parsed) return { ok: false, message: `"${text.slice(0, 40)}" is not a phone number` };
-  if (!parsed.isValid()) return { ok: false, message: `"${text.slice(0, 40)}" is not a valid phone number for ${parsed.country ?? region}` };
+  if (!parsed.isValid())
+    return { ok: false, message: `"${text.slice(0, 40)}" is not a valid phone number for ${parsed.country ?? region}` };
   return { ok: true, e164: parsed.number };
 }
 

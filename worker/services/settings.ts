@@ -14,8 +14,13 @@ import { e164Schema } from "./phones";
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be HH:MM (24-hour)");
 const DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
 
+/** Opening ranges per weekday in the business's timezone, e.g. { sun: [["09:00", "17:00"]] }. */
+// Plain arrays rather than tuples: RPC serialisation types tuples as arrays.
+export type WorkingHours = Partial<Record<(typeof DAYS)[number], string[][]>>;
+
+const dayRanges = z.array(z.tuple([hhmm, hhmm])).max(4);
 export const workingHoursSchema = z
-  .object(Object.fromEntries(DAYS.map((d) => [d, z.array(z.tuple([hhmm, hhmm])).max(4)])) as Record<(typeof DAYS)[number], z.ZodArray<z.ZodTuple<[typeof hhmm, typeof hhmm]>>>)
+  .object(Object.fromEntries(DAYS.map((d) => [d, dayRanges])) as Record<(typeof DAYS)[number], typeof dayRanges>)
   .partial()
   .strict()
   .refine((wh) => Object.values(wh).every((ranges) => (ranges ?? []).every(([a, b]) => a < b)), {
@@ -29,7 +34,7 @@ export const inboundCallActionSchema = z.discriminatedUnion("type", [
 
 export interface BusinessSettingsView {
   businessId: number;
-  workingHours: z.infer<typeof workingHoursSchema> | null;
+  workingHours: WorkingHours | null;
   reminderLeadMinutes: number;
   waMessagesPerMinute: number;
   waDailyCap: number;
@@ -46,7 +51,11 @@ export function settingsUpdateSchema(maxCalls: number) {
   return z
     .object({
       workingHours: workingHoursSchema.nullable(),
-      reminderLeadMinutes: z.number().int().min(0).max(7 * 24 * 60),
+      reminderLeadMinutes: z
+        .number()
+        .int()
+        .min(0)
+        .max(7 * 24 * 60),
       waMessagesPerMinute: z.number().int().min(1).max(60),
       waDailyCap: z.number().int().min(1).max(10_000),
       waQuietHoursStart: hhmm.nullable(),
@@ -71,7 +80,7 @@ export async function loadSettings(db: Database, businessId: number): Promise<Bu
   const r = row!;
   return {
     businessId,
-    workingHours: (r.workingHours as BusinessSettingsView["workingHours"]) ?? null,
+    workingHours: (r.workingHours as WorkingHours | null) ?? null,
     reminderLeadMinutes: r.reminderLeadMinutes,
     waMessagesPerMinute: r.waMessagesPerMinute,
     waDailyCap: r.waDailyCap,
