@@ -7,6 +7,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     environment: "node",
     pool: "forks",
+    globalSetup: ["test/setup/temp-root.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

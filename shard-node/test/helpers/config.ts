@@ -5,8 +5,9 @@ import { parseConfig, type ShardConfig } from "../../src/config.js";
 
 export const TEST_SECRET = "test-shard-secret-0123456789";
 
+/** A fresh directory under this run's temp root (removed when the run ends, see test/setup). */
 export function tempDir(prefix = "shard-test-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return mkdtempSync(join(process.env.SHARD_TEST_TMP ?? tmpdir(), prefix));
 }
 
 /** A config for in-process tests: fast timers, loopback only, silent logs. */
