@@ -11,7 +11,7 @@
  *      signature and dedupes by id; events/s from the first append to the last event received.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -36,6 +36,12 @@ const SHARD_NODE_DIR = fileURLToPath(new URL("../shard-node/", import.meta.url))
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
+const tempDirs: string[] = [];
+const tempDir = (prefix: string) => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+};
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -100,7 +106,7 @@ async function benchBaileysIdleSessions(): Promise<{
     const { url, rootPublicKeyHex } = JSON.parse(line) as { url: string; rootPublicKeyHex: string };
     WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(rootPublicKeyHex, "hex");
 
-    const dataDir = mkdtempSync(join(tmpdir(), "bench-baileys-"));
+    const dataDir = tempDir("bench-baileys-");
     seedPairedSessions(dataDir, SESSIONS);
     const shard = createShard(
       config({ SHARD_SESSION_DRIVER: "baileys", WA_WEBSOCKET_URL: url, SHARD_DATA_DIR: dataDir }),
@@ -124,7 +130,7 @@ async function benchBaileysIdleSessions(): Promise<{
 }
 
 async function benchRestart(): Promise<{ ms: number }> {
-  const dataDir = mkdtempSync(join(tmpdir(), "bench-restart-"));
+  const dataDir = tempDir("bench-restart-");
   seedPairedSessions(dataDir, RESTART_SESSIONS);
   const port = await freePort();
   const started = performance.now();
@@ -165,7 +171,7 @@ async function benchRestart(): Promise<{ ms: number }> {
 
 async function benchOutbox(): Promise<{ appendPerSec: number; endToEndPerSec: number; duplicates: number }> {
   const stub = await startEdgeStub(SECRET);
-  const dataDir = mkdtempSync(join(tmpdir(), "bench-outbox-"));
+  const dataDir = tempDir("bench-outbox-");
   const businesses = 10;
   seedPairedSessions(dataDir, businesses);
   const shard = createShard(
@@ -229,4 +235,5 @@ console.log(
     `${Math.round(outbox.appendPerSec)} events/s persisted, ${Math.round(outbox.endToEndPerSec)} events/s delivered end to end ` +
     `(signed, to a verifying receiver in this process; ${outbox.duplicates} duplicates)`,
 );
+for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 process.exit(0);
