@@ -11,6 +11,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   smallint,
   text,
   timestamp,
@@ -363,6 +364,8 @@ export const businessSettings = pgTable("business_settings", {
   /** What an inbound call does: { "type": "forward", "to": "+972..." } or { "type": "voicemail" }. */
   inboundCallAction: jsonb("inbound_call_action"),
   greetingText: text("greeting_text"),
+  /** The appointment reminder's text; null uses the built-in Hebrew/English template. */
+  reminderTemplate: text("reminder_template"),
   updatedAt: updatedAt(),
 });
 
@@ -396,4 +399,106 @@ export const deadLetters = pgTable(
     index("dead_letters_created_idx").on(t.createdAt),
     uniqueIndex("dead_letters_message_key").on(t.queue, t.messageId),
   ],
+);
+
+/** The WhatsApp session of a business as its shard last reported it (for the dashboard). */
+export const waSessions = pgTable("wa_sessions", {
+  businessId: integer("business_id")
+    .primaryKey()
+    .references(() => businesses.id, { onDelete: "cascade" }),
+  shardId: integer("shard_id").notNull(),
+  state: text("state").notNull(),
+  reason: text("reason"),
+  phoneNumber: text("phone_number"),
+  updatedAt: tsz("updated_at").notNull(),
+});
+
+/** Shard events already stored, by their stable id: a redelivered event is acknowledged, not stored twice. */
+export const shardEvents = pgTable(
+  "shard_events",
+  {
+    eventId: text("event_id").primaryKey(),
+    businessId: integer("business_id").notNull(),
+    type: text("type").notNull(),
+    receivedAt: tsz("received_at").notNull().defaultNow(),
+  },
+  (t) => [index("shard_events_received_idx").on(t.receivedAt)],
+);
+
+export const waOutboundStatuses = ["queued", "sending", "sent", "held", "failed", "cancelled"] as const;
+export const waOutboundOrigins = ["reply", "broadcast", "scheduled", "reminder"] as const;
+
+/**
+ * Every outgoing WhatsApp message, persisted before it is queued. The (business, idempotency key)
+ * pair makes creating it idempotent, and the same key makes the shard send it at most once.
+ */
+export const waOutbound = pgTable(
+  "wa_outbound",
+  {
+    id: id(),
+    businessId: businessRef(),
+    leadId: integer("lead_id").references(() => leads.id, { onDelete: "set null" }),
+    /** Phone digits (E.164 without +) or a JID. */
+    to: text("to").notNull(),
+    text: text("text").notNull(),
+    idempotencyKey: text("idempotency_key").notNull(),
+    origin: text("origin", { enum: waOutboundOrigins }).notNull(),
+    originId: integer("origin_id"),
+    status: text("status", { enum: waOutboundStatuses }).notNull().default("queued"),
+    attempts: integer("attempts").notNull().default(0),
+    waMessageId: text("wa_message_id"),
+    chatJid: text("chat_jid"),
+    lastError: text("last_error"),
+    createdByUserId: integer("created_by_user_id").references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    sentAt: tsz("sent_at"),
+  },
+  (t) => [
+    uniqueIndex("wa_outbound_business_key").on(t.businessId, t.idempotencyKey),
+    index("wa_outbound_business_status_idx").on(t.businessId, t.status),
+  ],
+);
+
+export const broadcastStatuses = ["queued", "running", "paused", "cancelled", "completed"] as const;
+
+export const broadcasts = pgTable(
+  "broadcasts",
+  {
+    id: id(),
+    businessId: businessRef(),
+    name: text("name").notNull(),
+    template: text("template").notNull(),
+    /** The lead filter the audience was drawn from, for the record. */
+    audience: jsonb("audience").notNull(),
+    status: text("status", { enum: broadcastStatuses }).notNull().default("queued"),
+    totalRecipients: integer("total_recipients").notNull().default(0),
+    skippedLeads: integer("skipped_leads").notNull().default(0),
+    createdByUserId: integer("created_by_user_id").references(() => users.id, { onDelete: "set null" }),
+    startedAt: tsz("started_at"),
+    finishedAt: tsz("finished_at"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("broadcasts_business_idx").on(t.businessId, t.createdAt)],
+);
+
+export const broadcastRecipientStatuses = ["queued", "sent", "failed", "cancelled"] as const;
+
+export const broadcastRecipients = pgTable(
+  "broadcast_recipients",
+  {
+    broadcastId: integer("broadcast_id")
+      .notNull()
+      .references(() => broadcasts.id, { onDelete: "cascade" }),
+    leadId: integer("lead_id")
+      .notNull()
+      .references(() => leads.id, { onDelete: "cascade" }),
+    businessId: businessRef(),
+    outboundId: integer("outbound_id").references(() => waOutbound.id, { onDelete: "set null" }),
+    status: text("status", { enum: broadcastRecipientStatuses }).notNull().default("queued"),
+    updatedAt: updatedAt(),
+  },
+  // One row per lead per broadcast: each lead is messaged at most once by construction.
+  (t) => [primaryKey({ columns: [t.broadcastId, t.leadId] }), index("broadcast_recipients_status_idx").on(t.broadcastId, t.status)],
 );
