@@ -1,9 +1,11 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { testDatabasePlan } from "./tests/setup/test-database";
+import { fakeTwilioPlan } from "./tests/setup/twilio-plan";
 import { deadLetterConsumer, queueDefinitions } from "./worker/queues/definitions";
 
 const plan = await testDatabasePlan();
+const twilio = await fakeTwilioPlan();
 
 /**
  * Local queue consumers for tests: the production batch settings from definitions.ts, except a
@@ -42,6 +44,11 @@ export default defineConfig({
                 NEON_WS_PROXY: plan.wsProxy ?? "",
                 TEST_FRESH_DATABASE_URL: plan.freshDatabaseUrl,
                 TEST_BEHIND_DATABASE_URL: plan.behindDatabaseUrl,
+                // Twilio: the local fake (tests/fakes/twilio-server.ts, started by the global setup).
+                TWILIO_API_BASE_URL: twilio.baseUrl,
+                TWILIO_ACCOUNT_SID: twilio.accountSid,
+                TWILIO_AUTH_TOKEN: twilio.authToken,
+                PUBLIC_HOST: twilio.publicHost,
               },
               queueConsumers,
             },

@@ -1,13 +1,23 @@
 /**
  * The platform-wide call cap (MAX_CONCURRENT_CALLS across all businesses, inbound and outbound).
  * A single instance (named `global`) so admission is serialised in one place; the lease logic
- * lives in the calls part. Storage: SQLite, one row per held slot.
+ * lives in the calls part (./call-capacity/platform-slots.ts). Storage: SQLite, one row per held slot.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../worker/env";
+import {
+  type AcquireResult,
+  type PlatformFreeReason,
+  PlatformSlots,
+  type PlatformSnapshot,
+  type SlotRequest,
+} from "./call-capacity/platform-slots";
+
+export type { PlatformFreeReason } from "./call-capacity/platform-slots";
 
 export class CallCapacityDO extends DurableObject<Env> {
   protected readonly sql: SqlStorage;
+  private readonly slots: PlatformSlots;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -15,19 +25,25 @@ export class CallCapacityDO extends DurableObject<Env> {
     this.sql.exec(
       "CREATE TABLE IF NOT EXISTS slots (lease_id TEXT PRIMARY KEY, business_id INTEGER NOT NULL, kind TEXT NOT NULL, expires_ms INTEGER NOT NULL)",
     );
+    this.slots = new PlatformSlots(ctx, env);
   }
 
-  /** Slots held right now, in total and by business. */
-  snapshot(): { active: number; byBusiness: Record<string, number> } {
-    const rows = this.sql
-      .exec<{ business_id: number; n: number }>("SELECT business_id, COUNT(*) AS n FROM slots GROUP BY business_id")
-      .toArray();
-    const byBusiness: Record<string, number> = {};
-    let active = 0;
-    for (const r of rows) {
-      byBusiness[String(r.business_id)] = r.n;
-      active += r.n;
-    }
-    return { active, byBusiness };
+  /** Takes a platform slot for a BusinessDO lease, or says the cap is reached. Idempotent per lease. */
+  acquire(req: SlotRequest): Promise<AcquireResult> {
+    return this.slots.acquire(req);
+  }
+
+  /** Frees the slot of a lease. Idempotent. */
+  release(leaseId: string, reason: PlatformFreeReason): { released: boolean; active: number } {
+    return this.slots.release(leaseId, reason);
+  }
+
+  override async alarm(): Promise<void> {
+    await this.slots.onAlarm();
+  }
+
+  /** Slots held right now, in total, by business and kind; the cap; frees by reason (dashboard, /metrics). */
+  snapshot(): PlatformSnapshot {
+    return this.slots.snapshot();
   }
 }

@@ -6,10 +6,14 @@ import type { TestProject } from "vitest/node";
 import { type LocalPostgres, startEmbeddedPostgres } from "../../scripts/lib/embedded-postgres";
 import { createDatabase, runMigrations, withNodePool } from "../../scripts/lib/migrate";
 import { type NeonWsProxy, startNeonWsProxy } from "../../scripts/lib/neon-ws-proxy";
+import { type FakeTwilio, startFakeTwilio } from "../fakes/twilio-server";
 import { testDatabasePlan } from "./test-database";
+import { fakeTwilioPlan } from "./twilio-plan";
+import { twilioSignatureVectors } from "./twilio-vectors";
 
 let pg: LocalPostgres | undefined;
 let proxy: NeonWsProxy | undefined;
+let fakeTwilio: FakeTwilio | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
   const plan = await testDatabasePlan();
@@ -41,9 +45,15 @@ export async function setup(project: TestProject): Promise<void> {
   );
   project.provide("databaseUrl", plan.databaseUrl);
   project.provide("wsProxy", plan.wsProxy ?? "");
+
+  // Twilio's REST API, faked on loopback; and webhook signatures computed by the official library.
+  const twilio = await fakeTwilioPlan();
+  fakeTwilio = await startFakeTwilio({ port: twilio.port, accountSid: twilio.accountSid, authToken: twilio.authToken });
+  project.provide("twilioVectors", twilioSignatureVectors(twilio));
 }
 
 export async function teardown(): Promise<void> {
+  await fakeTwilio?.close();
   await proxy?.close();
   await pg?.stop();
 }
@@ -52,5 +62,6 @@ declare module "vitest" {
   export interface ProvidedContext {
     databaseUrl: string;
     wsProxy: string;
+    twilioVectors: import("./twilio-vectors").TwilioVector[];
   }
 }

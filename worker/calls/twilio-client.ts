@@ -111,7 +111,11 @@ export function twilioClient(config: Config, opts: { timeoutMs?: number } = {}):
       );
     }
     if (typeof body.sid !== "string" || typeof body.status !== "string") {
-      throw new TwilioApiError("retryable", `Twilio ${method} ${path}: unexpected response without sid/status`, res.status);
+      throw new TwilioApiError(
+        "retryable",
+        `Twilio ${method} ${path}: unexpected response without sid/status`,
+        res.status,
+      );
     }
     const str = (v: unknown) => (typeof v === "string" ? v : null);
     const duration = body.duration === null || body.duration === undefined ? null : Number(body.duration);

@@ -29,7 +29,11 @@ function hmacKey(authToken: string, usage: "sign" | "verify"): Promise<CryptoKey
 
 /** The signature Twilio would send (tests and tooling; verification uses `verifyTwilioSignature`). */
 export async function twilioSignature(authToken: string, url: string, params: TwilioParams): Promise<string> {
-  const mac = await crypto.subtle.sign("HMAC", await hmacKey(authToken, "sign"), encoder.encode(signedPayload(url, params)));
+  const mac = await crypto.subtle.sign(
+    "HMAC",
+    await hmacKey(authToken, "sign"),
+    encoder.encode(signedPayload(url, params)),
+  );
   return btoa(String.fromCharCode(...new Uint8Array(mac)));
 }
 

@@ -1,0 +1,195 @@
+/**
+ * A fake of Twilio's REST API on 127.0.0.1, speaking its wire format: form-encoded POSTs, Basic
+ * auth with the account SID and auth token, JSON call resources, Twilio-shaped error bodies
+ * (`{ code, message, more_info, status }`). The Worker under test reaches it through
+ * TWILIO_API_BASE_URL, so tests exercise the real fetch path.
+ *
+ *   POST /2010-04-01/Accounts/{Sid}/Calls.json          create a call (records it; answers queued)
+ *   GET  /2010-04-01/Accounts/{Sid}/Calls/{CallSid}.json a call's status (404 for unknown calls)
+ *
+ * Tests script it over a control API (under /__control, JSON):
+ *   GET  /__control/calls?to=+1...        calls created (with the parameters Twilio received)
+ *   POST /__control/calls/{CallSid}       { status } or { httpStatus }: what status lookups answer
+ *   POST /__control/create-errors         { to, httpStatus, code, message }: createCall to `to` fails so
+ *   GET  /__control/lookups/{CallSid}     { count } of status lookups of that call
+ */
+import { randomBytes } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface FakeTwilioCall {
+  sid: string;
+  to: string;
+  from: string;
+  status: string;
+  /** Every form parameter as received; repeated keys keep all their values. */
+  params: Record<string, string | string[]>;
+  createdAt: string;
+}
+
+export interface FakeTwilio {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+interface ErrorScript {
+  httpStatus: number;
+  code: number;
+  message: string;
+}
+
+function twilioError(res: http.ServerResponse, status: number, code: number, message: string): void {
+  res.writeHead(status, { "Content-Type": "application/json" });
+  res.end(JSON.stringify({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status }));
+}
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "Content-Type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+async function readBody(req: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function callResource(accountSid: string, call: FakeTwilioCall, status = call.status) {
+  return {
+    sid: call.sid,
+    account_sid: accountSid,
+    to: call.to,
+    from: call.from,
+    status,
+    direction: "outbound-api",
+    duration: status === "completed" ? "42" : null,
+    date_created: call.createdAt,
+    api_version: "2010-04-01",
+    uri: `/2010-04-01/Accounts/${accountSid}/Calls/${call.sid}.json`,
+  };
+}
+
+export async function startFakeTwilio(opts: {
+  accountSid: string;
+  authToken: string;
+  port?: number;
+}): Promise<FakeTwilio> {
+  const calls = new Map<string, FakeTwilioCall>();
+  const statusScripts = new Map<string, { status?: string; httpStatus?: number }>();
+  const createErrors = new Map<string, ErrorScript>();
+  const lookups = new Map<string, number>();
+  const expectedAuth = `Basic ${Buffer.from(`${opts.accountSid}:${opts.authToken}`).toString("base64")}`;
+  const accountPath = `/2010-04-01/Accounts/${opts.accountSid}`;
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) twilioError(res, 500, 20500, `fake twilio: ${String(err)}`);
+    });
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const path = url.pathname;
+
+    if (path.startsWith("/__control/")) {
+      if (req.method === "GET" && path === "/__control/calls") {
+        const to = url.searchParams.get("to");
+        return json(
+          res,
+          200,
+          [...calls.values()].filter((c) => !to || c.to === to),
+        );
+      }
+      const script = /^\/__control\/calls\/([^/]+)$/.exec(path);
+      if (req.method === "POST" && script) {
+        statusScripts.set(script[1]!, JSON.parse(await readBody(req)) as { status?: string; httpStatus?: number });
+        return json(res, 200, { ok: true });
+      }
+      if (req.method === "POST" && path === "/__control/create-errors") {
+        const body = JSON.parse(await readBody(req)) as ErrorScript & { to: string };
+        createErrors.set(body.to, { httpStatus: body.httpStatus, code: body.code, message: body.message });
+        return json(res, 200, { ok: true });
+      }
+      const lookup = /^\/__control\/lookups\/([^/]+)$/.exec(path);
+      if (req.method === "GET" && lookup) return json(res, 200, { count: lookups.get(lookup[1]!) ?? 0 });
+      return json(res, 404, { error: "no such control endpoint" });
+    }
+
+    if (!path.startsWith("/2010-04-01/Accounts/"))
+      return twilioError(res, 404, 20404, "The requested resource was not found");
+    if (req.headers.authorization !== expectedAuth || !path.startsWith(`${accountPath}/`)) {
+      return twilioError(res, 401, 20003, "Authenticate");
+    }
+
+    if (req.method === "POST" && path === `${accountPath}/Calls.json`) {
+      if (!String(req.headers["content-type"]).startsWith("application/x-www-form-urlencoded")) {
+        return twilioError(res, 400, 20001, "Expected a form-encoded body");
+      }
+      const params: Record<string, string | string[]> = {};
+      for (const [k, v] of new URLSearchParams(await readBody(req))) {
+        const existing = params[k];
+        params[k] = existing === undefined ? v : Array.isArray(existing) ? [...existing, v] : [existing, v];
+      }
+      const to = typeof params.To === "string" ? params.To : "";
+      const from = typeof params.From === "string" ? params.From : "";
+      if (!to) return twilioError(res, 400, 21201, "No 'To' number is specified");
+      if (!from) return twilioError(res, 400, 21213, "No 'From' number is specified");
+      if (!params.Url && !params.Twiml && !params.ApplicationSid) {
+        return twilioError(res, 400, 21205, "Url parameter is required.");
+      }
+      const scripted = createErrors.get(to);
+      if (scripted) return twilioError(res, scripted.httpStatus, scripted.code, scripted.message);
+      if (!/^\+[1-9]\d{6,14}$/.test(to))
+        return twilioError(res, 400, 21211, `The 'To' number ${to} is not a valid phone number.`);
+      const call: FakeTwilioCall = {
+        sid: `CA${randomBytes(16).toString("hex")}`,
+        to,
+        from,
+        status: "queued",
+        params,
+        createdAt: new Date().toUTCString(),
+      };
+      calls.set(call.sid, call);
+      return json(res, 201, callResource(opts.accountSid, call));
+    }
+
+    const fetchCall = new RegExp(`^${accountPath}/Calls/([^/]+)\\.json$`).exec(path);
+    if (req.method === "GET" && fetchCall) {
+      const sid = fetchCall[1]!;
+      lookups.set(sid, (lookups.get(sid) ?? 0) + 1);
+      const script = statusScripts.get(sid);
+      if (script?.httpStatus) return twilioError(res, script.httpStatus, 20500, "Internal Server Error (scripted)");
+      const call = calls.get(sid);
+      if (!call && !script?.status) {
+        return twilioError(res, 404, 20404, `The requested resource ${path} was not found`);
+      }
+      const known = call ?? {
+        sid,
+        to: "",
+        from: "",
+        status: script!.status!,
+        params: {},
+        createdAt: new Date().toUTCString(),
+      };
+      return json(res, 200, callResource(opts.accountSid, known, script?.status ?? known.status));
+    }
+
+    return twilioError(res, 405, 20004, "Method not allowed");
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * The Worker's door to call admission: every caller (outbound service, inbound webhook, status
+ * callbacks, bulk campaigns) reserves, confirms and releases call slots through here, never by
+ * addressing the Durable Objects itself. Counts admissions and refusals for /metrics.
+ */
+import type {
+  CallSlotsSnapshot,
+  ConfirmResult,
+  LeaseFreeReason,
+  ReleaseResult,
+  ReserveRequest,
+  ReserveResult,
+} from "../../durable-objects/business/call-leases";
+import type { PlatformSnapshot } from "../../durable-objects/call-capacity/platform-slots";
+import { businessObjectName, PLATFORM_CALLS_OBJECT_NAME } from "../../durable-objects/names";
+import type { Env } from "../env";
+import { callAdmissions, callRefusals } from "../metrics/calls";
+
+export type {
+  CallLease,
+  CallRefusal,
+  CallSlotsSnapshot,
+  ConfirmResult,
+  ReleaseResult,
+  ReserveRequest,
+  ReserveResult,
+} from "../../durable-objects/business/call-leases";
+
+export interface CallAdmission {
+  reserve(req: ReserveRequest): Promise<ReserveResult>;
+  confirm(leaseId: string, callSid: string): Promise<ConfirmResult>;
+  /** By CallSid or lease id; idempotent. */
+  release(ref: string, reason?: LeaseFreeReason): Promise<ReleaseResult>;
+  snapshot(): Promise<CallSlotsSnapshot>;
+}
+
+/** Call admission for one business (its BusinessDO, which consults the platform CallCapacityDO). */
+export function callAdmission(env: Env, businessId: number): CallAdmission {
+  const stub = env.BUSINESS_DO.getByName(businessObjectName(businessId));
+  return {
+    async reserve(req) {
+      const result = (await stub.reserveCallSlot(businessId, req)) as ReserveResult;
+      const source = req.source ?? (req.kind === "inbound" ? "inbound" : "direct");
+      if (result.ok) callAdmissions.inc({ kind: req.kind, source });
+      else callRefusals.inc({ kind: req.kind, cap: result.refusal.cap });
+      return result;
+    },
+    confirm: async (leaseId, callSid) => (await stub.confirmCallSlot(businessId, leaseId, callSid)) as ConfirmResult,
+    release: async (ref, reason) => (await stub.releaseCallSlot(businessId, ref, reason)) as ReleaseResult,
+    snapshot: async () => (await stub.callSlotsSnapshot(businessId)) as CallSlotsSnapshot,
+  };
+}
+
+/** Platform-wide slots: total, by business and kind, the cap, frees by reason. */
+export async function platformCallSnapshot(env: Env): Promise<PlatformSnapshot> {
+  return (await env.CALL_CAPACITY_DO.getByName(PLATFORM_CALLS_OBJECT_NAME).snapshot()) as PlatformSnapshot;
+}
