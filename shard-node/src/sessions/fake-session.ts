@@ -35,8 +35,22 @@ export class FakeSession extends SessionBase {
 
   protected async unlinkDevice(): Promise<void> {}
 
+  /** Scripted refusals: the next `remaining` sends fail as WhatsApp would, with this status. */
+  private refusals: { statusCode: number; remaining: number } | null = null;
+
+  refuseNextSends(statusCode: number, count: number): void {
+    this.refusals = count > 0 ? { statusCode, remaining: count } : null;
+  }
+
   async sendText(chatJid: string, text: string, messageId: string): Promise<SentMessage> {
     if (this.snap.state !== "open") throw new SessionNotOpenError(this.snap.state);
+    if (this.refusals && this.refusals.remaining > 0) {
+      this.refusals.remaining--;
+      // Shaped like Baileys' Boom errors, which carry WhatsApp's status in output.statusCode.
+      throw Object.assign(new Error(`fake refusal ${this.refusals.statusCode}`), {
+        output: { statusCode: this.refusals.statusCode },
+      });
+    }
     this.sent.push({ chatJid, text, messageId });
     // Baileys echoes our own sends as an "append" upsert; so does the fake.
     this.handleUpsert(

@@ -237,7 +237,14 @@ export class SessionManager {
         throw new ShardError("session_not_open", err.message, { state: err.state });
       }
       this.deps.logger.error({ err, businessId }, "send failed");
-      throw new ShardError("send_failed", `WhatsApp refused the send: ${(err as Error).message}`);
+      // Baileys errors are Boom errors: WhatsApp's status (429 rate-overlimit, 463 reach-out
+      // timelock, …) is what the edge needs to tell a ban signal from a transient failure.
+      const statusCode = (err as { output?: { statusCode?: unknown } }).output?.statusCode;
+      throw new ShardError(
+        "send_failed",
+        `WhatsApp refused the send: ${(err as Error).message}`,
+        typeof statusCode === "number" ? { statusCode } : undefined,
+      );
     }
   }
 

@@ -47,6 +47,7 @@ const statusBody = z.object({
 
 const pairBody = z.object({ phoneNumber: z.string().regex(/^\d{7,15}$/) });
 const disconnectBody = z.object({ statusCode: z.number().int() });
+const refuseBody = z.object({ statusCode: z.number().int(), count: z.number().int().min(0).max(1000) });
 
 export function fakeDriverRoutes(manager: SessionManager): Hono {
   const app = new Hono();
@@ -100,6 +101,16 @@ export function fakeDriverRoutes(manager: SessionManager): Hono {
     const body = await readJson(c, disconnectBody);
     session.simulateDisconnect(body.statusCode);
     return c.json(session.snapshot());
+  });
+
+  /** What the fake has "sent" to WhatsApp for this business, in order. */
+  app.get("/sessions/:businessId/sent", (c) => c.json({ sent: fakeOf(businessIdOf(c)).sent }));
+
+  app.post("/sessions/:businessId/refuse-sends", async (c) => {
+    const session = fakeOf(businessIdOf(c));
+    const body = await readJson(c, refuseBody);
+    session.refuseNextSends(body.statusCode, body.count);
+    return c.json({ ok: true });
   });
 
   return app;
