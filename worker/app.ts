@@ -14,6 +14,7 @@ import { leadStatusRoutes } from "./routes/lead-statuses";
 import { leadRoutes } from "./routes/leads";
 import { leadCsvRoutes } from "./routes/leads-csv";
 import { metricsRoutes } from "./routes/metrics";
+import { twilioVoiceRoutes } from "./routes/twilio-voice";
 import { userRoutes } from "./routes/users";
 
 export function createApp(): Hono<AppEnv> {
@@ -44,6 +45,7 @@ export function createApp(): Hono<AppEnv> {
 
   app.route("/", healthRoutes);
   app.route("/", metricsRoutes);
+  app.route("/", twilioVoiceRoutes);
   app.route("/", authRoutes);
   app.route("/", adminRoutes);
   app.route("/", businessRoutes);

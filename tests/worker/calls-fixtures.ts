@@ -111,3 +111,19 @@ export const fakeTwilio = {
     return ((await res.json()) as { count: number }).count;
   },
 };
+
+/** Requests signed by the official twilio library in the global setup (tests/setup/twilio-vectors.ts). */
+export interface TwilioVector {
+  name: "incoming-unknown-number" | "status-json-body" | "status-signed-with-port";
+  path: string;
+  contentType: string;
+  body: string;
+  signature: string;
+  callSid: string;
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    twilioVectors: TwilioVector[];
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * Placing one outbound call — the one path for direct calls (POST /api/calls) and bulk campaigns:
+ *
+ *   PUBLIC_HOST and Twilio credentials present (else ConfigError: nothing reserved, no call made)
+ *   → reserve a slot (business cap shared by direct and bulk, then the platform cap)
+ *   → call log row (status `queued`, lease id)            — refusal: a typed result, no row
+ *   → Twilio createCall (status callback carries the call log id)
+ *   → confirm the lease with the CallSid, save the CallSid on the log.
+ * If Twilio refuses or cannot be reached, the slot is released, the log says `failed` with Twilio's
+ * reason, and an OutboundCallError says whether retrying may help.
+ *
+ * The log row is written before dialing (not after) so a status callback that beats the confirm
+ * still finds its call (by the id in its URL), and a crash mid-way leaves a record.
+ */
+import { and, eq, isNull, sql } from "drizzle-orm";
+import type { CallRefusal } from "../../durable-objects/business/call-leases";
+import { type Config, ConfigError, requirePublicHost } from "../config";
+import type { Database } from "../db/client";
+import { callLogs, leads } from "../db/schema";
+import type { Env } from "../env";
+import { ApiError } from "../errors";
+import { log } from "../lib/log";
+import { callAdmission } from "./admission";
+import { businessForCalls } from "./call-business";
+import { type CreateCallInput, TwilioApiError, type TwilioCall, twilioClient } from "./twilio-client";
+import { hangup, twimlResponse } from "./twiml";
+import { sayGreeting, voiceLanguage } from "./voice-prompts";
+
+export interface PlaceOutboundCallInput {
+  db: Database;
+  env: Env;
+  config: Config;
+  businessId: number;
+  /** The lead being called (must belong to the business), or null for a number without a lead. */
+  leadId: number | null;
+  /** E.164, e.g. +972501234567. */
+  toNumber: string;
+  source: "direct" | "bulk";
+  createdByUserId?: number | null;
+  /** Bulk campaigns: the job this call belongs to (stored on the call log for the call-ended hook). */
+  outboundJobId?: number | null;
+  /**
+   * What the callee hears once the call is answered (inline TwiML or a URL Twilio fetches).
+   * Default: the business's greeting, then hang up — the conversation flow is not part of admission.
+   */
+  answer?: CreateCallInput["answer"];
+}
+
+export type PlaceOutboundCallResult =
+  | { ok: true; callLogId: number; callSid: string; leaseId: string; twilioStatus: string }
+  | { ok: false; refusal: CallRefusal };
+
+export type OutboundCallErrorCode =
+  | "invalid_number"
+  | "business_not_found"
+  | "no_twilio_number"
+  | "lead_not_found"
+  | "twilio_rejected"
+  | "twilio_unavailable";
+
+export class OutboundCallError extends Error {
+  override readonly name = "OutboundCallError";
+  constructor(
+    readonly code: OutboundCallErrorCode,
+    message: string,
+    /** Whether the same call may succeed later (Twilio 5xx/429/network), e.g. for a bulk job retry. */
+    readonly retryable: boolean,
+    /** The call log recording the failed attempt, when one was written. */
+    readonly callLogId: number | null = null,
+    readonly twilio: { httpStatus: number | null; code: number | null; message: string } | null = null,
+  ) {
+    super(message);
+  }
+}
+
+const E164 = /^\+[1-9]\d{6,14}$/;
+const CONFIRM_ATTEMPTS = 3;
+
+export async function placeOutboundCall(input: PlaceOutboundCallInput): Promise<PlaceOutboundCallResult> {
+  const { db, env, config, businessId, source } = input;
+  const host = requirePublicHost(config);
+  const twilio = twilioClient(config);
+  if (!E164.test(input.toNumber)) {
+    throw new OutboundCallError("invalid_number", `toNumber must be E.164 (e.g. +972501234567)`, false);
+  }
+  const business = await businessForCalls(db, businessId);
+  if (!business) throw new OutboundCallError("business_not_found", `business ${businessId} not found`, false);
+  if (!business.twilioNumber) {
+    throw new OutboundCallError("no_twilio_number", "the business has no Twilio number to call from", false);
+  }
+  if (input.leadId !== null) {
+    const [lead] = await db
+      .select({ id: leads.id })
+      .from(leads)
+      .where(and(eq(leads.id, input.leadId), eq(leads.businessId, businessId), isNull(leads.deletedAt)))
+      .limit(1);
+    if (!lead) throw new OutboundCallError("lead_not_found", `lead ${input.leadId} not found`, false);
+  }
+
+  const admission = callAdmission(env, businessId);
+  const reserved = await admission.reserve({
+    kind: "outbound",
+    source,
+    businessCap: business.outboundCallCap ?? undefined,
+  });
+  const fields = { businessId, leadId: input.leadId, source };
+  if (!reserved.ok) {
+    log.info("outbound call refused at capacity", { ...fields, ...reserved.refusal });
+    return { ok: false, refusal: reserved.refusal };
+  }
+  const { leaseId } = reserved.lease;
+  const release = () =>
+    admission.release(leaseId).catch((err) =>
+      // The lease then ends at its ring timeout (no CallSid): nothing leaks for long.
+      log.error("could not release a call slot; the sweep will", { ...fields, leaseId, error: String(err) }),
+    );
+
+  let callLogId: number;
+  try {
+    const [row] = await db
+      .insert(callLogs)
+      .values({
+        businessId,
+        leadId: input.leadId,
+        direction: "outbound",
+        source,
+        leaseId,
+        fromNumber: business.twilioNumber,
+        toNumber: input.toNumber,
+        status: "queued",
+        createdByUserId: input.createdByUserId ?? null,
+        outboundJobId: input.outboundJobId ?? null,
+      })
+      .returning({ id: callLogs.id });
+    callLogId = row!.id;
+  } catch (err) {
+    await release();
+    throw err;
+  }
+
+  let call: TwilioCall;
+  try {
+    call = await twilio.createCall({
+      to: input.toNumber,
+      from: business.twilioNumber,
+      statusCallback: `https://${host}/twilio/voice/status?callLogId=${callLogId}`,
+      answer: input.answer ?? {
+        twiml: twimlResponse(
+          sayGreeting(voiceLanguage(business.locale), business.name, business.greetingText),
+          hangup(),
+        ),
+      },
+      ringTimeoutSeconds: config.CALL_RING_TIMEOUT_SECONDS,
+      timeLimitSeconds: config.CALL_TIME_LIMIT_SECONDS,
+    });
+  } catch (err) {
+    await release();
+    const reason = err instanceof Error ? err.message : String(err);
+    await db
+      .update(callLogs)
+      .set({ status: "failed", reason, endedAt: new Date(), updatedAt: new Date() })
+      .where(and(eq(callLogs.id, callLogId), eq(callLogs.status, "queued")));
+    log.warn("outbound call not placed: Twilio failed", { ...fields, callLogId, leaseId, error: reason });
+    if (err instanceof TwilioApiError) {
+      throw new OutboundCallError(
+        err.retryable ? "twilio_unavailable" : "twilio_rejected",
+        `Twilio did not place the call: ${err.message}`,
+        err.retryable,
+        callLogId,
+        { httpStatus: err.httpStatus, code: err.twilioCode, message: err.message },
+      );
+    }
+    throw err;
+  }
+
+  // The call exists now: its slot must be confirmed, or it would be freed at the ring timeout.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const confirmed = await admission.confirm(leaseId, call.sid);
+      if (!confirmed.confirmed)
+        log.info("call ended before its lease was confirmed", { ...fields, leaseId, ...confirmed });
+      break;
+    } catch (err) {
+      if (attempt >= CONFIRM_ATTEMPTS) {
+        log.error("could not confirm a call's lease; its slot frees at the ring timeout", {
+          ...fields,
+          leaseId,
+          callSid: call.sid,
+          error: String(err),
+        });
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+    }
+  }
+  await db
+    .update(callLogs)
+    .set({ callSid: sql`COALESCE(${callLogs.callSid}, ${call.sid})`, updatedAt: new Date() })
+    .where(eq(callLogs.id, callLogId));
+  log.info("outbound call placed", { ...fields, callLogId, leaseId, callSid: call.sid });
+  return { ok: true, callLogId, callSid: call.sid, leaseId, twilioStatus: call.status };
+}
+
+/**
+ * How a route answers a refusal or an error of `placeOutboundCall`, in the one error shape:
+ * refusal → 429 `call_capacity_reached` (which cap, how many active); missing PUBLIC_HOST or
+ * Twilio credentials → 503 naming the variable; bad input → 400/404/409; Twilio → 502.
+ */
+export function refusalToApiError(refusal: CallRefusal): ApiError {
+  return new ApiError(
+    "call_capacity_reached",
+    `No call slot: ${refusal.message}`,
+    { cap: refusal.cap, active: refusal.active, limit: refusal.limit },
+    429,
+    { "Retry-After": "30" },
+  );
+}
+
+export function outboundCallErrorToApiError(err: unknown): ApiError | null {
+  if (err instanceof ConfigError) {
+    const variables = err.issues.map((i) => i.variable);
+    return new ApiError("service_unavailable", `Calls are unavailable: ${err.message}`, { variables }, 503);
+  }
+  if (!(err instanceof OutboundCallError)) return null;
+  switch (err.code) {
+    case "invalid_number":
+      return new ApiError("validation_failed", err.message, { fields: [{ field: "toNumber", message: err.message }] });
+    case "business_not_found":
+    case "lead_not_found":
+      return new ApiError("not_found", err.message);
+    case "no_twilio_number":
+      return new ApiError("conflict", err.message);
+    case "twilio_rejected":
+    case "twilio_unavailable":
+      return new ApiError(
+        "upstream_failed",
+        err.message,
+        { retryable: err.retryable, callLogId: err.callLogId, twilioCode: err.twilio?.code ?? null },
+        502,
+      );
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * Twilio voice webhooks. Every request is verified first (X-Twilio-Signature against
+ * https://PUBLIC_HOST + path + query); a bad or missing signature is 403 and nothing is recorded.
+ *
+ * - POST /twilio/voice/incoming  — an inbound call: find the business by the number called, take
+ *   a platform slot, answer with its greeting and action (forward or voicemail), or — at capacity —
+ *   a polite refusal in the business's language, logged as `rejected` with the reason.
+ * - POST /twilio/voice/status    — call progress: update the call log (out-of-order and repeated
+ *   callbacks are harmless), free the slot on a terminal status, run the call-ended hooks.
+ * - POST /twilio/voice/recording — recording ready (both <Record action> and recordingStatusCallback
+ *   land here): store its reference on the call log; answers <Hangup/>.
+ *
+ * Configure the Twilio number's voice URL as /twilio/voice/incoming and its status callback as
+ * /twilio/voice/status (with events) so inbound calls free their slot promptly; without it the
+ * lease sweep frees them later.
+ */
+import { and, eq, isNull } from "drizzle-orm";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { z } from "zod";
+import type { AppEnv } from "../app-env";
+import { callAdmission } from "../calls/admission";
+import { businessByTwilioNumber, type CallBusiness } from "../calls/call-business";
+import { runCallEndedHooks } from "../calls/call-ended";
+import { applyRecording, applyStatusUpdate } from "../calls/call-logs";
+import { CALL_STATUSES, type CallStatus, isTerminalStatus, REJECTED_STATUS } from "../calls/call-status";
+import { verifiedTwilioParams } from "../calls/twilio-webhook";
+import { dial, hangup, record, type TwimlElement, twimlResponse } from "../calls/twiml";
+import { sayGreeting, sayPrompt, type VoiceLanguage, voiceLanguage } from "../calls/voice-prompts";
+import { type Config, requirePublicHost } from "../config";
+import { callLogs, leads } from "../db/schema";
+import { validationError } from "../errors";
+import { log } from "../lib/log";
+
+export const twilioVoiceRoutes = new Hono<AppEnv>();
+
+// Twilio's callbacks are small forms; anything large is not Twilio.
+twilioVoiceRoutes.use("/twilio/*", bodyLimit({ maxSize: 64 * 1024 }));
+
+const callSid = z.string().regex(/^CA[0-9a-f]{32}$/i, "must be a Twilio CallSid");
+const optionalInt = z.coerce.number().int().min(0).optional();
+
+function parseForm<S extends z.ZodType>(schema: S, params: Record<string, string>): z.output<S> {
+  const parsed = schema.safeParse(params);
+  if (!parsed.success) throw validationError(parsed.error, "form");
+  return parsed.data;
+}
+
+const xml = { "Content-Type": "text/xml; charset=utf-8" };
+
+function recordingUrl(config: Config): string {
+  return `https://${requirePublicHost(config)}/twilio/voice/recording`;
+}
+
+function answerTwiml(business: CallBusiness, lang: VoiceLanguage, config: Config): string {
+  const verbs: TwimlElement[] = [sayGreeting(lang, business.name, business.greetingText)];
+  const action = business.inboundCallAction;
+  if (action.type === "forward") {
+    verbs.push(dial(action.to, { timeout: config.CALL_RING_TIMEOUT_SECONDS }));
+  } else {
+    const url = recordingUrl(config);
+    verbs.push(
+      sayPrompt(lang, "voicemail"),
+      record({
+        action: url,
+        maxLength: 120,
+        playBeep: true,
+        recordingStatusCallback: url,
+        recordingStatusCallbackEvent: "completed",
+        recordingStatusCallbackMethod: "POST",
+      }),
+      hangup(),
+    );
+  }
+  return twimlResponse(...verbs);
+}
+
+const refusalTwiml = (lang: VoiceLanguage) => twimlResponse(sayPrompt(lang, "atCapacity"), hangup());
+
+const incomingSchema = z.object({
+  CallSid: callSid,
+  To: z.string().min(1),
+  From: z.string().optional(),
+  CallStatus: z.string().optional(),
+});
+
+twilioVoiceRoutes.post("/twilio/voice/incoming", async (c) => {
+  const p = parseForm(incomingSchema, await verifiedTwilioParams(c, "/twilio/voice/incoming"));
+  const config = c.get("config");
+  const db = c.get("db")();
+  const fields = { requestId: c.get("requestId"), callSid: p.CallSid, to: p.To };
+
+  const business = await businessByTwilioNumber(db, p.To);
+  if (!business) {
+    log.warn("inbound call to a number no business owns", fields);
+    return c.body(twimlResponse(sayPrompt("he", "notInService"), sayPrompt("en", "notInService"), hangup()), 200, xml);
+  }
+  const lang = voiceLanguage(business.locale);
+
+  // Twilio retries this webhook when we are slow: the same CallSid gets the same answer.
+  const [existing] = await db
+    .select({ status: callLogs.status })
+    .from(callLogs)
+    .where(eq(callLogs.callSid, p.CallSid))
+    .limit(1);
+  if (existing?.status === REJECTED_STATUS) return c.body(refusalTwiml(lang), 200, xml);
+  // A retry arriving after the call ended must not take a slot again.
+  if (existing && isTerminalStatus(existing.status)) return c.body(answerTwiml(business, lang, config), 200, xml);
+
+  const admission = callAdmission(c.env, business.id);
+  const admitted = await admission.reserve({ kind: "inbound", source: "inbound", callSid: p.CallSid });
+  const base = {
+    businessId: business.id,
+    direction: "inbound" as const,
+    source: "inbound" as const,
+    callSid: p.CallSid,
+    fromNumber: p.From ?? null,
+    toNumber: p.To,
+  };
+
+  if (!admitted.ok) {
+    await db
+      .insert(callLogs)
+      .values({ ...base, status: REJECTED_STATUS, reason: admitted.refusal.message, endedAt: new Date() })
+      .onConflictDoNothing();
+    log.warn("inbound call refused at capacity", { ...fields, businessId: business.id, ...admitted.refusal });
+    return c.body(refusalTwiml(lang), 200, xml);
+  }
+
+  try {
+    const [lead] = p.From
+      ? await db
+          .select({ id: leads.id })
+          .from(leads)
+          .where(and(eq(leads.businessId, business.id), eq(leads.phoneE164, p.From), isNull(leads.deletedAt)))
+          .limit(1)
+      : [];
+    const status = (CALL_STATUSES as readonly string[]).includes(p.CallStatus ?? "") ? p.CallStatus! : "ringing";
+    await db
+      .insert(callLogs)
+      .values({ ...base, leadId: lead?.id ?? null, status, leaseId: admitted.lease.leaseId, startedAt: new Date() })
+      .onConflictDoNothing();
+  } catch (err) {
+    // No record of the call: do not keep its slot either.
+    await admission.release(p.CallSid);
+    throw err;
+  }
+  log.info("inbound call admitted", { ...fields, businessId: business.id, leaseId: admitted.lease.leaseId });
+  return c.body(answerTwiml(business, lang, config), 200, xml);
+});
+
+const statusSchema = z.object({
+  CallSid: callSid,
+  CallStatus: z.string().min(1),
+  SequenceNumber: optionalInt,
+  CallDuration: optionalInt,
+  Timestamp: z.string().optional(),
+});
+
+twilioVoiceRoutes.post("/twilio/voice/status", async (c) => {
+  const p = parseForm(statusSchema, await verifiedTwilioParams(c, "/twilio/voice/status"));
+  const fields = { requestId: c.get("requestId"), callSid: p.CallSid, status: p.CallStatus };
+  if (!(CALL_STATUSES as readonly string[]).includes(p.CallStatus)) {
+    log.warn("status callback with a status we do not know; ignored", fields);
+    return c.body(null, 204);
+  }
+  const status = p.CallStatus as CallStatus;
+  const callLogIdParam = Number(c.req.query("callLogId"));
+  const at = p.Timestamp ? new Date(p.Timestamp) : null;
+  const db = c.get("db")();
+  const result = await applyStatusUpdate(db, {
+    callSid: p.CallSid,
+    status,
+    sequenceNumber: p.SequenceNumber ?? null,
+    durationSeconds: p.CallDuration ?? null,
+    at: at && !Number.isNaN(at.getTime()) ? at : null,
+    callLogId: Number.isSafeInteger(callLogIdParam) && callLogIdParam > 0 ? callLogIdParam : null,
+  });
+  const row = result.row;
+  if (!row) {
+    log.warn("status callback for a call we have no log of", fields);
+    return c.body(null, 204);
+  }
+  if (isTerminalStatus(status)) {
+    const admission = callAdmission(c.env, row.businessId);
+    const released = await admission.release(p.CallSid);
+    // Before the confirm attached the CallSid, the lease is known by its id.
+    if (!released.released && row.leaseId) await admission.release(row.leaseId);
+    if (isTerminalStatus(row.status)) {
+      await runCallEndedHooks({ row, firstTime: result.becameTerminal, db, env: c.env, config: c.get("config") });
+    }
+  }
+  log.info("call status", { ...fields, callLogId: row.id, applied: result.applied, stored: row.status });
+  return c.body(null, 204);
+});
+
+const recordingSchema = z.object({
+  CallSid: callSid,
+  RecordingSid: z.string().optional(),
+  RecordingUrl: z.url().optional(),
+  RecordingDuration: optionalInt,
+  RecordingStatus: z.string().optional(),
+});
+
+twilioVoiceRoutes.post("/twilio/voice/recording", async (c) => {
+  const p = parseForm(recordingSchema, await verifiedTwilioParams(c, "/twilio/voice/recording"));
+  const fields = { requestId: c.get("requestId"), callSid: p.CallSid, recordingSid: p.RecordingSid };
+  const done = twimlResponse(hangup());
+  if (p.RecordingStatus && p.RecordingStatus !== "completed") {
+    log.warn("recording not stored: Twilio reports it not completed", { ...fields, status: p.RecordingStatus });
+    return c.body(done, 200, xml);
+  }
+  if (!p.RecordingSid && !p.RecordingUrl) return c.body(done, 200, xml);
+  const row = await applyRecording(c.get("db")(), {
+    callSid: p.CallSid,
+    recordingSid: p.RecordingSid ?? null,
+    recordingUrl: p.RecordingUrl ?? null,
+    durationSeconds: p.RecordingDuration ?? null,
+  });
+  if (!row) log.warn("recording for a call we have no log of", fields);
+  else log.info("recording stored", { ...fields, callLogId: row.id });
+  return c.body(done, 200, xml);
+});
