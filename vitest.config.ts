@@ -1,11 +1,13 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { shardNodesPlan } from "./tests/setup/shard-nodes";
 import { testDatabasePlan } from "./tests/setup/test-database";
 import { fakeTwilioPlan } from "./tests/setup/twilio-plan";
 import { deadLetterConsumer, queueDefinitions } from "./worker/queues/definitions";
 
 const plan = await testDatabasePlan();
 const twilio = await fakeTwilioPlan();
+const shards = await shardNodesPlan();
 
 /**
  * Local queue consumers for tests: the production batch settings from definitions.ts, except a
@@ -49,6 +51,10 @@ export default defineConfig({
                 TWILIO_ACCOUNT_SID: twilio.accountSid,
                 TWILIO_AUTH_TOKEN: twilio.authToken,
                 PUBLIC_HOST: twilio.publicHost,
+                // WhatsApp: two shard nodes with the fake session driver (tests/setup/shard-nodes.ts).
+                SHARD_SECRET: shards.secret,
+                BAILEYS_NUM_SHARDS: String(shards.urls.length),
+                ...Object.fromEntries(shards.urls.map((url, i) => [`BAILEYS_SHARD_${i + 1}_URL`, url])),
               },
               queueConsumers,
             },

@@ -18,7 +18,9 @@ import {
   type ReserveRequest,
   type ReserveResult,
 } from "./business/call-leases";
+import { type Permit, type SendState, SendThrottle, type ThrottlePolicy } from "./business/send-throttle";
 import { SettingsCache } from "./business/settings-cache";
+import { type Assignment, ShardAssignment } from "./business/shard-assignment";
 
 /** How long cached settings live without an invalidation. */
 const SETTINGS_TTL_MS = 60_000;
@@ -96,6 +98,66 @@ export class BusinessDO extends DurableObject<Env> {
   callLeaseState(businessId: number, leaseId: string): { held: boolean; expiresAt: number | null } {
     this.identify(businessId);
     return this.calls.leaseState(leaseId);
+  }
+
+  // ---- WhatsApp: send throttle (./business/send-throttle.ts) and shard assignment (./business/shard-assignment.ts) ----
+
+  private throttleStore: SendThrottle | null = null;
+  private get throttle(): SendThrottle {
+    this.throttleStore ??= new SendThrottle(this.sql);
+    return this.throttleStore;
+  }
+
+  private assignmentStore: ShardAssignment | null = null;
+  private get assignment(): ShardAssignment {
+    this.assignmentStore ??= new ShardAssignment(this.sql);
+    return this.assignmentStore;
+  }
+
+  /** One send permit, or why not and when to come back. `nowMs` is for tests. */
+  takeSendPermit(businessId: number, policy: ThrottlePolicy, nowMs = Date.now()): Permit {
+    this.identify(businessId);
+    return this.throttle.take(policy, nowMs);
+  }
+
+  /** A ban signal: every send of this business waits until an admin resumes. */
+  pauseSends(businessId: number, reason: string): SendState {
+    this.identify(businessId);
+    return this.throttle.pause(reason, Date.now());
+  }
+
+  resumeSends(businessId: number): SendState {
+    this.identify(businessId);
+    return this.throttle.resume();
+  }
+
+  sendState(businessId: number): SendState {
+    this.identify(businessId);
+    return this.throttle.state();
+  }
+
+  /**
+   * The shard this business's session lives on, with its fencing token. Held here after first
+   * use; before that, null unless the caller passes `routed` (from Postgres or the hash).
+   */
+  shardAssignment(businessId: number, routed?: number): Assignment | null {
+    this.identify(businessId);
+    return routed === undefined ? this.assignment.peek() : this.assignment.current(routed);
+  }
+
+  beginShardMove(businessId: number, routed: number, to: number) {
+    this.identify(businessId);
+    return this.assignment.beginMove(routed, to, Date.now());
+  }
+
+  completeShardMove(businessId: number, fencingToken: number) {
+    this.identify(businessId);
+    return this.assignment.completeMove(fencingToken);
+  }
+
+  abortShardMove(businessId: number): Assignment | null {
+    this.identify(businessId);
+    return this.assignment.abortMove();
   }
 
   /**

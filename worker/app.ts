@@ -14,8 +14,11 @@ import { leadStatusRoutes } from "./routes/lead-statuses";
 import { leadRoutes } from "./routes/leads";
 import { leadCsvRoutes } from "./routes/leads-csv";
 import { metricsRoutes } from "./routes/metrics";
+import { shardEventRoutes } from "./routes/shard-events";
 import { twilioVoiceRoutes } from "./routes/twilio-voice";
 import { userRoutes } from "./routes/users";
+import { whatsappRoutes } from "./routes/whatsapp";
+import { whatsappAdminRoutes } from "./routes/whatsapp-admin";
 
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -54,6 +57,9 @@ export function createApp(): Hono<AppEnv> {
   // Before leadRoutes, so /api/leads/export is not read as /api/leads/:id.
   app.route("/", leadCsvRoutes);
   app.route("/", leadRoutes);
+  app.route("/", shardEventRoutes);
+  app.route("/", whatsappRoutes);
+  app.route("/", whatsappAdminRoutes);
 
   app.notFound((c) => {
     throw new ApiError("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`);

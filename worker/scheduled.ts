@@ -9,6 +9,8 @@ import { enqueue } from "./queues/producer";
 export const cronTasks: Record<string, (env: Env, controller: ScheduledController) => Promise<void>> = {
   // Daily at 03:17 UTC: delete sessions expired or revoked more than a day ago.
   "17 3 * * *": (env) => enqueue(env, { type: "maintenance.purge_expired_sessions", graceHours: 24 }),
+  // Every 10 minutes: outgoing WhatsApp messages whose queue message was lost go back in the queue.
+  "*/10 * * * *": (env) => enqueue(env, { type: "whatsapp.requeue_stale", olderThanMinutes: 10 }),
 };
 
 export async function handleScheduled(controller: ScheduledController, env: Env): Promise<void> {

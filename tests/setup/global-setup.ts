@@ -7,6 +7,7 @@ import { type LocalPostgres, startEmbeddedPostgres } from "../../scripts/lib/emb
 import { createDatabase, runMigrations, withNodePool } from "../../scripts/lib/migrate";
 import { type NeonWsProxy, startNeonWsProxy } from "../../scripts/lib/neon-ws-proxy";
 import { type FakeTwilio, startFakeTwilio } from "../fakes/twilio-server";
+import { type RunningShards, shardNodesPlan, startShardNodes } from "./shard-nodes";
 import { testDatabasePlan } from "./test-database";
 import { fakeTwilioPlan } from "./twilio-plan";
 import { twilioSignatureVectors } from "./twilio-vectors";
@@ -14,6 +15,7 @@ import { twilioSignatureVectors } from "./twilio-vectors";
 let pg: LocalPostgres | undefined;
 let proxy: NeonWsProxy | undefined;
 let fakeTwilio: FakeTwilio | undefined;
+let shards: RunningShards | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
   const plan = await testDatabasePlan();
@@ -50,9 +52,13 @@ export async function setup(project: TestProject): Promise<void> {
   const twilio = await fakeTwilioPlan();
   fakeTwilio = await startFakeTwilio({ port: twilio.port, accountSid: twilio.accountSid, authToken: twilio.authToken });
   project.provide("twilioVectors", twilioSignatureVectors(twilio));
+
+  // WhatsApp: two real shard nodes with the fake session driver.
+  shards = await startShardNodes(await shardNodesPlan());
 }
 
 export async function teardown(): Promise<void> {
+  await shards?.stop();
   await fakeTwilio?.close();
   await proxy?.close();
   await pg?.stop();

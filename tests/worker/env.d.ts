@@ -13,5 +13,8 @@ declare namespace Cloudflare {
     NEON_WS_PROXY: string;
     TEST_FRESH_DATABASE_URL: string;
     TEST_BEHIND_DATABASE_URL: string;
+    SHARD_SECRET: string;
+    BAILEYS_SHARD_1_URL: string;
+    BAILEYS_SHARD_2_URL: string;
   }
 }

@@ -500,5 +500,8 @@ export const broadcastRecipients = pgTable(
     updatedAt: updatedAt(),
   },
   // One row per lead per broadcast: each lead is messaged at most once by construction.
-  (t) => [primaryKey({ columns: [t.broadcastId, t.leadId] }), index("broadcast_recipients_status_idx").on(t.broadcastId, t.status)],
+  (t) => [
+    primaryKey({ columns: [t.broadcastId, t.leadId] }),
+    index("broadcast_recipients_status_idx").on(t.broadcastId, t.status),
+  ],
 );

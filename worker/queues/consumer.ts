@@ -11,7 +11,7 @@ import { log } from "../lib/log";
 import { queueMessages } from "../metrics/registry";
 import { type QueueKey, queueDefinitions, queueRole, retryDelaySeconds } from "./definitions";
 import { type JobContext, type JobOutcome, PermanentJobError } from "./handler";
-import { jobHandlers } from "./handlers";
+import { deadLetterHandlers, jobHandlers } from "./handlers";
 import { type DeadLetterEnvelope, deadLetterEnvelope, isJobType, jobs } from "./jobs";
 
 type Validation = { ok: true; type: keyof typeof jobs; job: unknown } | { ok: false; reason: string };
@@ -96,6 +96,15 @@ async function processDeadLetter(queue: QueueKey, msg: Message, db: () => DbHand
         messageId: msg.id,
       };
   const jobType = (record.body as { type?: unknown } | null)?.type;
+  // A job that failed for good may leave a record waiting (a message, a dial): let its type
+  // close it — if the body is still a valid job of that type.
+  if (isJobType(jobType) && deadLetterHandlers[jobType]) {
+    const parsed = jobs[jobType].schema.safeParse(record.body);
+    if (parsed.success) {
+      const hook = deadLetterHandlers[jobType] as (job: unknown, reason: string, db: DbHandle["db"]) => Promise<void>;
+      await hook(parsed.data, record.reason, db());
+    }
+  }
   await db()
     .insert(deadLetters)
     .values({

@@ -18,8 +18,24 @@ export const purgeExpiredSessionsJob = z.object({
     .default(24),
 });
 
+/** Send one persisted outgoing WhatsApp message (wa_outbound row) through the throttle and the shard. */
+export const whatsappSendJob = z.object({ type: z.literal("whatsapp.send"), outboundId: z.number().int().positive() });
+
+/** Re-queue outgoing messages whose queue message was lost. */
+export const whatsappRequeueStaleJob = z.object({
+  type: z.literal("whatsapp.requeue_stale"),
+  olderThanMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(10),
+});
+
 export const jobs = {
   "maintenance.purge_expired_sessions": { queue: "low", schema: purgeExpiredSessionsJob },
+  "whatsapp.send": { queue: "default", schema: whatsappSendJob },
+  "whatsapp.requeue_stale": { queue: "low", schema: whatsappRequeueStaleJob },
 } as const satisfies Record<string, { queue: QueueKey; schema: z.ZodType<{ type: string }> }>;
 
 export type JobType = keyof typeof jobs;

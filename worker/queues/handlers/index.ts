@@ -1,8 +1,25 @@
+import type { Database } from "../../db/client";
 import type { JobHandler } from "../handler";
-import type { JobType } from "../jobs";
+import type { Job, JobType } from "../jobs";
 import { purgeExpiredSessions } from "./purge-expired-sessions";
+import { requeueStaleOutbound, whatsappSend, whatsappSendDeadLettered } from "./whatsapp-send";
 
 /** One handler per job type; the type system makes a missing one a compile error. */
 export const jobHandlers: { [T in JobType]: JobHandler<T> } = {
   "maintenance.purge_expired_sessions": purgeExpiredSessions,
+  "whatsapp.send": whatsappSend,
+  "whatsapp.requeue_stale": async (job, { db, env }) => {
+    await requeueStaleOutbound(db(), env, job.olderThanMinutes);
+    return undefined;
+  },
+};
+
+/**
+ * What to do when a job of a type reaches the dead-letter queue (malformed or out of retries),
+ * besides recording it: e.g. mark the record it was working on as failed, with the reason.
+ */
+export const deadLetterHandlers: Partial<{
+  [T in JobType]: (job: Job<T>, reason: string, db: Database) => Promise<void>;
+}> = {
+  "whatsapp.send": (job, reason, db) => whatsappSendDeadLettered(db, job.outboundId, reason),
 };

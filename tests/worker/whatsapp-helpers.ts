@@ -1,0 +1,92 @@
+import { env } from "cloudflare:workers";
+import type { ShardEvent } from "../../contracts/shard-events";
+import { messageEventId, statusEventId } from "../../contracts/shard-events";
+import {
+  SHARD_ID_HEADER,
+  SHARD_SIGNATURE_HEADER,
+  SHARD_TIMESTAMP_HEADER,
+  signShardPayload,
+} from "../../contracts/shard-signing";
+import { call } from "./helpers";
+
+/** Delivers events to the edge exactly as a shard does: signed body, timestamp, shard id. */
+export async function deliver(
+  events: ShardEvent[],
+  opts: { shardId?: number; timestamp?: number; secret?: string; tamper?: (body: string) => string } = {},
+): Promise<Response> {
+  const body = JSON.stringify({ events });
+  const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
+  const signature = await signShardPayload(opts.secret ?? env.SHARD_SECRET, timestamp, body);
+  return call("/internal/shards/events", {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/json",
+      [SHARD_ID_HEADER]: String(opts.shardId ?? 1),
+      [SHARD_TIMESTAMP_HEADER]: String(timestamp),
+      [SHARD_SIGNATURE_HEADER]: signature,
+    },
+    body: opts.tamper ? opts.tamper(body) : body,
+  });
+}
+
+export function inboundMessage(
+  businessId: number,
+  fields: {
+    chatJid: string;
+    messageId?: string;
+    text?: string;
+    fromMe?: boolean;
+    pushName?: string;
+    at?: number;
+    upsertType?: "notify" | "append";
+  },
+): ShardEvent {
+  const key = {
+    chatJid: fields.chatJid,
+    messageId: fields.messageId ?? crypto.randomUUID().replaceAll("-", "").toUpperCase(),
+    fromMe: fields.fromMe ?? false,
+  };
+  return {
+    id: messageEventId(businessId, key),
+    businessId,
+    shardId: 1,
+    occurredAt: new Date().toISOString(),
+    type: "message.upsert",
+    upsertType: fields.upsertType ?? "notify",
+    key,
+    pushName: fields.pushName,
+    messageTimestamp: fields.at ?? Math.floor(Date.now() / 1000),
+    kind: "text",
+    text: fields.text ?? "hello",
+  };
+}
+
+export function statusUpdate(
+  businessId: number,
+  key: { chatJid: string; messageId: string; fromMe: boolean },
+  status: "sent" | "delivered" | "read" | "failed",
+): ShardEvent {
+  return {
+    id: statusEventId(businessId, key, status),
+    businessId,
+    shardId: 1,
+    occurredAt: new Date().toISOString(),
+    type: "message.status",
+    key,
+    status,
+  };
+}
+
+/** The shard node serving shard `n` in the tests, spoken to over its HTTP API (with the fake driver's seam). */
+export function shardNode(n: 1 | 2) {
+  const base = n === 1 ? env.BAILEYS_SHARD_1_URL : env.BAILEYS_SHARD_2_URL;
+  return async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${env.SHARD_SECRET}`, "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    // biome-ignore lint/suspicious/noExplicitAny: parsed JSON, read by assertions
+    return { status: res.status, body: (await res.json().catch(() => null)) as any };
+  };
+}

@@ -1,0 +1,21 @@
+import { Counter } from "./prom";
+import { registry } from "./registry";
+
+export const shardEventMetrics = {
+  stored: new Counter({
+    name: "prosaas_shard_events_stored_total",
+    help: "Shard events stored.",
+    registers: [registry],
+  }),
+  duplicates: new Counter({
+    name: "prosaas_shard_events_duplicate_total",
+    help: "Shard events received again and acknowledged without storing.",
+    registers: [registry],
+  }),
+  rejected: new Counter({
+    name: "prosaas_shard_events_rejected_total",
+    help: "Shard event deliveries refused, by reason (signature, staleness, invalid body).",
+    labelNames: ["reason"] as const,
+    registers: [registry],
+  }),
+};

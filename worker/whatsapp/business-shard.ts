@@ -1,0 +1,43 @@
+/**
+ * Which shard serves a business right now, with the fencing token to present to it. The
+ * BusinessDO holds the assignment (so a move is serialised with everything else of the business);
+ * on first use it is seeded from Postgres (`businesses.whatsapp_shard`) or the hash.
+ */
+
+import type { Assignment } from "../../durable-objects/business/shard-assignment";
+import type { Config } from "../config";
+import type { Database } from "../db/client";
+import type { Env } from "../env";
+import { businessStub } from "../services/settings";
+import { ShardClient } from "./shard-client";
+import { assignedShard, shardForBusiness, shardUrl } from "./shard-router";
+
+export interface BusinessShard {
+  shard: number;
+  url: string;
+  fencingToken: number;
+  move: Assignment["move"];
+  client: ShardClient;
+}
+
+export async function businessShard(
+  db: Database,
+  env: Env,
+  config: Config,
+  businessId: number,
+): Promise<BusinessShard> {
+  const stub = businessStub(env, businessId);
+  let assignment = await stub.shardAssignment(businessId);
+  if (!assignment) {
+    const routed = shardForBusiness(config, businessId, await assignedShard(db, businessId));
+    assignment = (await stub.shardAssignment(businessId, routed))!;
+  }
+  const url = shardUrl(config, assignment.shard);
+  return {
+    shard: assignment.shard,
+    url,
+    fencingToken: assignment.fencingToken,
+    move: assignment.move,
+    client: ShardClient.forConfig(config, url),
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * The edge's client for a shard node's HTTP API (contracts/shard-api.ts): bearer SHARD_SECRET,
+ * a timeout, and errors turned into a typed ShardError carrying the shard's machine code.
+ */
+import {
+  type SendMessageRequest,
+  type SendMessageResponse,
+  type SessionInfo,
+  type StartSessionRequest,
+  sendMessageResponse,
+  sessionInfo,
+  shardErrorBody,
+} from "../../contracts/shard-api";
+import type { Config } from "../config";
+import { ConfigError } from "../config";
+
+export class ShardError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = "ShardError";
+  }
+
+  /** Network failure, timeout or 5xx: the same request may succeed later. */
+  get retryable(): boolean {
+    return this.status === 0 || this.status >= 500;
+  }
+}
+
+const TIMEOUT_MS = 15_000;
+
+export class ShardClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly secret: string,
+  ) {}
+
+  static forConfig(config: Config, baseUrl: string): ShardClient {
+    if (!config.SHARD_SECRET) {
+      throw new ConfigError([
+        { variable: "SHARD_SECRET", message: "is not set; the edge cannot call WhatsApp shards" },
+      ]);
+    }
+    return new ShardClient(baseUrl, config.SHARD_SECRET);
+  }
+
+  private async call<T>(method: string, path: string, body: unknown, parse: (v: unknown) => T): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: {
+          Authorization: `Bearer ${this.secret}`,
+          ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+    } catch (err) {
+      throw new ShardError(0, "shard_unreachable", `shard at ${this.baseUrl} did not answer: ${String(err)}`);
+    }
+    const json = (await res.json().catch(() => null)) as unknown;
+    if (!res.ok) {
+      const parsed = shardErrorBody.safeParse(json);
+      const error = parsed.success
+        ? parsed.data.error
+        : { code: "shard_error", message: `shard answered ${res.status}` };
+      throw new ShardError(
+        res.status,
+        error.code,
+        error.message,
+        parsed.success ? parsed.data.error.details : undefined,
+      );
+    }
+    return parse(json);
+  }
+
+  startSession(businessId: number, body: StartSessionRequest = {}): Promise<SessionInfo> {
+    return this.call("POST", `/sessions/${businessId}/start`, body, (v) => sessionInfo.parse(v));
+  }
+
+  getSession(businessId: number): Promise<SessionInfo> {
+    return this.call("GET", `/sessions/${businessId}`, undefined, (v) => sessionInfo.parse(v));
+  }
+
+  stopSession(businessId: number, fencingToken?: number): Promise<SessionInfo> {
+    return this.call("POST", `/sessions/${businessId}/stop`, fencingToken === undefined ? {} : { fencingToken }, (v) =>
+      sessionInfo.parse(v),
+    );
+  }
+
+  logout(businessId: number, fencingToken?: number): Promise<SessionInfo> {
+    return this.call(
+      "POST",
+      `/sessions/${businessId}/logout`,
+      fencingToken === undefined ? {} : { fencingToken },
+      (v) => sessionInfo.parse(v),
+    );
+  }
+
+  sendText(businessId: number, body: SendMessageRequest): Promise<SendMessageResponse> {
+    return this.call("POST", `/sessions/${businessId}/messages`, body, (v) => sendMessageResponse.parse(v));
+  }
+}
