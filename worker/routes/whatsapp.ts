@@ -20,6 +20,9 @@ import { queueOutgoingMessage } from "../whatsapp/outbound";
 import { ShardError } from "../whatsapp/shard-client";
 
 export const whatsappRoutes = new Hono<AppEnv>();
+
+const QR_WAIT_POLLS = 20;
+const QR_WAIT_INTERVAL_MS = 250;
 whatsappRoutes.use("/api/whatsapp/*", requireAuth);
 
 /** Shard errors as dashboard errors: the shard's code and message, a 502/503/409 status. */
@@ -36,7 +39,13 @@ whatsappRoutes.post("/api/whatsapp/connect", requirePermission("whatsapp.manage"
   const businessId = businessIdOf(c);
   const shard = await businessShard(c.get("db")(), c.env, c.get("config"), businessId);
   if (shard.move) throw new ApiError("conflict", `a move to shard ${shard.move.to} is in progress`);
-  const session = await shard.client.startSession(businessId, { fencingToken: shard.fencingToken }).catch(fromShard);
+  let session = await shard.client.startSession(businessId, { fencingToken: shard.fencingToken }).catch(fromShard);
+  // The QR arrives a moment after the socket connects: wait briefly so the dashboard gets it in
+  // this answer (it can also poll GET /api/whatsapp/status).
+  for (let i = 0; i < QR_WAIT_POLLS && session.state === "connecting"; i++) {
+    await new Promise((resolve) => setTimeout(resolve, QR_WAIT_INTERVAL_MS));
+    session = await shard.client.getSession(businessId).catch(fromShard);
+  }
   return c.json({ shard: shard.shard, session });
 });
 

@@ -1,0 +1,233 @@
+/**
+ * WhatsApp end to end through real shard nodes (fake session driver): connect, reply from the
+ * inbox, sends at most once, ban signals pausing sends, and the throttle itself.
+ */
+
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { waConversations, waOutbound } from "../../worker/db/schema";
+import { handleQueueBatch } from "../../worker/queues/consumer";
+import { createTenant, type Tenant } from "./fixtures";
+import { testDb } from "./helpers";
+import { uniquePhone } from "./phones";
+import { deliver, inboundMessage, shardNode } from "./whatsapp-helpers";
+
+const { db, close } = testDb();
+afterAll(close);
+
+interface Connected {
+  tenant: Tenant;
+  shard: ReturnType<typeof shardNode>;
+  conversationId: number;
+  chatJid: string;
+}
+
+/** A business whose WhatsApp is connected (QR scanned on the fake phone) with one conversation. */
+async function connectedBusiness(name: string): Promise<Connected> {
+  const tenant = await createTenant(db, name);
+  const res = await tenant.owner.request("POST", "/api/whatsapp/connect");
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as { shard: 1 | 2; session: { state: string; qr: string; qrDataUrl: string } };
+  expect(body.session.state).toBe("qr");
+  expect(body.session.qrDataUrl).toMatch(/^data:image\/png;base64,/);
+  const shard = shardNode(body.shard);
+  const paired = await shard("POST", `/_fake/sessions/${tenant.businessId}/pair`, { phoneNumber: "972500000001" });
+  expect(paired.body.state).toBe("open");
+  const chatJid = `${uniquePhone().slice(1)}@s.whatsapp.net`;
+  await deliver([inboundMessage(tenant.businessId, { chatJid, text: "hi there" })], { shardId: body.shard });
+  const [conversation] = await db.select().from(waConversations).where(eq(waConversations.chatJid, chatJid));
+  return { tenant, shard, conversationId: conversation!.id, chatJid };
+}
+
+async function outboundStatus(id: number) {
+  const [row] = await db.select().from(waOutbound).where(eq(waOutbound.id, id));
+  return row!;
+}
+
+async function sentTexts(c: Connected): Promise<string[]> {
+  const res = await c.shard("GET", `/_fake/sessions/${c.tenant.businessId}/sent`);
+  return (res.body.sent as { text: string }[]).map((s) => s.text);
+}
+
+let c: Connected;
+beforeAll(async () => {
+  c = await connectedBusiness("Sends business");
+});
+
+describe("inbox replies", () => {
+  it("a reply is persisted, queued, throttled and sent through the shard once; the inbox shows it", async () => {
+    const res = await c.tenant.agent.request("POST", `/api/whatsapp/conversations/${c.conversationId}/reply`, {
+      text: "thanks, we'll call you",
+      clientMessageId: "reply-0001",
+    });
+    expect(res.status).toBe(202);
+    const { outboundId } = (await res.json()) as { outboundId: number };
+    await vi.waitFor(async () => expect((await outboundStatus(outboundId)).status).toBe("sent"), {
+      timeout: 15_000,
+      interval: 100,
+    });
+    expect(await sentTexts(c)).toEqual(["thanks, we'll call you"]);
+
+    const again = await c.tenant.agent.request("POST", `/api/whatsapp/conversations/${c.conversationId}/reply`, {
+      text: "thanks, we'll call you",
+      clientMessageId: "reply-0001",
+    });
+    expect(await again.json()).toEqual({ outboundId, duplicate: true });
+
+    const page = (await (
+      await c.tenant.agent.request("GET", `/api/whatsapp/conversations/${c.conversationId}/messages`)
+    ).json()) as {
+      messages: { fromMe: boolean; text: string }[];
+    };
+    expect(page.messages.map((m) => [m.fromMe, m.text])).toEqual([
+      [true, "thanks, we'll call you"],
+      [false, "hi there"],
+    ]);
+    expect(await sentTexts(c)).toHaveLength(1);
+  });
+
+  it("a send job delivered twice (at-least-once) sends once", async () => {
+    const res = await c.tenant.agent.request("POST", `/api/whatsapp/conversations/${c.conversationId}/reply`, {
+      text: "exactly once",
+    });
+    const { outboundId } = (await res.json()) as { outboundId: number };
+    const batch = createMessageBatch("prosaas-default", [
+      { id: "dup-a", timestamp: new Date(), attempts: 1, body: { type: "whatsapp.send", outboundId } },
+      { id: "dup-b", timestamp: new Date(), attempts: 1, body: { type: "whatsapp.send", outboundId } },
+    ]);
+    await handleQueueBatch(batch, env);
+    await getQueueResult(batch, createExecutionContext());
+    await vi.waitFor(async () => expect((await outboundStatus(outboundId)).status).toBe("sent"), {
+      timeout: 15_000,
+      interval: 100,
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await sentTexts(c)).filter((t) => t === "exactly once")).toHaveLength(1);
+  });
+
+  it("lists conversations by last activity with unread counts, and mark-read clears them", async () => {
+    const list = (await (await c.tenant.agent.request("GET", "/api/whatsapp/conversations")).json()) as {
+      conversations: { id: number; unreadCount: number }[];
+      unreadTotal: number;
+    };
+    expect(list.conversations[0]).toMatchObject({ id: c.conversationId, unreadCount: 1 });
+    expect(list.unreadTotal).toBe(1);
+    expect((await c.tenant.agent.request("POST", `/api/whatsapp/conversations/${c.conversationId}/read`)).status).toBe(
+      204,
+    );
+    const after = (await (await c.tenant.agent.request("GET", "/api/whatsapp/conversations")).json()) as {
+      unreadTotal: number;
+    };
+    expect(after.unreadTotal).toBe(0);
+  });
+
+  it("another business cannot read or reply to this conversation", async () => {
+    const other = await createTenant(db, "Nosy business");
+    expect((await other.owner.request("GET", `/api/whatsapp/conversations/${c.conversationId}/messages`)).status).toBe(
+      404,
+    );
+    expect(
+      (await other.owner.request("POST", `/api/whatsapp/conversations/${c.conversationId}/reply`, { text: "x" }))
+        .status,
+    ).toBe(404);
+  });
+});
+
+describe("ban signals", () => {
+  it("a 463 reach-out timelock pauses the business's sends with the reason; an admin resumes and held messages go out", async () => {
+    const b = await connectedBusiness("Banned business");
+    await b.shard("POST", `/_fake/sessions/${b.tenant.businessId}/refuse-sends`, { statusCode: 463, count: 1 });
+    const first = (await (
+      await b.tenant.agent.request("POST", `/api/whatsapp/conversations/${b.conversationId}/reply`, { text: "one" })
+    ).json()) as {
+      outboundId: number;
+    };
+    await vi.waitFor(async () => expect((await outboundStatus(first.outboundId)).status).toBe("held"), {
+      timeout: 15_000,
+      interval: 100,
+    });
+
+    const status = (await (await b.tenant.agent.request("GET", "/api/whatsapp/status")).json()) as {
+      sends: { paused: boolean; pausedReason: string };
+    };
+    expect(status.sends).toMatchObject({ paused: true, pausedReason: 'WhatsApp "reach-out timelock" (463)' });
+
+    const second = (await (
+      await b.tenant.agent.request("POST", `/api/whatsapp/conversations/${b.conversationId}/reply`, { text: "two" })
+    ).json()) as {
+      outboundId: number;
+    };
+    await vi.waitFor(async () => expect((await outboundStatus(second.outboundId)).status).toBe("held"), {
+      timeout: 15_000,
+      interval: 100,
+    });
+    expect(await sentTexts(b)).toEqual([]);
+
+    expect((await b.tenant.agent.request("POST", "/api/whatsapp/sends/resume")).status).toBe(403);
+    const resumed = await b.tenant.admin.request("POST", "/api/whatsapp/sends/resume");
+    expect(await resumed.json()).toMatchObject({ sends: { paused: false }, requeued: 2 });
+    await vi.waitFor(async () => expect((await sentTexts(b)).sort()).toEqual(["one", "two"]), {
+      timeout: 20_000,
+      interval: 200,
+    });
+  });
+});
+
+describe("send throttle (BusinessDO)", () => {
+  const policy = { perMinute: 20, dailyCap: 1000, quietStart: null, quietEnd: null, timezone: "Asia/Jerusalem" };
+
+  it("spreads a burst: after the burst allowance, one send per interval (3 s at 20/min)", async () => {
+    const stub = env.BUSINESS_DO.getByName(`business:${900_001}`);
+    const t0 = Date.UTC(2026, 10, 22, 10, 0, 0);
+    const grantedAt: number[] = [];
+    let now = t0;
+    // 20 senders, each coming back when told (the queue's delay), on a virtual clock.
+    const pending = Array.from({ length: 20 }, () => t0);
+    while (grantedAt.length < 20) {
+      now = Math.min(...pending);
+      const index = pending.indexOf(now);
+      const permit = await stub.takeSendPermit(900_001, policy, now);
+      if (permit.ok) {
+        grantedAt.push(now);
+        pending[index] = Number.POSITIVE_INFINITY;
+      } else {
+        expect(permit.reason).toBe("rate");
+        pending[index] = now + permit.retryAfterSeconds! * 1000;
+      }
+    }
+    expect(grantedAt.filter((t) => t === t0)).toHaveLength(2); // the burst
+    const gaps = grantedAt.slice(2).map((t, i) => t - grantedAt[i + 1]!);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(0);
+    // 18 more at one per 3 s: the last goes out no sooner than 18 intervals after the burst.
+    expect(grantedAt[19]! - t0).toBeGreaterThanOrEqual(18 * 3000 - 3000);
+    // …and in any 60 s window never more than the rate plus the burst.
+    for (const start of grantedAt)
+      expect(grantedAt.filter((t) => t >= start && t < start + 60_000).length).toBeLessThanOrEqual(22);
+  });
+
+  it("holds sends in quiet hours (business timezone) and says until when; stops at the daily cap", async () => {
+    const stub = env.BUSINESS_DO.getByName(`business:${900_002}`);
+    // 23:30 in Jerusalem (UTC+2 in November) with quiet hours 22:00–08:00: 8.5 h to wait.
+    const lateEvening = Date.UTC(2026, 10, 22, 21, 30, 0);
+    const quiet = await stub.takeSendPermit(
+      900_002,
+      { ...policy, quietStart: "22:00", quietEnd: "08:00" },
+      lateEvening,
+    );
+    expect(quiet).toMatchObject({ ok: false, reason: "quiet_hours" });
+    expect(quiet.ok === false && quiet.retryAfterSeconds).toBeGreaterThanOrEqual(8.5 * 3600);
+    const morning = Date.UTC(2026, 10, 23, 6, 30, 0);
+    expect(
+      (await stub.takeSendPermit(900_002, { ...policy, quietStart: "22:00", quietEnd: "08:00" }, morning)).ok,
+    ).toBe(true);
+
+    const capped = { ...policy, dailyCap: 2, perMinute: 60 };
+    const noon = Date.UTC(2026, 10, 24, 10, 0, 0);
+    expect((await stub.takeSendPermit(900_002, capped, noon)).ok).toBe(true);
+    expect((await stub.takeSendPermit(900_002, capped, noon + 5_000)).ok).toBe(true);
+    expect(await stub.takeSendPermit(900_002, capped, noon + 10_000)).toMatchObject({ ok: false, reason: "daily_cap" });
+    expect((await stub.takeSendPermit(900_002, capped, noon + 24 * 3600_000)).ok).toBe(true);
+  });
+});
