@@ -9,6 +9,7 @@ import { requestContext } from "./middleware/request-context";
 import { adminRoutes } from "./routes/admin";
 import { authRoutes } from "./routes/auth";
 import { businessRoutes } from "./routes/business";
+import { callRoutes } from "./routes/calls";
 import { healthRoutes } from "./routes/health";
 import { leadStatusRoutes } from "./routes/lead-statuses";
 import { leadRoutes } from "./routes/leads";
@@ -40,8 +41,15 @@ export function createApp(): Hono<AppEnv> {
       origin: (origin, c) => (origin === getConfig(c.env).DASHBOARD_ORIGIN ? origin : null),
       credentials: true,
       allowMethods: ["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
-      allowHeaders: ["Content-Type", "X-Request-Id"],
-      exposeHeaders: ["X-Request-Id", "Content-Disposition", "Retry-After"],
+      allowHeaders: ["Content-Type", "X-Request-Id", "Range"],
+      exposeHeaders: [
+        "X-Request-Id",
+        "Content-Disposition",
+        "Retry-After",
+        "Content-Range",
+        "Accept-Ranges",
+        "Content-Length",
+      ],
       maxAge: 600,
     }),
   );
@@ -57,6 +65,7 @@ export function createApp(): Hono<AppEnv> {
   // Before leadRoutes, so /api/leads/export is not read as /api/leads/:id.
   app.route("/", leadCsvRoutes);
   app.route("/", leadRoutes);
+  app.route("/", callRoutes);
   app.route("/", shardEventRoutes);
   app.route("/", whatsappRoutes);
   app.route("/", whatsappAdminRoutes);

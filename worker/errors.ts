@@ -25,6 +25,7 @@ export const errorStatus = {
   duplicate_phone: 409,
   status_in_use: 409,
   business_not_selected: 409,
+  call_capacity_reached: 409,
   payload_too_large: 413,
   too_many_rows: 413,
   unsupported_media_type: 415,

@@ -13,9 +13,11 @@
  *   POST /__control/create-errors         { to, httpStatus, code, message }: createCall to `to` fails so
  *   GET  /__control/lookups/{CallSid}     { count } of status lookups of that call
  */
+
 import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { fakeRecordingBytes } from "./recording-bytes";
 
 export interface FakeTwilioCall {
   sid: string;
@@ -152,6 +154,35 @@ export async function startFakeTwilio(opts: {
       };
       calls.set(call.sid, call);
       return json(res, 201, callResource(opts.accountSid, call));
+    }
+
+    // Recording media (as Twilio serves it: audio/mpeg, byte ranges honoured). The bytes are a
+    // deterministic function of the SID so tests can check exactly what was streamed.
+    const recording = new RegExp(`^${accountPath}/Recordings/(RE[0-9a-f]{32})\\.mp3$`).exec(path);
+    if (req.method === "GET" && recording) {
+      const media = Buffer.from(fakeRecordingBytes(recording[1]!));
+      const range = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ""));
+      if (range) {
+        const start = Number(range[1]);
+        const end = range[2] ? Math.min(Number(range[2]), media.length - 1) : media.length - 1;
+        if (start >= media.length || start > end) {
+          res.writeHead(416, { "Content-Range": `bytes */${media.length}` });
+          return void res.end();
+        }
+        res.writeHead(206, {
+          "Content-Type": "audio/mpeg",
+          "Content-Length": String(end - start + 1),
+          "Content-Range": `bytes ${start}-${end}/${media.length}`,
+          "Accept-Ranges": "bytes",
+        });
+        return void res.end(media.subarray(start, end + 1));
+      }
+      res.writeHead(200, {
+        "Content-Type": "audio/mpeg",
+        "Content-Length": String(media.length),
+        "Accept-Ranges": "bytes",
+      });
+      return void res.end(media);
     }
 
     const fetchCall = new RegExp(`^${accountPath}/Calls/([^/]+)\\.json$`).exec(path);
