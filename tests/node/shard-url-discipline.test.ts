@@ -24,6 +24,7 @@ describe("shard URLs have one home", () => {
 
   it("the pattern catches the ways a URL could be built", () => {
     for (const sample of [
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a sample of source text, not a template
       "`http://baileys-${n}:3300`",
       '"http://baileys:3300"',
       "env.BAILEYS_SHARD_2_URL",
