@@ -158,6 +158,8 @@ export class PlatformSlots {
 
   /** The safety net: for each expired slot ask its BusinessDO whether the lease is still held. */
   async onAlarm(): Promise<void> {
+    // The alarm that woke us is gone now.
+    this.armedAt = null;
     const config = getConfig(this.env);
     const { recheckMs, platformGraceMs } = leaseTimes(config);
     const due = this.sql
@@ -204,10 +206,16 @@ export class PlatformSlots {
     await this.arm();
   }
 
+  /** The alarm this object set (it is its only user), so the hot path needs no storage round trip to read it. */
+  private armedAt: number | null | undefined;
+
   private async arm(): Promise<void> {
     const next = this.sql.exec<{ t: number | null }>("SELECT MIN(expires_ms) AS t FROM slots").one().t;
     if (next === null) return;
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || next < current) await this.ctx.storage.setAlarm(next);
+    if (this.armedAt === undefined) this.armedAt = await this.ctx.storage.getAlarm();
+    if (this.armedAt === null || next < this.armedAt) {
+      this.armedAt = next;
+      await this.ctx.storage.setAlarm(next);
+    }
   }
 }

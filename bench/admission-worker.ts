@@ -1,0 +1,62 @@
+/**
+ * The Worker the admission benchmark runs in Miniflare: the real BusinessDO and CallCapacityDO,
+ * driven from inside workerd through worker/calls/admission.ts (the path production takes).
+ *   GET /throughput?ops=&concurrency=&businesses=&base=  reserve+release cycles, latency per cycle
+ *   GET /violations?attempts=&business=                  N simultaneous reserves for one business
+ */
+import { callAdmission } from "../worker/calls/admission";
+import type { Env } from "../worker/env";
+
+export { BusinessDO } from "../durable-objects/business-do";
+export { CallCapacityDO } from "../durable-objects/call-capacity-do";
+// Bound in wrangler.toml, which bundles this entry; unused here.
+export { RateLimiterDO } from "../durable-objects/rate-limiter-do";
+
+const int = (url: URL, name: string, fallback: number) => Number(url.searchParams.get(name) ?? fallback);
+
+async function throughput(env: Env, url: URL) {
+  const ops = int(url, "ops", 2000);
+  const concurrency = int(url, "concurrency", 20);
+  const businesses = int(url, "businesses", 20);
+  const base = int(url, "base", 1);
+  const latencies: number[] = [];
+  let next = 0;
+  let admitted = 0;
+  let refused = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < ops; i = next++) {
+        const admission = callAdmission(env, base + (i % businesses));
+        const t = performance.now();
+        const r = await admission.reserve({ kind: "outbound", source: "direct" });
+        if (r.ok) {
+          await admission.release(r.lease.leaseId);
+          admitted++;
+        } else refused++;
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  return { ops, concurrency, elapsedMs: performance.now() - started, latencies, admitted, refused };
+}
+
+async function violations(env: Env, url: URL) {
+  const attempts = int(url, "attempts", 200);
+  const admission = callAdmission(env, int(url, "business", 1_000_000));
+  const results = await Promise.all(
+    Array.from({ length: attempts }, () => admission.reserve({ kind: "outbound", source: "bulk" })),
+  );
+  const leases = results.flatMap((r) => (r.ok ? [r.lease] : []));
+  await Promise.all(leases.map((l) => admission.release(l.leaseId)));
+  return { attempts, admitted: leases.length, cap: leases[0]?.businessCap ?? null };
+}
+
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    if (url.pathname === "/throughput") return Response.json(await throughput(env, url));
+    if (url.pathname === "/violations") return Response.json(await violations(env, url));
+    return new Response("not found", { status: 404 });
+  },
+} satisfies ExportedHandler<Env>;
