@@ -4,13 +4,16 @@
  *      (kept across restarts).
  *   2. The Neon-compatible WebSocket proxy in front of it (the Worker uses Neon's driver).
  *   3. Migrations.
- *   4. `wrangler dev` (Worker, Durable Objects, Queues, Cron, all local).
+ *   4. WhatsApp shard node(s) (shard-node/, LOCAL_SHARDS of them), their data in .data/shard-N.
+ *   5. `wrangler dev` (Worker, Durable Objects, Queues, Cron, all local).
  * Ctrl-C (or SIGTERM) stops every child, then the proxy, then Postgres.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { type LocalPostgres, startEmbeddedPostgres } from "./lib/embedded-postgres";
-import { needsLocalProxy, readLocalEnv } from "./lib/local-env";
+import { childProcessEnv, needsLocalProxy, readLocalEnv } from "./lib/local-env";
 import { runMigrations } from "./lib/migrate";
 import { type NeonWsProxy, startNeonWsProxy } from "./lib/neon-ws-proxy";
 
@@ -48,6 +51,18 @@ async function shutdown(code: number): Promise<never> {
   process.exit(code);
 }
 
+/** A random secret kept in the data dir, so restarts (and the shards' signed events) agree on it. */
+async function localSecret(file: string): Promise<string> {
+  try {
+    return (await readFile(file, "utf8")).trim();
+  } catch {
+    const secret = randomBytes(32).toString("hex");
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, `${secret}\n`, { mode: 0o600 });
+    return secret;
+  }
+}
+
 process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 
@@ -69,7 +84,33 @@ try {
   await runMigrations({ databaseUrl, wsProxy });
   say("migrations applied");
 
-  const vars = { DATABASE_URL: databaseUrl, NEON_WS_PROXY: wsProxy ?? "", ENVIRONMENT: "development" };
+  // Shard nodes: they call the Worker's event endpoint; the Worker reaches them on loopback.
+  const shardSecret = await localSecret(path.join(env.LOCAL_DATA_DIR, "shard-secret"));
+  const shardVars: Record<string, string> = {
+    SHARD_SECRET: shardSecret,
+    BAILEYS_NUM_SHARDS: String(Math.max(1, env.LOCAL_SHARDS)),
+  };
+  for (let n = 1; n <= env.LOCAL_SHARDS; n++) {
+    const port = env.SHARD_BASE_PORT + n - 1;
+    const shard = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      cwd: path.resolve("shard-node"),
+      stdio: "inherit",
+      env: childProcessEnv({
+        BAILEYS_SHARD_ID: String(n),
+        BAILEYS_HOST: "127.0.0.1",
+        BAILEYS_PORT: String(port),
+        SHARD_SECRET: shardSecret,
+        SHARD_SESSION_DRIVER: env.LOCAL_SHARD_DRIVER,
+        SHARD_DATA_DIR: path.resolve(env.LOCAL_DATA_DIR, `shard-${n}`),
+        EDGE_EVENTS_URL: `http://127.0.0.1:${env.WORKER_PORT}/internal/shards/events`,
+      }),
+    });
+    children.push(shard);
+    shardVars[`BAILEYS_SHARD_${n}_URL`] = `http://127.0.0.1:${port}`;
+    say(`WhatsApp shard ${n} (${env.LOCAL_SHARD_DRIVER} driver) on http://127.0.0.1:${port}`);
+  }
+
+  const vars = { DATABASE_URL: databaseUrl, NEON_WS_PROXY: wsProxy ?? "", ENVIRONMENT: "development", ...shardVars };
   const wrangler = spawn(
     path.resolve("node_modules/.bin/wrangler"),
     [

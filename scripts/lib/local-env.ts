@@ -15,6 +15,10 @@ const localEnvSchema = z.object({
   LOCAL_DATA_DIR: z.string().default(".data"),
   WORKER_PORT: z.coerce.number().int().min(1).max(65_535).default(8787),
   SHARD_BASE_PORT: z.coerce.number().int().min(1).max(65_535).default(3300),
+  /** How many WhatsApp shard nodes `npm run dev` starts (ports SHARD_BASE_PORT, +1, …). */
+  LOCAL_SHARDS: z.coerce.number().int().min(0).max(8).default(1),
+  /** `baileys` (real WhatsApp; needs internet) or `fake` (scriptable sessions, for offline work). */
+  LOCAL_SHARD_DRIVER: z.enum(["baileys", "fake"]).default("baileys"),
 });
 
 export type LocalEnv = z.infer<typeof localEnvSchema>;
@@ -33,4 +37,9 @@ export function readLocalEnv(env: NodeJS.ProcessEnv = process.env): LocalEnv {
 export function needsLocalProxy(databaseUrl: string, explicitProxy: string | undefined): boolean {
   if (explicitProxy) return false;
   return !new URL(databaseUrl).hostname.endsWith(".neon.tech");
+}
+
+/** The environment for a child process of the local tooling: this process's, plus `extra`. */
+export function childProcessEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, ...extra };
 }
