@@ -7,7 +7,9 @@ import { ApiError, handleError } from "./errors";
 import { requestMetrics } from "./middleware/metrics";
 import { requestContext } from "./middleware/request-context";
 import { adminRoutes } from "./routes/admin";
+import { appointmentRoutes } from "./routes/appointments";
 import { authRoutes } from "./routes/auth";
+import { broadcastRoutes } from "./routes/broadcasts";
 import { businessRoutes } from "./routes/business";
 import { callRoutes } from "./routes/calls";
 import { healthRoutes } from "./routes/health";
@@ -15,6 +17,7 @@ import { leadStatusRoutes } from "./routes/lead-statuses";
 import { leadRoutes } from "./routes/leads";
 import { leadCsvRoutes } from "./routes/leads-csv";
 import { metricsRoutes } from "./routes/metrics";
+import { scheduledMessageRoutes } from "./routes/scheduled-messages";
 import { shardEventRoutes } from "./routes/shard-events";
 import { twilioVoiceRoutes } from "./routes/twilio-voice";
 import { userRoutes } from "./routes/users";
@@ -69,6 +72,9 @@ export function createApp(): Hono<AppEnv> {
   app.route("/", shardEventRoutes);
   app.route("/", whatsappRoutes);
   app.route("/", whatsappAdminRoutes);
+  app.route("/", broadcastRoutes);
+  app.route("/", scheduledMessageRoutes);
+  app.route("/", appointmentRoutes);
 
   app.notFound((c) => {
     throw new ApiError("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`);

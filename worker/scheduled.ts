@@ -11,6 +11,14 @@ export const cronTasks: Record<string, (env: Env, controller: ScheduledControlle
   "17 3 * * *": (env) => enqueue(env, { type: "maintenance.purge_expired_sessions", graceHours: 24 }),
   // Every 10 minutes: outgoing WhatsApp messages whose queue message was lost go back in the queue.
   "*/10 * * * *": (env) => enqueue(env, { type: "whatsapp.requeue_stale", olderThanMinutes: 10 }),
+  // Every minute: due scheduled messages and appointment reminders (each claimed atomically and
+  // sent under its own idempotency key, so overlapping runs send nothing twice), and broadcast
+  // recipients whose dispatch job was lost.
+  "* * * * *": async (env) => {
+    await enqueue(env, { type: "scheduled_messages.dispatch_due", limit: 200 });
+    await enqueue(env, { type: "reminders.dispatch_due", limit: 200 });
+    await enqueue(env, { type: "broadcast.sweep", olderThanMinutes: 10 });
+  },
 };
 
 export async function handleScheduled(controller: ScheduledController, env: Env): Promise<void> {

@@ -34,6 +34,13 @@ export const permissions = {
   "whatsapp.read": AGENT,
   "whatsapp.send": AGENT,
   "whatsapp.manage": ADMIN,
+  "broadcasts.read": AGENT,
+  /** Create, pause, resume, cancel broadcasts (one template to many leads). */
+  "broadcasts.manage": ADMIN,
+  "scheduled_messages.read": AGENT,
+  "scheduled_messages.write": AGENT,
+  "appointments.read": AGENT,
+  "appointments.write": AGENT,
   "platform.manage": SYSTEM,
 } as const satisfies Record<string, readonly UserRole[]>;
 

@@ -32,10 +32,44 @@ export const whatsappRequeueStaleJob = z.object({
     .default(10),
 });
 
+/** Create (idempotently) the outgoing messages of one chunk of a broadcast's recipients. */
+export const broadcastDispatchJob = z.object({
+  type: z.literal("broadcast.dispatch"),
+  broadcastId: z.number().int().positive(),
+  leadIds: z.array(z.number().int().positive()).min(1).max(500),
+});
+
+/** Re-dispatch recipients of running broadcasts that never got their message (a lost dispatch job). */
+export const broadcastSweepJob = z.object({
+  type: z.literal("broadcast.sweep"),
+  olderThanMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(10),
+});
+
+/** Claim due scheduled messages and queue their WhatsApp messages (each at most once). */
+export const scheduledMessagesDispatchJob = z.object({
+  type: z.literal("scheduled_messages.dispatch_due"),
+  limit: z.number().int().min(1).max(1000).default(200),
+});
+
+/** Claim due appointment reminders and queue their WhatsApp messages (each at most once). */
+export const remindersDispatchJob = z.object({
+  type: z.literal("reminders.dispatch_due"),
+  limit: z.number().int().min(1).max(1000).default(200),
+});
+
 export const jobs = {
   "maintenance.purge_expired_sessions": { queue: "low", schema: purgeExpiredSessionsJob },
   "whatsapp.send": { queue: "default", schema: whatsappSendJob },
   "whatsapp.requeue_stale": { queue: "low", schema: whatsappRequeueStaleJob },
+  "broadcast.dispatch": { queue: "default", schema: broadcastDispatchJob },
+  "broadcast.sweep": { queue: "low", schema: broadcastSweepJob },
+  "scheduled_messages.dispatch_due": { queue: "low", schema: scheduledMessagesDispatchJob },
+  "reminders.dispatch_due": { queue: "low", schema: remindersDispatchJob },
 } as const satisfies Record<string, { queue: QueueKey; schema: z.ZodType<{ type: string }> }>;
 
 export type JobType = keyof typeof jobs;

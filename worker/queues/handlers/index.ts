@@ -1,7 +1,9 @@
 import type { Database } from "../../db/client";
 import type { JobHandler } from "../handler";
 import type { Job, JobType } from "../jobs";
+import { broadcastDispatch, broadcastSweep } from "./broadcast-dispatch";
 import { purgeExpiredSessions } from "./purge-expired-sessions";
+import { remindersDispatch, scheduledMessagesDispatch } from "./scheduled-dispatch";
 import { requeueStaleOutbound, whatsappSend, whatsappSendDeadLettered } from "./whatsapp-send";
 
 /** One handler per job type; the type system makes a missing one a compile error. */
@@ -12,6 +14,10 @@ export const jobHandlers: { [T in JobType]: JobHandler<T> } = {
     await requeueStaleOutbound(db(), env, job.olderThanMinutes);
     return undefined;
   },
+  "broadcast.dispatch": broadcastDispatch,
+  "broadcast.sweep": broadcastSweep,
+  "scheduled_messages.dispatch_due": scheduledMessagesDispatch,
+  "reminders.dispatch_due": remindersDispatch,
 };
 
 /**

@@ -1,0 +1,88 @@
+/**
+ * Broadcasts: one template to an audience of leads (worker/services/broadcasts.ts has the rules).
+ * Reading is for every role; creating, pausing, resuming and cancelling for admins and up.
+ */
+import { Hono } from "hono";
+import type { AppEnv } from "../app-env";
+import { businessIdOf, requireAuth, requirePermission } from "../auth/middleware";
+import { idParam } from "../lib/schemas";
+import { validate } from "../lib/validate";
+import {
+  cancelBroadcast,
+  createBroadcast,
+  createBroadcastSchema,
+  getBroadcast,
+  listBroadcasts,
+  listBroadcastsQuery,
+  pauseBroadcast,
+  resumeBroadcast,
+} from "../services/broadcasts";
+
+export const broadcastRoutes = new Hono<AppEnv>();
+broadcastRoutes.use("/api/broadcasts", requireAuth);
+broadcastRoutes.use("/api/broadcasts/*", requireAuth);
+
+broadcastRoutes.get(
+  "/api/broadcasts",
+  requirePermission("broadcasts.read"),
+  validate("query", listBroadcastsQuery),
+  async (c) => c.json(await listBroadcasts(c.get("db")(), businessIdOf(c), c.req.valid("query"))),
+);
+
+broadcastRoutes.post(
+  "/api/broadcasts",
+  requirePermission("broadcasts.manage"),
+  validate("json", createBroadcastSchema),
+  async (c) => {
+    const db = c.get("db")();
+    const businessId = businessIdOf(c);
+    const broadcast = await createBroadcast(db, c.env, businessId, c.get("auth").user.id, c.req.valid("json"));
+    return c.json(await getBroadcast(db, businessId, broadcast.id), 201);
+  },
+);
+
+broadcastRoutes.get(
+  "/api/broadcasts/:id",
+  requirePermission("broadcasts.read"),
+  validate("param", idParam),
+  async (c) => c.json(await getBroadcast(c.get("db")(), businessIdOf(c), c.req.valid("param").id)),
+);
+
+broadcastRoutes.post(
+  "/api/broadcasts/:id/pause",
+  requirePermission("broadcasts.manage"),
+  validate("param", idParam),
+  async (c) => {
+    const db = c.get("db")();
+    const businessId = businessIdOf(c);
+    const { id } = c.req.valid("param");
+    await pauseBroadcast(db, businessId, id);
+    return c.json(await getBroadcast(db, businessId, id));
+  },
+);
+
+broadcastRoutes.post(
+  "/api/broadcasts/:id/resume",
+  requirePermission("broadcasts.manage"),
+  validate("param", idParam),
+  async (c) => {
+    const db = c.get("db")();
+    const businessId = businessIdOf(c);
+    const { id } = c.req.valid("param");
+    await resumeBroadcast(db, c.env, businessId, id);
+    return c.json(await getBroadcast(db, businessId, id));
+  },
+);
+
+broadcastRoutes.post(
+  "/api/broadcasts/:id/cancel",
+  requirePermission("broadcasts.manage"),
+  validate("param", idParam),
+  async (c) => {
+    const db = c.get("db")();
+    const businessId = businessIdOf(c);
+    const { id } = c.req.valid("param");
+    await cancelBroadcast(db, businessId, id);
+    return c.json(await getBroadcast(db, businessId, id));
+  },
+);
