@@ -10,6 +10,7 @@ import type { AppEnv } from "../app-env";
 import { businessIdOf, requireAuth, requirePermission } from "../auth/middleware";
 import { waConversations, waMessages, waOutbound, waSessions } from "../db/schema";
 import { ApiError, notFound } from "../errors";
+import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { idParam } from "../lib/schemas";
 import { validate } from "../lib/validate";
 import { releaseHeld } from "../queues/handlers/whatsapp-send";
@@ -88,18 +89,7 @@ const pageQuery = z
   .strict();
 
 function cursorOf(at: Date | null, id: number): string {
-  return btoa(JSON.stringify([at?.toISOString() ?? null, id])).replaceAll("=", "");
-}
-
-function readCursor(cursor: string): [string | null, number] {
-  try {
-    const v = JSON.parse(atob(cursor)) as unknown;
-    if (Array.isArray(v) && (typeof v[0] === "string" || v[0] === null) && Number.isInteger(v[1]))
-      return [v[0], v[1] as number];
-  } catch {}
-  throw new ApiError("validation_failed", "Invalid query: cursor", {
-    fields: [{ field: "cursor", message: "is not a cursor from this API" }],
-  });
+  return encodeCursor(at?.toISOString() ?? null, id);
 }
 
 whatsappRoutes.get(
@@ -111,7 +101,7 @@ whatsappRoutes.get(
     const { limit, cursor } = c.req.valid("query");
     const where = [eq(waConversations.businessId, businessId)];
     if (cursor) {
-      const [at, id] = readCursor(cursor);
+      const [at, id] = decodeCursor(cursor);
       const activity = sql`coalesce(${waConversations.lastMessageAt}, 'epoch'::timestamptz)`;
       where.push(
         sql`(${activity}, ${waConversations.id}) < (coalesce(${at}::timestamptz, 'epoch'::timestamptz), ${id})`,
@@ -159,7 +149,7 @@ whatsappRoutes.get(
     const { limit, cursor } = c.req.valid("query");
     const where = [eq(waMessages.conversationId, conversation.id), eq(waMessages.businessId, conversation.businessId)];
     if (cursor) {
-      const [at, id] = readCursor(cursor);
+      const [at, id] = decodeCursor(cursor);
       where.push(
         or(
           lt(waMessages.sentAt, new Date(at ?? 0)),

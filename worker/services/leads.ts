@@ -7,6 +7,7 @@ import { z } from "zod";
 import type { Database } from "../db/client";
 import { businesses, leadStatuses, leads, users } from "../db/schema";
 import { ApiError } from "../errors";
+import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { normalizePhone } from "./phones";
 
 const optionalText = (max: number) =>
@@ -155,21 +156,6 @@ export const listLeadsQuery = z
   .strict();
 export type ListLeadsQuery = z.infer<typeof listLeadsQuery>;
 
-function encodeCursor(sortValue: string, id: number): string {
-  return btoa(JSON.stringify([sortValue, id])).replaceAll("=", "");
-}
-
-function decodeCursor(cursor: string): [string, number] {
-  try {
-    const value = JSON.parse(atob(cursor)) as unknown;
-    if (Array.isArray(value) && typeof value[0] === "string" && Number.isInteger(value[1]))
-      return [value[0], value[1] as number];
-  } catch {}
-  throw new ApiError("validation_failed", "Invalid query: cursor", {
-    fields: [{ field: "cursor", message: "is not a cursor from this API" }],
-  });
-}
-
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 }
@@ -205,6 +191,10 @@ export async function listLeads(db: Database, businessId: number, q: ListLeadsQu
   const where = leadFilters(businessId, q);
   if (q.cursor) {
     const [value, id] = decodeCursor(q.cursor);
+    if (value === null)
+      throw new ApiError("validation_failed", "Invalid query: cursor", {
+        fields: [{ field: "cursor", message: "is not a cursor of this list" }],
+      });
     where.push(
       q.order === "desc"
         ? sql`(${column}, ${leads.id}) < (${value}::timestamptz, ${id})`
