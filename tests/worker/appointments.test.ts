@@ -210,6 +210,24 @@ describe("reminders", () => {
     expect(await remindersOf(appt.id)).toHaveLength(1);
   });
 
+  it("a reminder claimed by a job that died is claimed again, and one already made is not made twice", async () => {
+    // Starting in 2 h with a 3 h reminder: both due now.
+    const lost = await book({ title: "Lost", startsAt: hoursFromNow(2), reminderMinutesBefore: 180 });
+    const made = await book({ title: "Made", startsAt: hoursFromNow(2), reminderMinutesBefore: 180 });
+    await deliverConcurrently("prosaas-low", [[dispatchJob]]);
+    expect(await remindersOf(made.id)).toHaveLength(1);
+    await db.delete(waOutbound).where(eq(waOutbound.idempotencyKey, reminderKey(lost.id, new Date(lost.startsAt))));
+    for (const id of [lost.id, made.id]) {
+      await db
+        .update(appointments)
+        .set({ reminderStatus: "queued", reminderDueAt: sql`now() - interval '10 minutes'` })
+        .where(eq(appointments.id, id));
+    }
+    await deliverConcurrently("prosaas-low", [[dispatchJob], [dispatchJob]]);
+    expect(await remindersOf(lost.id)).toHaveLength(1);
+    expect(await remindersOf(made.id)).toHaveLength(1);
+  });
+
   it("a rescheduled appointment gets a reminder for its new time; the old one is cancelled and ignored", async () => {
     const appt = await book({ title: "Old time", startsAt: hoursFromNow(2), reminderMinutesBefore: 180 });
     await deliverConcurrently("prosaas-low", [[dispatchJob]]);

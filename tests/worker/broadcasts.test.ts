@@ -4,10 +4,11 @@
  * that keeps sending; a half-written broadcast after a refused request; one business reaching
  * another's broadcasts.
  */
+import { env } from "cloudflare:workers";
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { broadcastRecipients, broadcasts, leads, waOutbound } from "../../worker/db/schema";
-import { broadcastKey, DISPATCH_CHUNK } from "../../worker/services/broadcasts";
+import { broadcastKey, DISPATCH_CHUNK, sweepBroadcasts } from "../../worker/services/broadcasts";
 import type { Tenant } from "./fixtures";
 import { errorOf, testDb } from "./helpers";
 import { deliverConcurrently, newLead, quietTenant } from "./messaging-fixtures";
@@ -220,6 +221,51 @@ describe("pause, resume, cancel", () => {
     const done = await view(broadcast.id);
     expect(done.broadcast.status).toBe("completed");
     expect(done.progress).toMatchObject({ sent: 2, failed: 1, queued: 0 });
+  });
+});
+
+describe("recovery", () => {
+  it("the sweep dispatches recipients whose dispatch job was lost, still one message each", async () => {
+    const tag = `lost-${crypto.randomUUID().slice(0, 8)}`;
+    const ids = await seedLeads(t.businessId, tag, 5);
+    // A broadcast stored without its dispatch jobs (the enqueue after the commit failed).
+    const [lost] = await db
+      .insert(broadcasts)
+      .values({
+        businessId: t.businessId,
+        name: "Lost",
+        template: "Hi {first_name}",
+        audience: { tag },
+        status: "running",
+        totalRecipients: 5,
+        updatedAt: new Date(Date.now() - 20 * 60_000),
+      })
+      .returning();
+    await db
+      .insert(broadcastRecipients)
+      .values(ids.map((leadId) => ({ broadcastId: lost!.id, leadId, businessId: t.businessId })));
+    // Capture what the sweep queues instead of racing the real queue.
+    const sent: unknown[] = [];
+    const capture = {
+      ...env,
+      QUEUE_DEFAULT: {
+        sendBatch: async (messages: { body: unknown }[]) => {
+          sent.push(...messages.map((m) => m.body));
+        },
+      },
+    } as unknown as typeof env;
+    expect(await sweepBroadcasts(db, capture, 10)).toBeGreaterThanOrEqual(5);
+    const mine = sent.filter((job) => (job as { broadcastId: number }).broadcastId === lost!.id);
+    expect(mine).toEqual([
+      { type: "broadcast.dispatch", broadcastId: lost!.id, leadIds: [...ids].sort((a, b) => a - b) },
+    ]);
+    await deliverConcurrently("prosaas-default", [mine, mine]);
+    const rows = await outboundOf(lost!.id);
+    expect(rows.map((r) => r.leadId).sort()).toEqual([...ids].sort());
+    // Nothing left to sweep for it.
+    sent.length = 0;
+    await sweepBroadcasts(db, capture, 10);
+    expect(sent.filter((job) => (job as { broadcastId: number }).broadcastId === lost!.id)).toEqual([]);
   });
 });
 
