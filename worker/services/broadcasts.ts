@@ -416,7 +416,7 @@ export async function resumeBroadcast(db: Database, env: Env, businessId: number
     undispatched.map((r) => r.leadId),
   );
   await completeIfDone(db, id);
-  return (await findBroadcast(db, businessId, id)) ?? resumed;
+  return findBroadcast(db, businessId, id);
 }
 
 export async function cancelBroadcast(db: Database, businessId: number, id: number): Promise<Broadcast> {
