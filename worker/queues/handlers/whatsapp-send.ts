@@ -21,20 +21,26 @@ import { enqueue } from "../producer";
 /** Longest delay a Queues message accepts (12 h). */
 const MAX_DELAY_SECONDS = 43_200;
 
+/**
+ * Moves the row to `status`. With `from`, only if the row is still in that state: a pause or a
+ * cancel that happened while we were sending must not be overwritten by a put-back or a failure.
+ */
 async function setStatus(
   db: Database,
   row: OutboundRow,
   status: OutboundRow["status"],
   extra: Partial<OutboundRow> = {},
-) {
+  from?: OutboundRow["status"],
+): Promise<OutboundRow | null> {
   const [updated] = await db
     .update(waOutbound)
     .set({ status, updatedAt: new Date(), ...extra })
-    .where(eq(waOutbound.id, row.id))
+    .where(from ? and(eq(waOutbound.id, row.id), eq(waOutbound.status, from)) : eq(waOutbound.id, row.id))
     .returning();
+  if (!updated) return null;
   if (status === "sent" || status === "failed" || status === "cancelled")
-    await recordOutboundOutcome(db, updated!, status as FinalStatus);
-  return updated!;
+    await recordOutboundOutcome(db, updated, status as FinalStatus);
+  return updated;
 }
 
 /** Stores our own sent message in the inbox right away (the shard's echo event dedupes against it). */
@@ -112,7 +118,7 @@ export const whatsappSend: JobHandler<"whatsapp.send"> = async (job, { db: getDb
   });
   if (!permit.ok) {
     if (permit.reason === "paused") {
-      await setStatus(db, row, "held", { lastError: permit.detail });
+      await setStatus(db, row, "held", { lastError: permit.detail }, "queued");
       return undefined;
     }
     return later(permit.retryAfterSeconds ?? 60, permit.detail);
@@ -142,17 +148,17 @@ export const whatsappSend: JobHandler<"whatsapp.send"> = async (job, { db: getDb
       sentAt: new Date(sent.sentAt),
       lastError: null,
     });
-    await storeSentMessage(db, done, sent);
+    await storeSentMessage(db, done!, sent);
     return undefined;
   } catch (err) {
     if (!(err instanceof ShardError)) {
-      await setStatus(db, claimed, "queued", { lastError: String(err) });
+      await setStatus(db, claimed, "queued", { lastError: String(err) }, "sending");
       throw err;
     }
     const ban = banReason(err);
     if (ban) {
       await stub.pauseSends(row.businessId, ban);
-      await setStatus(db, claimed, "held", { lastError: ban });
+      await setStatus(db, claimed, "held", { lastError: ban }, "sending");
       log.warn("whatsapp sends paused by a ban signal", { businessId: row.businessId, reason: ban });
       return undefined;
     }
@@ -160,7 +166,7 @@ export const whatsappSend: JobHandler<"whatsapp.send"> = async (job, { db: getDb
       case "session_not_open":
       case "stale_fencing_token":
       case "idempotency_key_in_flight":
-        await setStatus(db, claimed, "queued", { lastError: err.message });
+        await setStatus(db, claimed, "queued", { lastError: err.message }, "sending");
         return later(Math.min(600, 30 * 2 ** Math.min(attempts, 4)), err.code);
       case "send_outcome_unknown":
         // It may have gone out: never send it again.
@@ -170,10 +176,10 @@ export const whatsappSend: JobHandler<"whatsapp.send"> = async (job, { db: getDb
         return undefined;
     }
     if (err.retryable) {
-      await setStatus(db, claimed, "queued", { lastError: err.message });
+      await setStatus(db, claimed, "queued", { lastError: err.message }, "sending");
       throw err; // back off through the queue's retries; exhausted → dead-letter → failed
     }
-    await setStatus(db, claimed, "failed", { lastError: `${err.code}: ${err.message}` });
+    await setStatus(db, claimed, "failed", { lastError: `${err.code}: ${err.message}` }, "sending");
     return undefined;
   }
 };
