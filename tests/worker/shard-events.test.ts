@@ -126,6 +126,21 @@ describe("storing events", () => {
     expect(state).toMatchObject({ paused: true, pausedReason: "WhatsApp logged the number out (401)" });
   });
 
+  it("rate-limits a flood of events per business with 429 + Retry-After (the shard retries later), storing nothing of the refused delivery", async () => {
+    const flooded = await createTenant(db, "Flooded business");
+    const batch = () =>
+      Array.from({ length: 200 }, () => inboundMessage(flooded.businessId, { chatJid: jidOf(uniquePhone()) }));
+    expect((await deliver(batch())).status).toBe(200);
+    const refused = batch();
+    const res = await deliver(refused);
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+    const stored = await db.select().from(shardEvents).where(eq(shardEvents.eventId, refused[0]!.id));
+    expect(stored).toHaveLength(0);
+    // Another business is not affected.
+    expect((await deliver([inboundMessage(t.businessId, { chatJid: jidOf(uniquePhone()) })])).status).toBe(200);
+  });
+
   it("acknowledges events of a business that no longer exists, so the shard stops retrying", async () => {
     const res = await deliver([inboundMessage(999_999, { chatJid: jidOf(uniquePhone()) })]);
     expect(await res.json()).toEqual({ stored: 0, duplicates: 0, ignored: 1 });

@@ -22,10 +22,10 @@ export const rateLimitPresets = {
 
 export type RateLimitPreset = keyof typeof rateLimitPresets;
 
-/** Takes one token for `key` under `preset`; throws a 429 ApiError when the bucket is empty. */
-export async function enforceRateLimit(env: Env, preset: RateLimitPreset, key: string): Promise<void> {
+/** Takes `cost` tokens for `key` under `preset`; throws a 429 ApiError when the bucket is short. */
+export async function enforceRateLimit(env: Env, preset: RateLimitPreset, key: string, cost = 1): Promise<void> {
   const limiter = env.RATE_LIMITER_DO.getByName(`${preset}:${key}`);
-  const result = await limiter.take(rateLimitPresets[preset]);
+  const result = await limiter.take(rateLimitPresets[preset], Math.min(cost, rateLimitPresets[preset].capacity));
   if (!result.allowed) {
     throw new ApiError(
       "rate_limited",

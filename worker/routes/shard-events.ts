@@ -13,6 +13,7 @@ import {
   verifyShardPayload,
 } from "../../contracts/shard-signing";
 import type { AppEnv } from "../app-env";
+import { enforceRateLimit } from "../auth/rate-limits";
 import { ApiError, validationError } from "../errors";
 import { log } from "../lib/log";
 import { shardEventMetrics } from "../metrics/whatsapp";
@@ -60,6 +61,13 @@ shardEventRoutes.post("/internal/shards/events", async (c) => {
       "validation_failed",
       `event ${foreign.id} names shard ${foreign.shardId}, but shard ${shardId} sent it`,
     );
+
+  // The webhook preset, per business: a shard flooding events for one business gets a 429 and
+  // retries later (its outbox keeps everything), without starving the others.
+  const perBusiness = new Map<number, number>();
+  for (const e of parsed.data.events) perBusiness.set(e.businessId, (perBusiness.get(e.businessId) ?? 0) + 1);
+  for (const [businessId, count] of perBusiness)
+    await enforceRateLimit(c.env, "webhook", `business:${businessId}`, count);
 
   const result = await ingestShardEvents(c.get("db")(), parsed.data.events);
   for (const signal of result.banSignals) {
