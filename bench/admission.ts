@@ -11,14 +11,13 @@
  * Printed: reserve+release throughput and p50/p99 latency at the same concurrency, and cap
  * violations (admitted beyond the cap of 3) when N attempts for one business arrive at once.
  */
-import { spawnSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { Miniflare } from "miniflare";
 import pg from "pg";
-import { freePort, startEmbeddedPostgres } from "../scripts/lib/embedded-postgres";
+import { bundleWorker, COMPATIBILITY, startTempPostgres } from "./lib/worker-bundle";
 
 const { values: args } = parseArgs({
   options: {
@@ -60,31 +59,14 @@ function summarise(latencies: number[], elapsedMs: number, ops: number) {
 
 async function durableObjects(workDir: string): Promise<Figures> {
   const storage = await mkdtemp(path.join(STORAGE_DIR, "prosaas-bench-do-"));
-  // Bundled by wrangler itself (the same bundler and nodejs_compat handling as a deploy).
   const outdir = path.join(workDir, "bundle");
-  const wrangler = spawnSync(
-    process.execPath,
-    [
-      path.resolve(import.meta.dirname, "../node_modules/wrangler/bin/wrangler.js"),
-      "deploy",
-      path.resolve(import.meta.dirname, "admission-worker.ts"),
-      "--dry-run",
-      "--outdir",
-      outdir,
-      "--name",
-      "prosaas-bench-admission",
-    ],
-    { cwd: path.resolve(import.meta.dirname, ".."), encoding: "utf8" },
-  );
-  if (wrangler.status !== 0) throw new Error(`wrangler bundle failed:\n${wrangler.stdout}\n${wrangler.stderr}`);
-  const outfile = path.join(outdir, "admission-worker.js");
+  const outfile = bundleWorker({ entry: "bench/admission-worker.ts", outdir, name: "prosaas-bench-admission" });
   const mf = new Miniflare({
     host: "127.0.0.1",
     modules: true,
     modulesRoot: outdir,
     scriptPath: outfile,
-    compatibilityDate: "2026-04-20",
-    compatibilityFlags: ["nodejs_compat"],
+    ...COMPATIBILITY,
     cf: false,
     durableObjectsPersist: storage,
     durableObjects: {
@@ -119,13 +101,7 @@ async function durableObjects(workDir: string): Promise<Figures> {
 }
 
 async function postgresCountThenInsert(): Promise<Figures> {
-  // Its own temp dir: as root, Postgres runs as `postgres`, which must reach the data dir's parent.
-  const pgDir = await mkdtemp(path.join(STORAGE_DIR, "prosaas-bench-pg-"));
-  const server = await startEmbeddedPostgres({
-    dataDir: path.join(pgDir, "data"),
-    port: await freePort(),
-    database: "bench_admission",
-  });
+  const server = await startTempPostgres({ storageDir: STORAGE_DIR, database: "bench_admission" });
   const pool = new pg.Pool({ connectionString: server.url, max: Math.max(CONCURRENCY, ATTEMPTS) + 2 });
   let stopping = false;
   // pool.end() does not wait for sockets to close, so the server's shutdown notice can reach idle clients.
@@ -195,7 +171,6 @@ async function postgresCountThenInsert(): Promise<Figures> {
     stopping = true;
     await pool.end();
     await server.stop();
-    await rm(pgDir, { recursive: true, force: true });
   }
 }
 

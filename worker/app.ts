@@ -17,6 +17,7 @@ import { leadStatusRoutes } from "./routes/lead-statuses";
 import { leadRoutes } from "./routes/leads";
 import { leadCsvRoutes } from "./routes/leads-csv";
 import { metricsRoutes } from "./routes/metrics";
+import { outboundRunRoutes } from "./routes/outbound-runs";
 import { scheduledMessageRoutes } from "./routes/scheduled-messages";
 import { shardEventRoutes } from "./routes/shard-events";
 import { twilioVoiceRoutes } from "./routes/twilio-voice";
@@ -72,6 +73,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/", shardEventRoutes);
   app.route("/", whatsappRoutes);
   app.route("/", whatsappAdminRoutes);
+  app.route("/", outboundRunRoutes);
   app.route("/", broadcastRoutes);
   app.route("/", scheduledMessageRoutes);
   app.route("/", appointmentRoutes);

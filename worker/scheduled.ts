@@ -9,8 +9,12 @@ import { enqueue } from "./queues/producer";
 export const cronTasks: Record<string, (env: Env, controller: ScheduledController) => Promise<void>> = {
   // Daily at 03:17 UTC: delete sessions expired or revoked more than a day ago.
   "17 3 * * *": (env) => enqueue(env, { type: "maintenance.purge_expired_sessions", graceHours: 24 }),
-  // Every 10 minutes: outgoing WhatsApp messages whose queue message was lost go back in the queue.
-  "*/10 * * * *": (env) => enqueue(env, { type: "whatsapp.requeue_stale", olderThanMinutes: 10 }),
+  // Every 10 minutes: outgoing WhatsApp messages whose queue message was lost go back in the queue;
+  // campaign jobs left dialing or on a call by a crash or a lost callback are settled.
+  "*/10 * * * *": async (env) => {
+    await enqueue(env, { type: "whatsapp.requeue_stale", olderThanMinutes: 10 });
+    await enqueue(env, { type: "outbound_call.sweep", staleDialingMinutes: 10 });
+  },
   // Every minute: due scheduled messages and appointment reminders (each claimed atomically and
   // sent under its own idempotency key, so overlapping runs send nothing twice), and broadcast
   // recipients whose dispatch job was lost.

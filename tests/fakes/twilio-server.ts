@@ -10,7 +10,8 @@
  * Tests script it over a control API (under /__control, JSON):
  *   GET  /__control/calls?to=+1...        calls created (with the parameters Twilio received)
  *   POST /__control/calls/{CallSid}       { status } or { httpStatus }: what status lookups answer
- *   POST /__control/create-errors         { to, httpStatus, code, message }: createCall to `to` fails so
+ *   POST /__control/create-errors         { to, httpStatus, code, message, times? }: createCall to `to` fails so
+ *                                         (every time, or only the next `times` calls)
  *   GET  /__control/lookups/{CallSid}     { count } of status lookups of that call
  */
 
@@ -39,6 +40,8 @@ interface ErrorScript {
   httpStatus: number;
   code: number;
   message: string;
+  /** How many more creates fail; undefined: all of them. */
+  times?: number;
 }
 
 function twilioError(res: http.ServerResponse, status: number, code: number, message: string): void {
@@ -76,6 +79,8 @@ export async function startFakeTwilio(opts: {
   accountSid: string;
   authToken: string;
   port?: number;
+  /** Called for every call created (benchmarks use it to answer calls with status callbacks). */
+  onCreate?: (call: FakeTwilioCall) => void;
 }): Promise<FakeTwilio> {
   const calls = new Map<string, FakeTwilioCall>();
   const statusScripts = new Map<string, { status?: string; httpStatus?: number }>();
@@ -110,7 +115,12 @@ export async function startFakeTwilio(opts: {
       }
       if (req.method === "POST" && path === "/__control/create-errors") {
         const body = JSON.parse(await readBody(req)) as ErrorScript & { to: string };
-        createErrors.set(body.to, { httpStatus: body.httpStatus, code: body.code, message: body.message });
+        createErrors.set(body.to, {
+          httpStatus: body.httpStatus,
+          code: body.code,
+          message: body.message,
+          times: body.times,
+        });
         return json(res, 200, { ok: true });
       }
       const lookup = /^\/__control\/lookups\/([^/]+)$/.exec(path);
@@ -141,7 +151,10 @@ export async function startFakeTwilio(opts: {
         return twilioError(res, 400, 21205, "Url parameter is required.");
       }
       const scripted = createErrors.get(to);
-      if (scripted) return twilioError(res, scripted.httpStatus, scripted.code, scripted.message);
+      if (scripted) {
+        if (scripted.times !== undefined && --scripted.times <= 0) createErrors.delete(to);
+        return twilioError(res, scripted.httpStatus, scripted.code, scripted.message);
+      }
       if (!/^\+[1-9]\d{6,14}$/.test(to))
         return twilioError(res, 400, 21211, `The 'To' number ${to} is not a valid phone number.`);
       const call: FakeTwilioCall = {
@@ -153,7 +166,9 @@ export async function startFakeTwilio(opts: {
         createdAt: new Date().toUTCString(),
       };
       calls.set(call.sid, call);
-      return json(res, 201, callResource(opts.accountSid, call));
+      json(res, 201, callResource(opts.accountSid, call));
+      opts.onCreate?.(call);
+      return;
     }
 
     // Recording media (as Twilio serves it: audio/mpeg, byte ranges honoured). The bytes are a

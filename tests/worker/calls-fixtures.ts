@@ -103,7 +103,11 @@ export const fakeTwilio = {
   async script(callSid: string, script: { status: string } | { httpStatus: number }): Promise<void> {
     await fetch(`${TWILIO_BASE}/__control/calls/${callSid}`, { method: "POST", body: JSON.stringify(script) });
   },
-  async failCreate(to: string, error: { httpStatus: number; code: number; message: string }): Promise<void> {
+  /** createCall to `to` fails with this error: every time, or only the next `times` calls. */
+  async failCreate(
+    to: string,
+    error: { httpStatus: number; code: number; message: string; times?: number },
+  ): Promise<void> {
     await fetch(`${TWILIO_BASE}/__control/create-errors`, { method: "POST", body: JSON.stringify({ to, ...error }) });
   },
   async lookups(callSid: string): Promise<number> {

@@ -62,10 +62,30 @@ export const remindersDispatchJob = z.object({
   limit: z.number().int().min(1).max(1000).default(200),
 });
 
+/**
+ * Dial one bulk-campaign job (an outbound_call_jobs row). `businessId` lets the consumer look at
+ * the business's call slots before touching the database; the row stays the source of truth.
+ * `slotWaits` counts how often the job already waited for a free slot (its backoff).
+ */
+export const outboundCallDialJob = z.object({
+  type: z.literal("outbound_call.dial"),
+  jobId: z.number().int().positive(),
+  businessId: z.number().int().positive(),
+  slotWaits: z.number().int().min(0).max(100_000).default(0),
+});
+
+/** Settle campaign jobs left dialing or on a call by a crash or a lost callback; refill idle runs. */
+export const outboundCallSweepJob = z.object({
+  type: z.literal("outbound_call.sweep"),
+  staleDialingMinutes: z.number().int().min(1).max(1440).default(10),
+});
+
 export const jobs = {
   "maintenance.purge_expired_sessions": { queue: "low", schema: purgeExpiredSessionsJob },
   "whatsapp.send": { queue: "default", schema: whatsappSendJob },
   "whatsapp.requeue_stale": { queue: "low", schema: whatsappRequeueStaleJob },
+  "outbound_call.dial": { queue: "high", schema: outboundCallDialJob },
+  "outbound_call.sweep": { queue: "low", schema: outboundCallSweepJob },
   "broadcast.dispatch": { queue: "default", schema: broadcastDispatchJob },
   "broadcast.sweep": { queue: "low", schema: broadcastSweepJob },
   "scheduled_messages.dispatch_due": { queue: "low", schema: scheduledMessagesDispatchJob },

@@ -2,6 +2,7 @@ import type { Database } from "../../db/client";
 import type { JobHandler } from "../handler";
 import type { Job, JobType } from "../jobs";
 import { broadcastDispatch, broadcastSweep } from "./broadcast-dispatch";
+import { outboundCallDial, outboundCallDialDeadLettered, outboundCallSweep } from "./outbound-call-dial";
 import { purgeExpiredSessions } from "./purge-expired-sessions";
 import { remindersDispatch, scheduledMessagesDispatch } from "./scheduled-dispatch";
 import { requeueStaleOutbound, whatsappSend, whatsappSendDeadLettered } from "./whatsapp-send";
@@ -14,6 +15,8 @@ export const jobHandlers: { [T in JobType]: JobHandler<T> } = {
     await requeueStaleOutbound(db(), env, job.olderThanMinutes);
     return undefined;
   },
+  "outbound_call.dial": outboundCallDial,
+  "outbound_call.sweep": outboundCallSweep,
   "broadcast.dispatch": broadcastDispatch,
   "broadcast.sweep": broadcastSweep,
   "scheduled_messages.dispatch_due": scheduledMessagesDispatch,
@@ -28,4 +31,5 @@ export const deadLetterHandlers: Partial<{
   [T in JobType]: (job: Job<T>, reason: string, db: Database) => Promise<void>;
 }> = {
   "whatsapp.send": (job, reason, db) => whatsappSendDeadLettered(db, job.outboundId, reason),
+  "outbound_call.dial": (job, reason, db) => outboundCallDialDeadLettered(db, job, reason),
 };

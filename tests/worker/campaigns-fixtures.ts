@@ -1,0 +1,138 @@
+/**
+ * Fixtures for the campaign tests: a tenant whose business can place calls (Twilio number, call
+ * cap), leads with phone numbers no other test dials, and the "phone side" of a call — the calls
+ * the fake Twilio received, answered by signed status callbacks exactly as Twilio sends them.
+ */
+import { env } from "cloudflare:workers";
+import { eq, inArray, sql } from "drizzle-orm";
+import { expect } from "vitest";
+import { callAdmission } from "../../worker/calls/admission";
+import type { Database } from "../../worker/db/client";
+import { businesses, businessSettings, leads, outboundCallJobs, outboundCallRuns } from "../../worker/db/schema";
+import type { FakeTwilioCall } from "../fakes/twilio-server";
+import { postTwilio, TWILIO_BASE, uniqueNumber } from "./calls-fixtures";
+import { createTenant, type Tenant } from "./fixtures";
+
+export interface CampaignTenant extends Tenant {
+  twilioNumber: string;
+}
+
+/** A tenant (owner, admin, agent signed in) whose business has a Twilio number and this call cap. */
+export async function campaignTenant(
+  db: Database,
+  opts: { cap?: number; name?: string } = {},
+): Promise<CampaignTenant> {
+  const tenant = await createTenant(db, opts.name ?? "Campaign business");
+  const twilioNumber = uniqueNumber();
+  await db.update(businesses).set({ twilioNumber }).where(eq(businesses.id, tenant.businessId));
+  await db
+    .update(businessSettings)
+    .set({ outboundCallCap: opts.cap ?? 3 })
+    .where(eq(businessSettings.businessId, tenant.businessId));
+  return { ...tenant, twilioNumber };
+}
+
+/** `count` leads with fresh phone numbers (and `withoutPhone` more without one); returns them by id. */
+export async function insertLeads(
+  db: Database,
+  businessId: number,
+  count: number,
+  opts: { withoutPhone?: number; status?: string } = {},
+): Promise<{ id: number; phone: string | null }[]> {
+  const rows = [
+    ...Array.from({ length: count }, (_, i) => ({ businessId, firstName: `Lead ${i}`, phoneE164: uniqueNumber() })),
+    ...Array.from({ length: opts.withoutPhone ?? 0 }, (_, i) => ({ businessId, firstName: `No phone ${i}` })),
+  ].map((r) => ({ ...r, status: opts.status ?? "new" }));
+  const inserted = await db.insert(leads).values(rows).returning({ id: leads.id, phone: leads.phoneE164 });
+  return inserted.sort((a, b) => a.id - b.id);
+}
+
+export async function jobsOf(db: Database, runId: number) {
+  return db.select().from(outboundCallJobs).where(eq(outboundCallJobs.runId, runId)).orderBy(outboundCallJobs.id);
+}
+
+export async function runOf(db: Database, runId: number) {
+  const [run] = await db.select().from(outboundCallRuns).where(eq(outboundCallRuns.id, runId));
+  return run!;
+}
+
+/** Every call the fake Twilio received to these numbers. */
+export async function twilioCallsTo(numbers: Iterable<string>): Promise<FakeTwilioCall[]> {
+  const wanted = new Set(numbers);
+  const res = await fetch(`${TWILIO_BASE}/__control/calls`);
+  return ((await res.json()) as FakeTwilioCall[]).filter((c) => wanted.has(c.to));
+}
+
+const sequence = new Map<string, number>();
+
+/**
+ * Ends a call the way Twilio does: a signed status callback to the URL the call was created with
+ * (it carries the call log id), with a SequenceNumber higher than any before it.
+ */
+export async function endCall(call: FakeTwilioCall, status = "completed"): Promise<void> {
+  const url = new URL(String(call.params.StatusCallback));
+  const seq = (sequence.get(call.sid) ?? 0) + 1;
+  sequence.set(call.sid, seq);
+  const res = await postTwilio(`${url.pathname}${url.search}`, {
+    CallSid: call.sid,
+    CallStatus: status,
+    SequenceNumber: String(seq),
+    CallDuration: status === "completed" ? "7" : "0",
+  });
+  expect(res.status).toBe(204);
+}
+
+/** The "phone side" of a test: which calls are live, the most seen at once, and ending them. */
+export class Phones {
+  readonly ended = new Set<string>();
+  maxLive = 0;
+  maxActive = 0;
+  constructor(
+    private readonly numbers: Set<string>,
+    private readonly businessId: number,
+  ) {}
+
+  /** Calls created at Twilio and not ended yet; also samples the BusinessDO's active count. */
+  async live(): Promise<FakeTwilioCall[]> {
+    const [calls, slots] = await Promise.all([
+      twilioCallsTo(this.numbers),
+      callAdmission(env, this.businessId).snapshot(),
+    ]);
+    const live = calls.filter((c) => !this.ended.has(c.sid));
+    this.maxLive = Math.max(this.maxLive, live.length);
+    this.maxActive = Math.max(this.maxActive, slots.outboundActive);
+    return live;
+  }
+
+  async end(call: FakeTwilioCall, status = "completed"): Promise<void> {
+    await endCall(call, status);
+    this.ended.add(call.sid);
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns a value (not undefined) or the deadline passes. Bounded. */
+export async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Job statuses of a run, counted. */
+export async function statusCounts(db: Database, runId: number): Promise<Record<string, number>> {
+  const rows = await db
+    .select({ status: outboundCallJobs.status, n: sql<number>`count(*)::int` })
+    .from(outboundCallJobs)
+    .where(eq(outboundCallJobs.runId, runId))
+    .groupBy(outboundCallJobs.status);
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
+
+export async function leadsByIds(db: Database, ids: number[]) {
+  return db.select().from(leads).where(inArray(leads.id, ids));
+}

@@ -1,0 +1,456 @@
+/**
+ * Bulk call campaigns ("outbound runs"): create one for a set of leads, read its live progress,
+ * list them, pause, resume and cancel. Postgres keeps the durable record (the run and one job per
+ * lead); the high-priority queue carries job ids to the dial consumer
+ * (worker/queues/handlers/outbound-call-dial.ts).
+ *
+ * - Creating a run inserts its jobs with INSERT … SELECT over the lead list's own filters, in
+ *   chunks of JOB_INSERT_CHUNK leads (keyset on lead id), inside one transaction: 10,000 leads are
+ *   a handful of statements, and a refused run writes nothing. Leads without a valid E.164 phone
+ *   are counted as skipped and get no job, so they are never dialed. The unique (run, lead) index
+ *   makes "one job per lead" a property of the table.
+ * - Jobs are queued after the commit (a consumer must find its job), in sendBatch calls of ≤ 100.
+ * - Pause stops new dials (claims need a queued or running run); calls in progress finish.
+ *   Resume queues the run's waiting jobs again. Cancel cancels the waiting jobs; nothing new is
+ *   dialed, calls in progress finish.
+ */
+import { and, desc, eq, inArray, lt, type SQL, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { Database } from "../db/client";
+import { leads, outboundCallJobs, outboundCallRuns, outboundRunStatuses } from "../db/schema";
+import { ApiError, notFound } from "../errors";
+import { leadFilters, listLeadsQuery } from "../services/leads";
+import type { WorkingHours } from "../services/settings";
+import { hasNoHours, nextOpening } from "./business-hours";
+import { type DialTarget, enqueueDialJobs, enqueueDialJobsAt } from "./enqueue";
+import { ACTIVE_JOB_STATUSES, delayUntil, type JobStatus, TERMINAL_JOB_STATUSES } from "./policy";
+
+/** The most jobs one run may have: bounds the creating transaction and the enqueue fan-out. */
+export const MAX_RUN_JOBS = 20_000;
+/** Leads per INSERT … SELECT while creating a run. */
+export const JOB_INSERT_CHUNK = 2_500;
+/** A valid phone for dialing: E.164 (what the lead book stores after normalising). */
+const E164_SQL = "^\\+[1-9][0-9]{6,14}$";
+
+export type Run = typeof outboundCallRuns.$inferSelect;
+
+const splitList = (v: string) =>
+  v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/** The audience: GET /api/leads's filters (the list the dashboard shows), and/or explicit lead ids. */
+export const audienceSchema = listLeadsQuery
+  .omit({ sort: true, order: true, limit: true, cursor: true })
+  .extend({
+    status: z
+      .union([z.array(z.string().trim().min(1).max(40)).max(50), z.string().max(500).transform(splitList)])
+      .optional(),
+    leadIds: z.array(z.number().int().positive()).min(1).max(MAX_RUN_JOBS).optional(),
+  })
+  .strict();
+export type Audience = z.infer<typeof audienceSchema>;
+
+export const scheduleSchema = z
+  .object({
+    /** Dial no earlier than this. */
+    start: z.iso.datetime({ offset: true }).optional(),
+    /** Dial no later than this: jobs still waiting then are cancelled and the run finishes. */
+    end: z.iso.datetime({ offset: true }).optional(),
+    /** Dial only within the business's working hours (settings), in its time zone. */
+    businessHours: z.boolean().default(false),
+  })
+  .strict()
+  .refine((s) => !s.start || !s.end || new Date(s.start) < new Date(s.end), {
+    path: ["end"],
+    message: "must be after start",
+  })
+  .refine((s) => !s.end || new Date(s.end) > new Date(), { path: ["end"], message: "must be in the future" });
+
+export const createRunSchema = z
+  .object({
+    name: z.string().trim().min(1, "must not be empty").max(200),
+    audience: audienceSchema,
+    schedule: scheduleSchema.optional(),
+    /** Calls per lead at most: no-answer and busy are dialed again until this many calls were placed. */
+    maxAttempts: z.number().int().min(1).max(10).default(1),
+    /** Spacing between a no-answer/busy call and the next attempt. */
+    retryDelaySeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 86_400)
+      .default(600),
+  })
+  .strict();
+export type CreateRunInput = z.infer<typeof createRunSchema>;
+
+export const listRunsQuery = z
+  .object({
+    status: z.enum(outboundRunStatuses).optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    /** The last id of the previous page. */
+    cursor: z.coerce.number().int().positive().optional(),
+  })
+  .strict();
+
+/** Whether a run dials only in working hours (recorded with its audience when it was created). */
+export function usesBusinessHours(run: Pick<Run, "audience">): boolean {
+  return (run.audience as { businessHoursOnly?: unknown } | null)?.businessHoursOnly === true;
+}
+
+function audienceWhere(businessId: number, audience: Audience): SQL[] {
+  const where = leadFilters(businessId, audience);
+  if (audience.leadIds) where.push(sql`${leads.id} = any(${sql.param([...new Set(audience.leadIds)])}::int[])`);
+  return where;
+}
+
+export interface CreatedRun {
+  run: Run;
+  jobs: DialTarget[];
+  /** Explicit lead ids that are not leads of this business. */
+  notFound: number[];
+  /** When the first dial may happen (window start, working hours), or null for now. */
+  notBefore: Date | null;
+}
+
+export async function createRun(
+  db: Database,
+  input: {
+    businessId: number;
+    userId: number | null;
+    body: CreateRunInput;
+    /** For a working-hours run: the hours and the business's time zone. */
+    hours?: { workingHours: WorkingHours | null; timezone: string };
+    now?: Date;
+  },
+): Promise<CreatedRun> {
+  const { businessId, body } = input;
+  const now = input.now ?? new Date();
+  const businessHours = body.schedule?.businessHours ?? false;
+  if (businessHours && hasNoHours(input.hours?.workingHours ?? null)) {
+    throw new ApiError("validation_failed", "Invalid body: schedule.businessHours", {
+      fields: [
+        { field: "schedule.businessHours", message: "the business has no working hours set (PATCH /api/settings)" },
+      ],
+    });
+  }
+  const windowStart = body.schedule?.start ? new Date(body.schedule.start) : null;
+  const windowEnd = body.schedule?.end ? new Date(body.schedule.end) : null;
+  let notBefore = windowStart && windowStart > now ? windowStart : null;
+  if (businessHours && input.hours) {
+    const opening = nextOpening(input.hours.workingHours, notBefore ?? now, input.hours.timezone);
+    if (opening && opening > (notBefore ?? now)) notBefore = opening;
+  }
+  const where = audienceWhere(businessId, body.audience);
+
+  return db.transaction(async (tx) => {
+    const [created] = await tx
+      .insert(outboundCallRuns)
+      .values({
+        businessId,
+        name: body.name,
+        status: "queued",
+        createdByUserId: input.userId,
+        audience: { ...body.audience, ...(businessHours ? { businessHoursOnly: true } : {}) },
+        maxAttempts: body.maxAttempts,
+        retryDelaySeconds: body.retryDelaySeconds,
+        windowStart,
+        windowEnd,
+      })
+      .returning();
+    const run = created!;
+
+    const jobs: DialTarget[] = [];
+    let afterLeadId = 0;
+    for (;;) {
+      const inserted = await tx.execute<{ id: number; lead_id: number }>(sql`
+        INSERT INTO outbound_call_jobs (run_id, business_id, lead_id, phone_e164, next_attempt_at)
+        SELECT ${run.id}, ${leads.businessId}, ${leads.id}, ${leads.phoneE164}, ${notBefore?.toISOString() ?? null}::timestamptz
+        FROM ${leads}
+        WHERE ${and(...where, sql`${leads.phoneE164} ~ ${E164_SQL}`, sql`${leads.id} > ${afterLeadId}`)}
+        ORDER BY ${leads.id}
+        LIMIT ${JOB_INSERT_CHUNK}
+        ON CONFLICT DO NOTHING
+        RETURNING id, lead_id`);
+      for (const row of inserted.rows) {
+        jobs.push({ jobId: Number(row.id), businessId });
+        afterLeadId = Math.max(afterLeadId, Number(row.lead_id));
+      }
+      if (jobs.length > MAX_RUN_JOBS) {
+        throw new ApiError(
+          "validation_failed",
+          `Invalid body: audience matches more than ${MAX_RUN_JOBS} leads with a phone; narrow it down`,
+          { fields: [{ field: "audience", message: `matches more than ${MAX_RUN_JOBS} leads with a phone` }] },
+        );
+      }
+      if (inserted.rows.length < JOB_INSERT_CHUNK) break;
+    }
+
+    const [noPhone] = await tx
+      .select({ count: sql<number>`count(*)::int` })
+      .from(leads)
+      .where(and(...where, sql`(${leads.phoneE164} IS NULL OR ${leads.phoneE164} !~ ${E164_SQL})`));
+    const skipped = noPhone?.count ?? 0;
+
+    let notFoundIds: number[] = [];
+    if (body.audience.leadIds) {
+      const ids = [...new Set(body.audience.leadIds)];
+      const found = await tx
+        .select({ id: leads.id })
+        .from(leads)
+        .where(and(...leadFilters(businessId, {}), sql`${leads.id} = any(${sql.param(ids)}::int[])`));
+      const foundIds = new Set(found.map((r) => r.id));
+      notFoundIds = ids.filter((id) => !foundIds.has(id));
+    }
+
+    if (jobs.length === 0) {
+      // Throwing rolls the transaction back: a refused run writes nothing.
+      throw new ApiError("validation_failed", "Invalid body: audience", {
+        fields: [
+          {
+            field: "audience",
+            message:
+              skipped > 0
+                ? `matches ${skipped} lead(s), none with a valid phone number`
+                : "matches no lead of this business",
+          },
+        ],
+      });
+    }
+    const [updated] = await tx
+      .update(outboundCallRuns)
+      .set({ totalJobs: jobs.length, skippedLeads: skipped, updatedAt: sql`now()` })
+      .where(eq(outboundCallRuns.id, run.id))
+      .returning();
+    return { run: updated!, jobs, notFound: notFoundIds, notBefore };
+  });
+}
+
+/** Queues a new run's jobs; if that fails, the run is marked failed with the reason (resume retries). */
+export async function enqueueRun(db: Database, env: import("../env").Env, created: CreatedRun): Promise<void> {
+  try {
+    await enqueueDialJobs(env, created.jobs, delayUntil(created.notBefore, new Date()));
+  } catch (err) {
+    const reason = `queueing the run's jobs failed (${err instanceof Error ? err.message : String(err)}); resume the run to queue them again`;
+    await db
+      .update(outboundCallRuns)
+      .set({ status: "failed", lastError: reason, updatedAt: sql`now()` })
+      .where(eq(outboundCallRuns.id, created.run.id));
+    throw new ApiError("service_unavailable", `The run was created but not started: ${reason}`, {
+      runId: created.run.id,
+    });
+  }
+}
+
+// ---- progress ---------------------------------------------------------------------------------
+
+export type JobCounts = Record<
+  "queued" | "dialing" | "inCall" | "completed" | "noAnswer" | "busy" | "failed" | "cancelled",
+  number
+>;
+
+const countKey: Record<JobStatus, keyof JobCounts> = {
+  queued: "queued",
+  dialing: "dialing",
+  in_call: "inCall",
+  completed: "completed",
+  no_answer: "noAnswer",
+  busy: "busy",
+  failed: "failed",
+  cancelled: "cancelled",
+};
+
+const emptyCounts = (): JobCounts => ({
+  queued: 0,
+  dialing: 0,
+  inCall: 0,
+  completed: 0,
+  noAnswer: 0,
+  busy: 0,
+  failed: 0,
+  cancelled: 0,
+});
+
+/** Jobs by status for each run (one GROUP BY on the (run_id, status) index). */
+export async function jobCounts(db: Database, runIds: number[]): Promise<Map<number, JobCounts>> {
+  const result = new Map(runIds.map((id) => [id, emptyCounts()]));
+  if (runIds.length === 0) return result;
+  const rows = await db
+    .select({ runId: outboundCallJobs.runId, status: outboundCallJobs.status, count: sql<number>`count(*)::int` })
+    .from(outboundCallJobs)
+    .where(inArray(outboundCallJobs.runId, runIds))
+    .groupBy(outboundCallJobs.runId, outboundCallJobs.status);
+  for (const row of rows) result.get(row.runId)![countKey[row.status]] += row.count;
+  return result;
+}
+
+const activeKeys = ACTIVE_JOB_STATUSES.map((s) => countKey[s]);
+const terminalKeys = TERMINAL_JOB_STATUSES.map((s) => countKey[s]);
+
+export function runView(run: Run, counts: JobCounts, now = new Date()) {
+  const done = terminalKeys.reduce((n, k) => n + counts[k], 0);
+  const remaining = activeKeys.reduce((n, k) => n + counts[k], 0);
+  let estimatedFinishAt: string | null = null;
+  if (run.finishedAt) estimatedFinishAt = run.finishedAt.toISOString();
+  else if ((run.status === "running" || run.status === "queued") && run.startedAt && done > 0) {
+    // The pace so far (terminal jobs per second since the first dial), applied to what is left.
+    const elapsedMs = Math.max(1, now.getTime() - run.startedAt.getTime());
+    estimatedFinishAt = new Date(now.getTime() + (remaining * elapsedMs) / done).toISOString();
+  }
+  const { businessHoursOnly: _flag, ...audience } = (run.audience ?? {}) as Record<string, unknown>;
+  return {
+    id: run.id,
+    name: run.name,
+    status: run.status,
+    audience,
+    schedule: {
+      start: run.windowStart?.toISOString() ?? null,
+      end: run.windowEnd?.toISOString() ?? null,
+      businessHours: usesBusinessHours(run),
+    },
+    maxAttempts: run.maxAttempts,
+    retryDelaySeconds: run.retryDelaySeconds,
+    totalJobs: run.totalJobs,
+    skippedLeads: run.skippedLeads,
+    jobs: { ...counts, done, remaining },
+    activeCalls: counts.dialing + counts.inCall,
+    lastError: run.lastError,
+    createdByUserId: run.createdByUserId,
+    createdAt: run.createdAt.toISOString(),
+    startedAt: run.startedAt?.toISOString() ?? null,
+    finishedAt: run.finishedAt?.toISOString() ?? null,
+    estimatedFinishAt,
+  };
+}
+export type RunView = ReturnType<typeof runView>;
+
+export async function getRun(db: Database, businessId: number, runId: number): Promise<Run> {
+  const [run] = await db
+    .select()
+    .from(outboundCallRuns)
+    .where(and(eq(outboundCallRuns.id, runId), eq(outboundCallRuns.businessId, businessId)));
+  if (!run) throw notFound("Outbound run");
+  return run;
+}
+
+export async function listRuns(db: Database, businessId: number, q: z.infer<typeof listRunsQuery>) {
+  const where = [eq(outboundCallRuns.businessId, businessId)];
+  if (q.status) where.push(eq(outboundCallRuns.status, q.status));
+  if (q.cursor) where.push(lt(outboundCallRuns.id, q.cursor));
+  const rows = await db
+    .select()
+    .from(outboundCallRuns)
+    .where(and(...where))
+    .orderBy(desc(outboundCallRuns.id))
+    .limit(q.limit + 1);
+  const page = rows.slice(0, q.limit);
+  const counts = await jobCounts(
+    db,
+    page.map((r) => r.id),
+  );
+  const now = new Date();
+  return {
+    runs: page.map((r) => runView(r, counts.get(r.id)!, now)),
+    nextCursor: rows.length > q.limit ? String(page[page.length - 1]!.id) : null,
+  };
+}
+
+// ---- pause, resume, cancel ------------------------------------------------------------------------
+
+async function refuseTransition(db: Database, businessId: number, runId: number, action: string, allowed: string[]) {
+  const run = await getRun(db, businessId, runId);
+  return new ApiError(
+    "conflict",
+    `The run is ${run.status}; only ${allowed.join(" or ")} runs can be ${action}`,
+    { status: run.status },
+    409,
+  );
+}
+
+export async function pauseRun(db: Database, businessId: number, runId: number): Promise<Run> {
+  const [run] = await db
+    .update(outboundCallRuns)
+    .set({ status: "paused", updatedAt: sql`now()` })
+    .where(
+      and(
+        eq(outboundCallRuns.id, runId),
+        eq(outboundCallRuns.businessId, businessId),
+        inArray(outboundCallRuns.status, ["queued", "running"]),
+      ),
+    )
+    .returning();
+  if (!run) throw await refuseTransition(db, businessId, runId, "paused", ["queued", "running"]);
+  return run;
+}
+
+/**
+ * Paused (or failed: e.g. PUBLIC_HOST was missing and is set now) → dialing again: the run's
+ * waiting jobs are queued again, each when it is due. Messages from before the pause may still
+ * arrive too; duplicates are harmless (one claim wins).
+ */
+export async function resumeRun(
+  db: Database,
+  env: import("../env").Env,
+  businessId: number,
+  runId: number,
+): Promise<Run> {
+  const [run] = await db
+    .update(outboundCallRuns)
+    .set({
+      status: sql`CASE WHEN ${outboundCallRuns.startedAt} IS NULL THEN 'queued' ELSE 'running' END`,
+      lastError: sql`CASE WHEN ${outboundCallRuns.status} = 'failed' THEN NULL ELSE ${outboundCallRuns.lastError} END`,
+      updatedAt: sql`now()`,
+    })
+    .where(
+      and(
+        eq(outboundCallRuns.id, runId),
+        eq(outboundCallRuns.businessId, businessId),
+        inArray(outboundCallRuns.status, ["paused", "failed"]),
+      ),
+    )
+    .returning();
+  if (!run) throw await refuseTransition(db, businessId, runId, "resumed", ["paused", "failed"]);
+  const waiting = await db.execute<{ id: number; delay: number }>(sql`
+    SELECT j.id, greatest(0, ceil(extract(epoch FROM (greatest(j.next_attempt_at, r.window_start) - now()))))::int AS delay
+    FROM outbound_call_jobs j JOIN outbound_call_runs r ON r.id = j.run_id
+    WHERE j.run_id = ${runId} AND j.status = 'queued' AND j.lock_token IS NULL`);
+  await enqueueDialJobsAt(
+    env,
+    waiting.rows.map((r) => ({ jobId: Number(r.id), businessId, delaySeconds: Number(r.delay ?? 0) })),
+  );
+  if (waiting.rows.length === 0) {
+    // Nothing left to dial (e.g. everything finished while paused).
+    await db.execute(sql`
+      UPDATE outbound_call_runs r SET status = 'completed', finished_at = now(), updated_at = now()
+      WHERE r.id = ${runId} AND r.status IN ('queued', 'running')
+        AND NOT EXISTS (SELECT 1 FROM outbound_call_jobs j WHERE j.run_id = r.id AND j.status IN ('queued', 'dialing', 'in_call'))`);
+    return getRun(db, businessId, runId);
+  }
+  return run;
+}
+
+/** Cancels the run and its waiting jobs in one statement; calls in progress finish. */
+export async function cancelRun(
+  db: Database,
+  businessId: number,
+  runId: number,
+): Promise<{ run: Run; cancelledJobs: number }> {
+  const result = await db.execute<{ id: number; cancelled_jobs: number }>(sql`
+    WITH run AS (
+      UPDATE outbound_call_runs SET status = 'cancelled', finished_at = now(), updated_at = now()
+      WHERE id = ${runId} AND business_id = ${businessId} AND status IN ('queued', 'running', 'paused', 'failed')
+      RETURNING id
+    ),
+    jobs AS (
+      UPDATE outbound_call_jobs SET status = 'cancelled', last_error = 'the run was cancelled', completed_at = now(),
+        updated_at = now()
+      WHERE run_id IN (SELECT id FROM run) AND status = 'queued' AND lock_token IS NULL
+      RETURNING id
+    )
+    SELECT id, (SELECT count(*)::int FROM jobs) AS cancelled_jobs FROM run`);
+  const row = result.rows[0];
+  if (!row) throw await refuseTransition(db, businessId, runId, "cancelled", ["queued", "running", "paused", "failed"]);
+  return { run: await getRun(db, businessId, runId), cancelledJobs: Number(row.cancelled_jobs) };
+}
