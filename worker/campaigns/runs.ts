@@ -14,12 +14,12 @@
  *   Resume queues the run's waiting jobs again. Cancel cancels the waiting jobs; nothing new is
  *   dialed, calls in progress finish.
  */
-import { and, desc, eq, inArray, lt, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Database } from "../db/client";
 import { leads, outboundCallJobs, outboundCallRuns, outboundRunStatuses } from "../db/schema";
 import { ApiError, notFound } from "../errors";
-import { leadFilters, listLeadsQuery } from "../services/leads";
+import { audienceWhere, audienceSchema as sharedAudienceSchema } from "../services/audience";
 import type { WorkingHours } from "../services/settings";
 import { hasNoHours, nextOpening } from "./business-hours";
 import { type DialTarget, enqueueDialJobs, enqueueDialJobsAt } from "./enqueue";
@@ -34,23 +34,8 @@ const E164_SQL = "^\\+[1-9][0-9]{6,14}$";
 
 export type Run = typeof outboundCallRuns.$inferSelect;
 
-const splitList = (v: string) =>
-  v
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-
-/** The audience: GET /api/leads's filters (the list the dashboard shows), and/or explicit lead ids. */
-export const audienceSchema = listLeadsQuery
-  .omit({ sort: true, order: true, limit: true, cursor: true })
-  .extend({
-    status: z
-      .union([z.array(z.string().trim().min(1).max(40)).max(50), z.string().max(500).transform(splitList)])
-      .optional(),
-    leadIds: z.array(z.number().int().positive()).min(1).max(MAX_RUN_JOBS).optional(),
-  })
-  .strict();
-export type Audience = z.infer<typeof audienceSchema>;
+/** Who a run dials: see ../services/audience.ts. */
+export const audienceSchema = sharedAudienceSchema(MAX_RUN_JOBS);
 
 export const scheduleSchema = z
   .object({
@@ -98,12 +83,6 @@ export const listRunsQuery = z
 /** Whether a run dials only in working hours (recorded with its audience when it was created). */
 export function usesBusinessHours(run: Pick<Run, "audience">): boolean {
   return (run.audience as { businessHoursOnly?: unknown } | null)?.businessHoursOnly === true;
-}
-
-function audienceWhere(businessId: number, audience: Audience): SQL[] {
-  const where = leadFilters(businessId, audience);
-  if (audience.leadIds) where.push(sql`${leads.id} = any(${sql.param([...new Set(audience.leadIds)])}::int[])`);
-  return where;
 }
 
 export interface CreatedRun {
@@ -200,7 +179,7 @@ export async function createRun(
       const found = await tx
         .select({ id: leads.id })
         .from(leads)
-        .where(and(...leadFilters(businessId, {}), sql`${leads.id} = any(${sql.param(ids)}::int[])`));
+        .where(and(...audienceWhere(businessId, { leadIds: ids })));
       const foundIds = new Set(found.map((r) => r.id));
       notFoundIds = ids.filter((id) => !foundIds.has(id));
     }

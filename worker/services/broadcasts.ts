@@ -25,7 +25,7 @@ import { log } from "../lib/log";
 import { intArray } from "../lib/pg-arrays";
 import { enqueueBatch } from "../queues/producer";
 import { queueOutgoingMessages } from "../whatsapp/outbound";
-import { leadFilters, listLeadsQuery } from "./leads";
+import { audienceWhere, audienceSchema as sharedAudienceSchema } from "./audience";
 import { businessProfile } from "./message-context";
 import { renderTemplate, templateSchema } from "./templates";
 
@@ -43,26 +43,8 @@ export function broadcastKey(broadcastId: number, leadId: number): string {
   return `broadcast:${broadcastId}:${leadId}`;
 }
 
-const splitList = (v: string) =>
-  v
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-
-/**
- * The audience: the same filters as GET /api/leads (so the dashboard can send to the list it
- * shows), plus optional explicit lead ids. `status` may be a comma list or an array.
- */
-export const audienceSchema = listLeadsQuery
-  .omit({ sort: true, order: true, limit: true, cursor: true })
-  .extend({
-    status: z
-      .union([z.array(z.string().trim().min(1).max(40)).max(50), z.string().max(500).transform(splitList)])
-      .optional(),
-    leadIds: z.array(z.number().int().positive()).min(1).max(MAX_BROADCAST_RECIPIENTS).optional(),
-  })
-  .strict();
-export type Audience = z.infer<typeof audienceSchema>;
+/** Who a broadcast goes to: see ./audience.ts. */
+export const audienceSchema = sharedAudienceSchema(MAX_BROADCAST_RECIPIENTS);
 
 export const createBroadcastSchema = z
   .object({
@@ -72,12 +54,6 @@ export const createBroadcastSchema = z
   })
   .strict();
 export type CreateBroadcastInput = z.infer<typeof createBroadcastSchema>;
-
-function audienceWhere(businessId: number, audience: Audience): SQL[] {
-  const where = leadFilters(businessId, audience);
-  if (audience.leadIds) where.push(inArray(leads.id, [...new Set(audience.leadIds)]));
-  return where;
-}
 
 export interface Progress {
   total: number;
