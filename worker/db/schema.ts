@@ -170,6 +170,8 @@ export const callLogs = pgTable(
   (t) => [
     uniqueIndex("call_logs_call_sid_key").on(t.callSid),
     index("call_logs_business_created_idx").on(t.businessId, t.createdAt),
+    // Campaign recovery finds a job's calls by it.
+    index("call_logs_outbound_job_idx").on(t.outboundJobId).where(sql`${t.outboundJobId} is not null`),
   ],
 );
 

@@ -1,0 +1,1 @@
+CREATE INDEX "call_logs_outbound_job_idx" ON "call_logs" USING btree ("outbound_job_id") WHERE "call_logs"."outbound_job_id" is not null;
