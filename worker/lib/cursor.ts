@@ -10,9 +10,12 @@ export function encodeCursor(sortValue: string | null, id: number): string {
 
 export function decodeCursor(cursor: string): [string | null, number] {
   try {
-    const value = JSON.parse(atob(cursor)) as unknown;
-    if (Array.isArray(value) && (typeof value[0] === "string" || value[0] === null) && Number.isInteger(value[1])) {
-      return [value[0], value[1] as number];
+    const value = JSON.parse(atob(cursor)) as unknown[];
+    // The sort value is a timestamp in every list that uses these cursors; the id an int4.
+    const [sort, id] = Array.isArray(value) ? value : [];
+    const sortOk = sort === null || (typeof sort === "string" && Number.isFinite(Date.parse(sort)));
+    if (sortOk && typeof id === "number" && Number.isInteger(id) && id > 0 && id <= 2_147_483_647) {
+      return [sort as string | null, id];
     }
   } catch {}
   throw new ApiError("validation_failed", "Invalid query: cursor", {

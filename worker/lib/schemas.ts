@@ -36,6 +36,15 @@ export const regionSchema = z
   .regex(/^[A-Za-z]{2}$/, "must be a two-letter region code such as IL")
   .transform((v) => v.toUpperCase());
 
-export const idParam = z.object({ id: z.coerce.number().int().positive({ message: "must be a positive id" }) });
+/** Largest Postgres `integer`: a larger id can name no row, and must not reach the database. */
+export const MAX_ID = 2_147_483_647;
+
+export const idSchema = z.coerce
+  .number()
+  .int()
+  .positive({ message: "must be a positive id" })
+  .max(MAX_ID, "is not an id");
+
+export const idParam = z.object({ id: idSchema });
 
 export const hexColor = z.string().regex(/^#[0-9a-fA-F]{6}$/, "must be a #rrggbb colour");

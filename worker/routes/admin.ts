@@ -11,7 +11,7 @@ import { hashPassword } from "../auth/password";
 import { isUniqueViolation } from "../db/errors";
 import { businesses, sessions } from "../db/schema";
 import { ApiError, notFound } from "../errors";
-import { emailSchema, localeSchema, passwordSchema, regionSchema, timezoneSchema } from "../lib/schemas";
+import { emailSchema, localeSchema, MAX_ID, passwordSchema, regionSchema, timezoneSchema } from "../lib/schemas";
 import { validate } from "../lib/validate";
 import { createBusiness } from "../services/businesses";
 import { setFlag } from "../services/feature-flags";
@@ -55,7 +55,7 @@ adminRoutes.get("/api/admin/businesses", async (c) => {
   return c.json({ businesses: rows });
 });
 
-const actAsBody = z.object({ businessId: z.number().int().positive() }).strict();
+const actAsBody = z.object({ businessId: z.number().int().positive().max(MAX_ID) }).strict();
 
 adminRoutes.post("/api/admin/act-as", validate("json", actAsBody), async (c) => {
   const { businessId } = c.req.valid("json");

@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { businessIdOf, requireAuth, requirePermission } from "../auth/middleware";
+import { can } from "../auth/permissions";
 import { isUniqueViolation } from "../db/errors";
 import { businesses, businessSettings } from "../db/schema";
 import { ApiError, validationError } from "../errors";
@@ -50,6 +51,11 @@ businessRoutes.patch(
   requirePermission("business.update"),
   validate("json", updateBusinessBody),
   async (c) => {
+    // Inbound calls are routed by this number, and every business shares the platform's Twilio
+    // account: only the platform assigns numbers, or an owner could take over another's callers.
+    if (c.req.valid("json").twilioNumber !== undefined && !can(c.get("auth").user.role, "platform.manage")) {
+      throw new ApiError("forbidden", "Only a system admin assigns the Twilio number", { field: "twilioNumber" });
+    }
     try {
       const [business] = await c
         .get("db")()

@@ -10,14 +10,14 @@ import { OutboundCallError, placeOutboundCall } from "../calls/place-outbound-ca
 import { ConfigError } from "../config";
 import { callLogs, leads } from "../db/schema";
 import { ApiError, notFound } from "../errors";
-import { idParam } from "../lib/schemas";
+import { idParam, MAX_ID } from "../lib/schemas";
 import { validate } from "../lib/validate";
 
 export const callRoutes = new Hono<AppEnv>();
 callRoutes.use("/api/calls", requireAuth);
 callRoutes.use("/api/calls/*", requireAuth);
 
-const placeBody = z.object({ leadId: z.number().int().positive() }).strict();
+const placeBody = z.object({ leadId: z.number().int().positive().max(MAX_ID) }).strict();
 
 const callErrorStatus = {
   invalid_number: 400,
@@ -76,12 +76,12 @@ const listQuery = z
   .object({
     direction: z.enum(["inbound", "outbound"]).optional(),
     status: z.string().max(40).optional(),
-    leadId: z.coerce.number().int().positive().optional(),
+    leadId: z.coerce.number().int().positive().max(MAX_ID).optional(),
     from: z.iso.datetime({ offset: true }).optional(),
     to: z.iso.datetime({ offset: true }).optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
     /** The last id of the previous page (newest first). */
-    before: z.coerce.number().int().positive().optional(),
+    before: z.coerce.number().int().positive().max(MAX_ID).optional(),
   })
   .strict();
 

@@ -10,7 +10,7 @@ import { businessIdOf, requireAuth, requirePermission } from "../auth/middleware
 import { isUniqueViolation } from "../db/errors";
 import { leads } from "../db/schema";
 import { ApiError, notFound } from "../errors";
-import { idParam } from "../lib/schemas";
+import { idParam, MAX_ID } from "../lib/schemas";
 import { validate } from "../lib/validate";
 import {
   businessContext,
@@ -121,7 +121,10 @@ leadRoutes.delete("/api/leads/:id", requirePermission("leads.delete"), validate(
 });
 
 const bulkStatusBody = z
-  .object({ leadIds: z.array(z.number().int().positive()).min(1).max(1000), status: z.string().min(1).max(40) })
+  .object({
+    leadIds: z.array(z.number().int().positive().max(MAX_ID)).min(1).max(1000),
+    status: z.string().min(1).max(40),
+  })
   .strict();
 
 leadRoutes.post(

@@ -46,7 +46,8 @@ whatsappAdminRoutes.post("/api/admin/whatsapp/move", validate("json", moveBody),
   // 2. The old shard lets go first.
   const oldClient = ShardClient.forConfig(config, shardUrl(config, move.from));
   try {
-    await oldClient.logout(businessId, plan.assignment.fencingToken);
+    // With the move's new token: the old shard then refuses any start still carrying the old one.
+    await oldClient.logout(businessId, move.fencingToken);
   } catch (err) {
     if (!(err instanceof ShardError && err.code === "session_not_found")) {
       log.warn("shard move: old shard did not confirm", { businessId, from: move.from, to, error: String(err) });

@@ -8,6 +8,7 @@ import { z } from "zod";
 import type { Database } from "../db/client";
 import { appointmentStatuses, appointments } from "../db/schema";
 import { ApiError, notFound } from "../errors";
+import { MAX_ID } from "../lib/schemas";
 import { type BusinessClock, formatAppointment } from "./dates";
 import type { BusinessProfile } from "./message-context";
 import { cancelReminderMessage, reminderLeadMinutes, reminderPlan } from "./reminders";
@@ -45,7 +46,7 @@ const appointmentFields = {
 };
 
 export const createAppointmentSchema = z
-  .object({ leadId: z.number().int().positive(), ...appointmentFields })
+  .object({ leadId: z.number().int().positive().max(MAX_ID), ...appointmentFields })
   .strict()
   .refine((b) => !(b.endsAt != null && b.durationMinutes !== undefined), {
     path: ["durationMinutes"],
@@ -195,12 +196,12 @@ export const listAppointmentsQuery = z
   .object({
     from: isoInstant.optional(),
     to: isoInstant.optional(),
-    leadId: z.coerce.number().int().positive().optional(),
+    leadId: z.coerce.number().int().positive().max(MAX_ID).optional(),
     status: z.enum(appointmentStatuses).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(100),
     cursor: z
       .string()
-      .regex(/^\d+\.\d+$/, "is not a cursor from this API")
+      .regex(/^\d{1,15}\.\d{1,9}$/, "is not a cursor from this API")
       .optional(),
   })
   .strict();

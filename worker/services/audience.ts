@@ -6,6 +6,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
 import { leads } from "../db/schema";
+import { MAX_ID } from "../lib/schemas";
 import { leadFilters, listLeadsQuery } from "./leads";
 
 const splitList = (v: string) =>
@@ -22,7 +23,7 @@ export function audienceSchema(maxLeadIds: number) {
       status: z
         .union([z.array(z.string().trim().min(1).max(40)).max(50), z.string().max(500).transform(splitList)])
         .optional(),
-      leadIds: z.array(z.number().int().positive()).min(1).max(maxLeadIds).optional(),
+      leadIds: z.array(z.number().int().positive().max(MAX_ID)).min(1).max(maxLeadIds).optional(),
     })
     .strict();
 }

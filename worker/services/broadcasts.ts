@@ -23,6 +23,7 @@ import type { Env } from "../env";
 import { ApiError, notFound } from "../errors";
 import { log } from "../lib/log";
 import { intArray } from "../lib/pg-arrays";
+import { MAX_ID } from "../lib/schemas";
 import { enqueueBatch } from "../queues/producer";
 import { queueOutgoingMessages } from "../whatsapp/outbound";
 import { audienceWhere, audienceSchema as sharedAudienceSchema } from "./audience";
@@ -409,6 +410,7 @@ export async function cancelBroadcast(db: Database, businessId: number, id: numb
 }
 
 export async function getBroadcast(db: Database, businessId: number, id: number) {
+  await findBroadcast(db, businessId, id); // 404 for another business's id, before any write
   await completeIfDone(db, id);
   const b = await findBroadcast(db, businessId, id);
   return { broadcast: b, progress: (await progressOf(db, [b])).get(b.id)! };
@@ -418,7 +420,7 @@ export const listBroadcastsQuery = z
   .object({
     limit: z.coerce.number().int().min(1).max(100).default(20),
     /** The `nextCursor` of the previous page. */
-    cursor: z.coerce.number().int().positive().optional(),
+    cursor: z.coerce.number().int().positive().max(MAX_ID).optional(),
   })
   .strict();
 

@@ -31,7 +31,9 @@ const TAG_SEPARATOR = ";";
 
 export function csvLines(records: unknown[][]): string {
   // CRLF between records (RFC 4180), and any field holding a line break is quoted, bare \n too.
-  return stringify(records, { record_delimiter: "windows", quoted_match: /[\r\n]/ });
+  // escape_formulas: a cell starting with = + - @ (tab, CR) gets a leading ' so a spreadsheet shows
+  // it as text: names come from WhatsApp users, i.e. from outside. Import strips it again.
+  return stringify(records, { record_delimiter: "windows", quoted_match: /[\r\n]/, escape_formulas: true });
 }
 
 export function exportRow(lead: typeof leads.$inferSelect, ownerEmail: string | null): unknown[] {
@@ -163,6 +165,11 @@ export function parseCsv(text: string): ParsedCsv {
   return { headers, mapping, ignoredColumns: headers.filter((_, i) => mapping[i] === null), rows };
 }
 
+/** Undoes the export's formula escaping ('=…, '+972…), so an export imports back unchanged. */
+function unescapeFormula(cell: string): string {
+  return /^'[=+\-@\t\r]/.test(cell) ? cell.slice(1) : cell;
+}
+
 export interface ImportRow {
   /** Line number in the file (header is line 1). */
   line: number;
@@ -199,7 +206,7 @@ export async function analyseImport(db: Database, business: BusinessContext, csv
   for (const [index, cells] of csv.rows.entries()) {
     const line = index + 2;
     const raw: Partial<Record<ImportField, string>> = {};
-    for (const [i, field] of csv.mapping.entries()) if (field) raw[field] = (cells[i] ?? "").trim();
+    for (const [i, field] of csv.mapping.entries()) if (field) raw[field] = unescapeFormula((cells[i] ?? "").trim());
     const fieldErrors: FieldError[] = [];
     let ownerUserId: number | undefined;
     if (raw.owner_email) {

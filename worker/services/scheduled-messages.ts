@@ -21,6 +21,7 @@ import { leads, scheduledMessageStatuses, scheduledMessages, waOutbound } from "
 import type { Env } from "../env";
 import { ApiError, notFound } from "../errors";
 import { intArray, textArray } from "../lib/pg-arrays";
+import { MAX_ID } from "../lib/schemas";
 import { enqueue } from "../queues/producer";
 import { type OutgoingMessage, queueOutgoingMessages } from "../whatsapp/outbound";
 import { appointmentValues, type BusinessProfile, businessProfiles, nextAppointments } from "./message-context";
@@ -41,7 +42,7 @@ export const STALE_CLAIM_MINUTES = 5;
 
 export const createScheduledMessageSchema = z
   .object({
-    leadId: z.number().int().positive(),
+    leadId: z.number().int().positive().max(MAX_ID),
     template: templateSchema("scheduled"),
     sendAt: isoInstant.optional(),
     ...typedWhenFields,
@@ -83,13 +84,13 @@ export async function createScheduledMessage(
 export const listScheduledQuery = z
   .object({
     status: z.enum(scheduledMessageStatuses).optional(),
-    leadId: z.coerce.number().int().positive().optional(),
+    leadId: z.coerce.number().int().positive().max(MAX_ID).optional(),
     from: isoInstant.optional(),
     to: isoInstant.optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
     cursor: z
       .string()
-      .regex(/^\d+\.\d+$/, "is not a cursor from this API")
+      .regex(/^\d{1,15}\.\d{1,9}$/, "is not a cursor from this API")
       .optional(),
   })
   .strict();

@@ -18,9 +18,12 @@ export function banReason(err: ShardError): string | null {
   return typeof statusCode === "number" ? (BAN_STATUS[statusCode] ?? null) : null;
 }
 
-/** A connection event that means sends cannot go on. */
+/**
+ * A connection event that means WhatsApp stopped the number. A logout we asked for (dashboard
+ * logout, shard move) has no status code and is not a ban.
+ */
 export function connectionBanReason(state: string, statusCode: number | undefined): string | null {
-  if (state === "logged_out") return BAN_STATUS[401]!;
+  if (state === "logged_out" && statusCode === 401) return BAN_STATUS[401]!;
   if (statusCode === 463 || statusCode === 429) return BAN_STATUS[statusCode]!;
   return null;
 }

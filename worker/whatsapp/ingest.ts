@@ -177,12 +177,13 @@ export async function ingestShardEvents(db: Database, events: ShardEvent[]): Pro
       else await applyConnection(tx, event);
       return true;
     });
-    if (stored) {
-      result.stored++;
-      if (event.type === "connection.update") {
-        result.banSignals.push({ businessId: event.businessId, state: event.state, statusCode: event.statusCode });
-      }
-    } else result.duplicates++;
+    if (stored) result.stored++;
+    else result.duplicates++;
+    // Reported for redeliveries too: if acting on it failed the first time (the delivery was then
+    // answered 5xx and sent again), the retry must still act. Pausing is idempotent.
+    if (event.type === "connection.update") {
+      result.banSignals.push({ businessId: event.businessId, state: event.state, statusCode: event.statusCode });
+    }
   }
   return result;
 }

@@ -164,7 +164,9 @@ export class SessionManager {
   }
 
   async logout(businessId: number, fencingToken: number | undefined): Promise<SessionView> {
-    this.fence(businessId, fencingToken, false);
+    // A logout stores its token: the edge logs out with a move's new token, so a start carrying an
+    // older one (a connect racing the move) is refused here afterwards.
+    this.fence(businessId, fencingToken, true);
     const session = this.sessions.get(businessId);
     if (session) {
       await session.logout();
