@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sessions } from "../../worker/db/schema";
-import { createTenant, PASSWORD, signIn, type Tenant } from "./fixtures";
+import { createTenant, createUser, PASSWORD, signIn, type Tenant } from "./fixtures";
 import { call, errorOf, testDb } from "./helpers";
 
 const { db, close } = testDb();
@@ -50,14 +50,28 @@ describe("sign-in", () => {
     expect(wrong.headers.get("set-cookie")).toBeNull();
   });
 
-  it("locks an email out after 5 attempts with 429 and Retry-After, even with the right password", async () => {
+  it("locks an email out from a client after 5 attempts (429 + Retry-After, even with the right password), not the real user elsewhere", async () => {
     const email = tenant.admin.email;
-    for (let i = 0; i < 5; i++)
-      expect((await login(email, "wrong-password-x", `203.0.113.${20 + i}`)).status).toBe(401);
-    const locked = await login(email, PASSWORD, "203.0.113.40");
+    for (let i = 0; i < 5; i++) expect((await login(email, "wrong-password-x", "203.0.113.20")).status).toBe(401);
+    const locked = await login(email, PASSWORD, "203.0.113.20");
     expect(locked.status).toBe(429);
     expect(Number(locked.headers.get("retry-after"))).toBeGreaterThan(0);
     expect((await errorOf(locked)).code).toBe("rate_limited");
+    // The stranger's guesses do not lock the real user out from their own network.
+    expect((await login(email, PASSWORD, "198.18.0.7")).status).toBe(200);
+  });
+
+  it("stops a guessing run spread over many clients at the per-email limit", async () => {
+    const email = await createUser(db, tenant.businessId, "agent", "guessed");
+    const statuses: number[] = [];
+    for (let i = 0; i < 31; i++) statuses.push((await login(email, "wrong-password-y", `192.0.2.${i + 1}`)).status);
+    expect(statuses.slice(0, 30).every((s) => s === 401)).toBe(true);
+    expect(statuses[30]).toBe(429);
+  });
+
+  it("keys IPv6 clients by their /64", async () => {
+    for (let i = 0; i < 5; i++) await login(tenant.owner.email, "wrong-password-z", `2001:db8:1:2::${i + 1}`);
+    expect((await login(tenant.owner.email, PASSWORD, "2001:db8:1:2:ffff::9")).status).toBe(429);
   });
 
   it("limits attempts per client IP across emails", async () => {

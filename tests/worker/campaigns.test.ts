@@ -304,8 +304,13 @@ describe("the campaign sweep", () => {
     });
     expect(calls.map((c) => c.to).sort()).toEqual([...numbers].sort());
     expect(await twilioCallsTo([people[1]!.phone!])).toEqual([]); // never dialed twice
-    const after = new Map((await jobsOf(db, created.run.id)).map((j) => [j.id, j]));
-    expect([after.get(noLog)!.status, after.get(lost)!.status]).toEqual(["in_call", "in_call"]);
+    // The job is marked in_call just after Twilio accepted the call: wait for that write.
+    const statuses = await until("both jobs in_call", async () => {
+      const after = new Map((await jobsOf(db, created.run.id)).map((j) => [j.id, j]));
+      const pair = [after.get(noLog)!.status, after.get(lost)!.status];
+      return pair.every((s) => s === "in_call") ? pair : undefined;
+    });
+    expect(statuses).toEqual(["in_call", "in_call"]);
   });
 });
 

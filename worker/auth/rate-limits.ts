@@ -8,8 +8,13 @@ import type { Env } from "../env";
 import { ApiError } from "../errors";
 
 export const rateLimitPresets = {
-  /** Sign-in attempts per email: 5, then one per minute. */
-  loginEmail: { capacity: 5, refillPerSecond: 1 / 60 },
+  /** Sign-in attempts per email from one client: 5, then one per minute. */
+  loginEmailIp: { capacity: 5, refillPerSecond: 1 / 60 },
+  /**
+   * Sign-in attempts per email from anywhere: 30, then 30 an hour. Looser than the above, so one
+   * stranger guessing cannot lock the real user out, while a spread-out guessing run still stops.
+   */
+  loginEmail: { capacity: 30, refillPerSecond: 30 / 3600 },
   /** Sign-in attempts per client IP: 20, then one every 15 s. */
   loginIp: { capacity: 20, refillPerSecond: 1 / 15 },
   /** Password changes per user: 5 per hour. */

@@ -89,7 +89,18 @@ export function twilioClient(config: Config, opts: { timeoutMs?: number } = {}):
       const what = timedOut ? `no answer within ${timeoutMs} ms` : `network error: ${String(err)}`;
       throw new TwilioApiError("retryable", `Twilio ${method} ${path}: ${what}`, null);
     }
-    const text = await res.text();
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      // The answer was cut off. After a 2xx, Twilio may have acted (created the call): report it
+      // like a timeout — no HTTP status — so a caller never repeats a create whose outcome is unknown.
+      throw new TwilioApiError(
+        "retryable",
+        `Twilio ${method} ${path}: answer cut off: ${String(err)}`,
+        res.ok ? null : res.status,
+      );
+    }
     let body: Record<string, unknown> = {};
     try {
       body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
@@ -114,7 +125,8 @@ export function twilioClient(config: Config, opts: { timeoutMs?: number } = {}):
       throw new TwilioApiError(
         "retryable",
         `Twilio ${method} ${path}: unexpected response without sid/status`,
-        res.status,
+        // Unknown outcome (see above): no status, so it is never taken for a safe-to-repeat error.
+        null,
       );
     }
     const str = (v: unknown) => (typeof v === "string" ? v : null);

@@ -26,8 +26,22 @@ import { validate } from "../lib/validate";
 export const authRoutes = new Hono<AppEnv>();
 
 function clientIp(c: { req: { header(name: string): string | undefined } }): string {
-  // Cloudflare sets CF-Connecting-IP at its edge; a client cannot forge it there.
-  return c.req.header("cf-connecting-ip") ?? "unknown";
+  // Cloudflare sets CF-Connecting-IP at its edge; a client cannot forge it there. IPv6 clients are
+  // keyed by their /64: one host usually holds a whole /64, so rotating addresses in it changes nothing.
+  const ip = c.req.header("cf-connecting-ip") ?? "unknown";
+  return ip.includes(":") ? ipv6Prefix64(ip) : ip;
+}
+
+/** The first four groups of an IPv6 address (its /64), with `::` expanded. */
+function ipv6Prefix64(ip: string): string {
+  const [head = "", tail = ""] = ip.includes("::") ? ip.split("::") : [ip, ""];
+  const h = head ? head.split(":") : [];
+  const t = tail ? tail.split(":") : [];
+  const groups = [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill("0"), ...t];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
 }
 
 const loginBody = z.object({ email: emailSchema, password: z.string().min(1).max(200) }).strict();
@@ -37,6 +51,7 @@ authRoutes.post("/api/auth/login", validate("json", loginBody), async (c) => {
   const config = c.get("config");
   const ip = clientIp(c);
   await enforceRateLimit(c.env, "loginIp", ip);
+  await enforceRateLimit(c.env, "loginEmailIp", `${email}|${ip}`);
   await enforceRateLimit(c.env, "loginEmail", email);
 
   const db = c.get("db")();
@@ -54,7 +69,7 @@ authRoutes.post("/api/auth/login", validate("json", loginBody), async (c) => {
     const rehashed = await hashPassword(password, config.PASSWORD_PBKDF2_ITERATIONS);
     await db.update(users).set({ passwordHash: rehashed, updatedAt: new Date() }).where(eq(users.id, user.id));
   }
-  await resetRateLimit(c.env, "loginEmail", email);
+  await resetRateLimit(c.env, "loginEmailIp", `${email}|${ip}`);
 
   const session = await createSession(db, {
     userId: user.id,

@@ -3,6 +3,7 @@
  */
 import { and, asc, eq, gt, inArray, isNull, sql } from "drizzle-orm";
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { businessIdOf, requireAuth, requirePermission } from "../auth/middleware";
@@ -19,6 +20,7 @@ import {
   EXPORT_COLUMNS,
   exportRow,
   type ImportAnalysis,
+  MAX_IMPORT_BYTES,
   parseCsv,
   UTF8_BOM,
 } from "../services/leads-csv";
@@ -26,6 +28,15 @@ import {
 export const leadCsvRoutes = new Hono<AppEnv>();
 leadCsvRoutes.use("/api/leads/export", requireAuth);
 leadCsvRoutes.use("/api/leads/import/*", requireAuth);
+leadCsvRoutes.use(
+  "/api/leads/import/*",
+  bodyLimit({
+    maxSize: MAX_IMPORT_BYTES,
+    onError: () => {
+      throw new ApiError("payload_too_large", `The file is larger than ${MAX_IMPORT_BYTES / 1024 / 1024} MB`);
+    },
+  }),
+);
 
 const EXPORT_BATCH = 500;
 const exportQuery = listLeadsQuery.pick({
@@ -102,8 +113,6 @@ async function readImport(c: Parameters<typeof businessIdOf>[0]) {
   if (!/^text\/csv\b|^application\/octet-stream\b/i.test(type)) {
     throw new ApiError("unsupported_media_type", "Send the CSV file as the request body with Content-Type: text/csv");
   }
-  const length = Number(c.req.header("content-length") ?? 0);
-  if (length > 5 * 1024 * 1024) throw new ApiError("payload_too_large", "The file is larger than 5 MB");
   const csv = parseCsv(decodeUtf8(await c.req.arrayBuffer()));
   const db = c.get("db")();
   const business = await businessContext(db, businessIdOf(c));

@@ -5,6 +5,7 @@
  * outbox. Anything else (401, 400, 5xx) makes the shard retry, so nothing is lost.
  */
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { shardEventDelivery } from "../../contracts/shard-events";
 import {
   SHARD_ID_HEADER,
@@ -22,14 +23,20 @@ import { connectionBanReason } from "../whatsapp/ban-signals";
 import { ingestShardEvents } from "../whatsapp/ingest";
 
 export const shardEventRoutes = new Hono<AppEnv>();
-
-const MAX_BODY_BYTES = 5 * 1024 * 1024;
+// Enforced while reading, so a chunked body without Content-Length cannot make us buffer more.
+shardEventRoutes.use(
+  "/internal/shards/events",
+  bodyLimit({
+    maxSize: 5 * 1024 * 1024,
+    onError: () => {
+      throw new ApiError("payload_too_large", "delivery larger than 5 MB");
+    },
+  }),
+);
 
 shardEventRoutes.post("/internal/shards/events", async (c) => {
   const config = c.get("config");
   if (!config.SHARD_SECRET) throw new ApiError("service_unavailable", "SHARD_SECRET is not configured");
-  if (Number(c.req.header("content-length") ?? 0) > MAX_BODY_BYTES)
-    throw new ApiError("payload_too_large", "delivery larger than 5 MB");
   const body = await c.req.text();
   const check = await verifyShardPayload({
     secret: config.SHARD_SECRET,

@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { businessIdOf, requireAuth, requirePermission } from "../auth/middleware";
+import { can } from "../auth/permissions";
 import { waConversations, waMessages, waOutbound, waSessions } from "../db/schema";
 import { ApiError, notFound } from "../errors";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
@@ -61,6 +62,18 @@ whatsappRoutes.get("/api/whatsapp/status", requirePermission("whatsapp.read"), a
     db.select().from(waSessions).where(eq(waSessions.businessId, businessId)),
     businessStub(c.env, businessId).sendState(businessId),
   ]);
+  // The QR and pairing code link a phone to the business's WhatsApp: only those who may connect
+  // it see them (an agent could otherwise link their own phone while an admin is pairing).
+  if (!can(c.get("auth").user.role, "whatsapp.manage") && "state" in live) {
+    const { qr: _qr, qrDataUrl: _qrDataUrl, pairingCode: _pairingCode, ...visible } = live;
+    return c.json({
+      shard: shard.shard,
+      move: shard.move,
+      session: visible,
+      lastReported: lastReported[0] ?? null,
+      sends,
+    });
+  }
   return c.json({ shard: shard.shard, move: shard.move, session: live, lastReported: lastReported[0] ?? null, sends });
 });
 

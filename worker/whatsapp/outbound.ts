@@ -95,8 +95,23 @@ export async function queueOutgoingMessage(db: Database, env: Env, message: Outg
   return result.get(message.idempotencyKey)!;
 }
 
-/** Rows still `queued` long after creation lost their queue message: queue them again. */
+/**
+ * Rows still `queued` long after their last change lost their queue message; rows `sending` that
+ * long lost their consumer (the isolate died mid-send). Both go back to the queue. Sending again
+ * is safe: the shard answers a repeated idempotency key with the first result (or says the outcome
+ * is unknown, which fails the row rather than send twice).
+ */
 export async function requeueStaleOutbound(db: Database, env: Env, olderThanMinutes: number): Promise<number> {
+  await db
+    .update(waOutbound)
+    // updated_at stays old, so the select below picks these rows up too.
+    .set({ status: "queued", lastError: "requeued: the send was interrupted" })
+    .where(
+      and(
+        eq(waOutbound.status, "sending"),
+        lt(waOutbound.updatedAt, sql`now() - make_interval(mins => ${olderThanMinutes})`),
+      ),
+    );
   const stale = await db
     .select({ id: waOutbound.id })
     .from(waOutbound)

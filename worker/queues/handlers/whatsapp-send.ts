@@ -119,6 +119,12 @@ export const whatsappSend: JobHandler<"whatsapp.send"> = async (job, { db: getDb
   if (!permit.ok) {
     if (permit.reason === "paused") {
       await setStatus(db, row, "held", { lastError: permit.detail }, "queued");
+      // An admin may have resumed between the permit and this write (resume releases held rows
+      // first, then we parked this one): look again, so the row is not left held with sends on.
+      if (!(await stub.sendState(row.businessId)).paused) {
+        await setStatus(db, row, "queued", {}, "held");
+        return later(1, "sends resumed while parking");
+      }
       return undefined;
     }
     return later(permit.retryAfterSeconds ?? 60, permit.detail);
