@@ -141,6 +141,24 @@ describe("storing events", () => {
     expect((await deliver([inboundMessage(t.businessId, { chatJid: jidOf(uniquePhone()) })])).status).toBe(200);
   });
 
+  it("a logout we asked for (no WhatsApp status code) is recorded but does not pause sends", async () => {
+    const tenant = await createTenant(db, "Requested logout business");
+    const res = await deliver([
+      {
+        id: crypto.randomUUID(),
+        businessId: tenant.businessId,
+        shardId: 1,
+        occurredAt: new Date().toISOString(),
+        type: "connection.update",
+        state: "logged_out",
+        reason: "logged out by request",
+      },
+    ]);
+    expect(res.status).toBe(200);
+    const state = await env.BUSINESS_DO.getByName(`business:${tenant.businessId}`).sendState(tenant.businessId);
+    expect(state.paused).toBe(false);
+  });
+
   it("acknowledges events of a business that no longer exists, so the shard stops retrying", async () => {
     const res = await deliver([inboundMessage(999_999, { chatJid: jidOf(uniquePhone()) })]);
     expect(await res.json()).toEqual({ stored: 0, duplicates: 0, ignored: 1 });

@@ -9,6 +9,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { waConversations, waOutbound } from "../../worker/db/schema";
 import { handleQueueBatch } from "../../worker/queues/consumer";
+import { requeueStaleOutbound } from "../../worker/whatsapp/outbound";
 import { createTenant, type Tenant } from "./fixtures";
 import { testDb } from "./helpers";
 import { uniquePhone } from "./phones";
@@ -132,6 +133,47 @@ describe("inbox replies", () => {
       (await other.owner.request("POST", `/api/whatsapp/conversations/${c.conversationId}/reply`, { text: "x" }))
         .status,
     ).toBe(404);
+  });
+});
+
+describe("status and recovery", () => {
+  it("shows the QR only to those who may connect WhatsApp", async () => {
+    const tenant = await createTenant(db, "QR business");
+    await tenant.owner.request("POST", "/api/whatsapp/connect");
+    const admin = (await (await tenant.admin.request("GET", "/api/whatsapp/status")).json()) as {
+      session: Record<string, unknown>;
+    };
+    const agent = (await (await tenant.agent.request("GET", "/api/whatsapp/status")).json()) as {
+      session: Record<string, unknown>;
+    };
+    expect(admin.session.state).toBe("qr");
+    expect(admin.session.qrDataUrl).toBeTruthy();
+    expect(agent.session.state).toBe("qr");
+    expect(agent.session.qr).toBeUndefined();
+    expect(agent.session.qrDataUrl).toBeUndefined();
+  });
+
+  it("a send interrupted mid-way (row left 'sending') is requeued by the sweep and sent once", async () => {
+    const res = await c.tenant.agent.request("POST", `/api/whatsapp/conversations/${c.conversationId}/reply`, {
+      text: "after a crash",
+    });
+    const { outboundId } = (await res.json()) as { outboundId: number };
+    await vi.waitFor(async () => expect((await outboundStatus(outboundId)).status).toBe("sent"), {
+      timeout: 15_000,
+      interval: 100,
+    });
+    // Simulate the crash window: the row is back to 'sending' from 20 minutes ago, as if the
+    // isolate died after the shard call. The shard already has the idempotency key.
+    await db
+      .update(waOutbound)
+      .set({ status: "sending", updatedAt: new Date(Date.now() - 20 * 60_000) })
+      .where(eq(waOutbound.id, outboundId));
+    expect(await requeueStaleOutbound(db, env, 10)).toBeGreaterThanOrEqual(1);
+    await vi.waitFor(async () => expect((await outboundStatus(outboundId)).status).toBe("sent"), {
+      timeout: 15_000,
+      interval: 100,
+    });
+    expect((await sentTexts(c)).filter((t) => t === "after a crash")).toHaveLength(1);
   });
 });
 
