@@ -32,7 +32,10 @@ function fromShard(err: unknown): never {
   if (err instanceof ShardError) {
     const status =
       err.status === 0 ? 503 : err.status === 409 || err.status === 404 ? 409 : err.status >= 500 ? 502 : 400;
-    throw new ApiError(`whatsapp_${err.code}`, err.message, err.details, status);
+    // An unreachable shard's message names its internal URL: the log keeps it, the answer does not.
+    const message =
+      err.code === "shard_unreachable" ? "The WhatsApp service did not answer; try again shortly" : err.message;
+    throw new ApiError(`whatsapp_${err.code}`, message, err.details, status);
   }
   throw err;
 }
