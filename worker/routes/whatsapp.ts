@@ -12,6 +12,7 @@ import { can } from "../auth/permissions";
 import { waConversations, waMessages, waOutbound, waSessions } from "../db/schema";
 import { ApiError, notFound } from "../errors";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
+import { log } from "../lib/log";
 import { idParam } from "../lib/schemas";
 import { validate } from "../lib/validate";
 import { releaseHeld } from "../queues/handlers/whatsapp-send";
@@ -30,6 +31,7 @@ whatsappRoutes.use("/api/whatsapp/*", requireAuth);
 /** Shard errors as dashboard errors: the shard's code and message, a 502/503/409 status. */
 function fromShard(err: unknown): never {
   if (err instanceof ShardError) {
+    log.warn("shard call failed", { code: err.code, status: err.status, error: err.message });
     const status =
       err.status === 0 ? 503 : err.status === 409 || err.status === 404 ? 409 : err.status >= 500 ? 502 : 400;
     // An unreachable shard's message names its internal URL: the log keeps it, the answer does not.
