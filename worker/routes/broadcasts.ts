@@ -5,6 +5,8 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { businessIdOf, requireAuth, requirePermission } from "../auth/middleware";
+import type { Database } from "../db/client";
+import type { Env } from "../env";
 import { idParam } from "../lib/schemas";
 import { validate } from "../lib/validate";
 import {
@@ -48,41 +50,24 @@ broadcastRoutes.get(
   async (c) => c.json(await getBroadcast(c.get("db")(), businessIdOf(c), c.req.valid("param").id)),
 );
 
-broadcastRoutes.post(
-  "/api/broadcasts/:id/pause",
-  requirePermission("broadcasts.manage"),
-  validate("param", idParam),
-  async (c) => {
-    const db = c.get("db")();
-    const businessId = businessIdOf(c);
-    const { id } = c.req.valid("param");
-    await pauseBroadcast(db, businessId, id);
-    return c.json(await getBroadcast(db, businessId, id));
-  },
-);
+/** pause / resume / cancel: each changes the broadcast, then answers with its fresh progress. */
+const transitions = {
+  pause: (db, _env, businessId, id) => pauseBroadcast(db, businessId, id),
+  resume: (db, env, businessId, id) => resumeBroadcast(db, env, businessId, id),
+  cancel: (db, _env, businessId, id) => cancelBroadcast(db, businessId, id),
+} satisfies Record<string, (db: Database, env: Env, businessId: number, id: number) => Promise<unknown>>;
 
-broadcastRoutes.post(
-  "/api/broadcasts/:id/resume",
-  requirePermission("broadcasts.manage"),
-  validate("param", idParam),
-  async (c) => {
-    const db = c.get("db")();
-    const businessId = businessIdOf(c);
-    const { id } = c.req.valid("param");
-    await resumeBroadcast(db, c.env, businessId, id);
-    return c.json(await getBroadcast(db, businessId, id));
-  },
-);
-
-broadcastRoutes.post(
-  "/api/broadcasts/:id/cancel",
-  requirePermission("broadcasts.manage"),
-  validate("param", idParam),
-  async (c) => {
-    const db = c.get("db")();
-    const businessId = businessIdOf(c);
-    const { id } = c.req.valid("param");
-    await cancelBroadcast(db, businessId, id);
-    return c.json(await getBroadcast(db, businessId, id));
-  },
-);
+for (const [action, apply] of Object.entries(transitions)) {
+  broadcastRoutes.post(
+    `/api/broadcasts/:id/${action}`,
+    requirePermission("broadcasts.manage"),
+    validate("param", idParam),
+    async (c) => {
+      const db = c.get("db")();
+      const businessId = businessIdOf(c);
+      const { id } = c.req.valid("param");
+      await apply(db, c.env, businessId, id);
+      return c.json(await getBroadcast(db, businessId, id));
+    },
+  );
+}
