@@ -13,7 +13,7 @@ import { SLOT_WAIT_MAX_SECONDS, slotWaitDelaySeconds } from "../../worker/campai
 import { createRun, createRunSchema } from "../../worker/campaigns/runs";
 import { sweepCampaigns } from "../../worker/campaigns/sweep";
 import { getConfig } from "../../worker/config";
-import { businesses, callLogs, outboundCallJobs } from "../../worker/db/schema";
+import { businesses, callLogs, outboundCallJobs, outboundCallRuns } from "../../worker/db/schema";
 import { handleQueueBatch } from "../../worker/queues/consumer";
 import { randomCallSid } from "./calls-fixtures";
 import { campaignTenant, insertLeads, jobsOf, twilioCallsTo, until } from "./campaigns-fixtures";
@@ -311,6 +311,28 @@ describe("the campaign sweep", () => {
       return pair.every((s) => s === "in_call") ? pair : undefined;
     });
     expect(statuses).toEqual(["in_call", "in_call"]);
+  });
+});
+
+describe("sweep housekeeping", () => {
+  it("closes a run whose window ended while its jobs' messages were lost: waiting jobs cancelled, nothing dialed", async () => {
+    const t = await campaignTenant(db, { cap: 3 });
+    const people = await insertLeads(db, t.businessId, 2);
+    // createRun without enqueueing: as if every queue message had been lost.
+    const created = await createRun(db, {
+      businessId: t.businessId,
+      userId: null,
+      body: createRunSchema.parse({ name: "Window passed", audience: { leadIds: people.map((p) => p.id) } }),
+    });
+    await db
+      .update(outboundCallRuns)
+      .set({ status: "running", windowEnd: new Date(Date.now() - 60_000) })
+      .where(eq(outboundCallRuns.id, created.run.id));
+    await sweepCampaigns(db, env, config, { staleDialingMinutes: 10, businessId: t.businessId });
+    expect((await jobsOf(db, created.run.id)).map((j) => j.status)).toEqual(["cancelled", "cancelled"]);
+    const [run] = await db.select().from(outboundCallRuns).where(eq(outboundCallRuns.id, created.run.id));
+    expect(run!.status).toBe("completed");
+    expect(await twilioCallsTo(people.map((p) => p.phone!))).toEqual([]);
   });
 });
 

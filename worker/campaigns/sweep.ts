@@ -23,7 +23,7 @@ import { log } from "../lib/log";
 import { effectiveCallCap, getBusinessSettings } from "../services/settings";
 import { completeJobFromCall } from "./call-ended";
 import { kickNextJobs } from "./enqueue";
-import { failClaimedJob, finishRunIfDone, markDialed, unlockJob } from "./jobs";
+import { closeRunWindow, failClaimedJob, finishRunIfDone, markDialed, unlockJob } from "./jobs";
 
 export interface SweepReport {
   redialable: number;
@@ -122,12 +122,17 @@ export async function sweepCampaigns(
   }
 
   // ---- runs: finish the finished, refill idle capacity ----------------------------------------
-  const runs = await db.execute<{ id: number; business_id: number }>(sql`
-    SELECT id, business_id FROM outbound_call_runs
+  // Paused runs last: they can sit for weeks, and must not crowd active runs out of the batch.
+  const runs = await db.execute<{ id: number; business_id: number; window_closed: boolean }>(sql`
+    SELECT id, business_id, (status <> 'paused' AND window_end IS NOT NULL AND window_end <= now()) AS window_closed
+    FROM outbound_call_runs
     WHERE status IN ('queued', 'running', 'paused') AND ${scope("business_id")}
-    ORDER BY id LIMIT ${BATCH}`);
+    ORDER BY (status = 'paused'), id LIMIT ${BATCH}`);
   const businesses = new Set<number>();
   for (const run of runs.rows) {
+    // A window that closed while its jobs' messages were lost is closed here (the dial handler
+    // only closes it when a message arrives).
+    if (run.window_closed) await closeRunWindow(db, Number(run.id));
     if (await finishRunIfDone(db, Number(run.id))) report.completedRuns++;
     else businesses.add(Number(run.business_id));
   }
