@@ -120,7 +120,7 @@ describe("placeOutboundCall", () => {
     if (refused.ok) throw new Error("expected a refusal");
     expect(refused.refusal).toMatchObject({ cap: "business", active: 3, limit: 3 });
     const api = refusalToApiError(refused.refusal);
-    expect(api.status).toBe(429);
+    expect(api.status).toBe(409);
     expect(api.details).toEqual({ cap: "business", active: 3, limit: 3 });
     // Refused: no call at Twilio and no call log for it.
     expect(await db.select().from(callLogs).where(eq(callLogs.businessId, business.id))).toHaveLength(3);

@@ -203,7 +203,7 @@ export async function placeOutboundCall(input: PlaceOutboundCallInput): Promise<
 
 /**
  * How a route answers a refusal or an error of `placeOutboundCall`, in the one error shape:
- * refusal → 429 `call_capacity_reached` (which cap, how many active); missing PUBLIC_HOST or
+ * refusal → 409 `call_capacity_reached` (which cap, how many active); missing PUBLIC_HOST or
  * Twilio credentials → 503 naming the variable; bad input → 400/404/409; Twilio → 502.
  */
 export function refusalToApiError(refusal: CallRefusal): ApiError {
@@ -211,7 +211,7 @@ export function refusalToApiError(refusal: CallRefusal): ApiError {
     "call_capacity_reached",
     `No call slot: ${refusal.message}`,
     { cap: refusal.cap, active: refusal.active, limit: refusal.limit },
-    429,
+    409,
     { "Retry-After": "30" },
   );
 }

@@ -6,8 +6,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { businessIdOf, requireAuth, requirePermission } from "../auth/middleware";
-import { OutboundCallError, placeOutboundCall } from "../calls/place-outbound-call";
-import { ConfigError } from "../config";
+import { outboundCallErrorToApiError, placeOutboundCall, refusalToApiError } from "../calls/place-outbound-call";
 import { callLogs, leads } from "../db/schema";
 import { ApiError, notFound } from "../errors";
 import { idParam, MAX_ID } from "../lib/schemas";
@@ -18,15 +17,6 @@ callRoutes.use("/api/calls", requireAuth);
 callRoutes.use("/api/calls/*", requireAuth);
 
 const placeBody = z.object({ leadId: z.number().int().positive().max(MAX_ID) }).strict();
-
-const callErrorStatus = {
-  invalid_number: 400,
-  lead_not_found: 404,
-  business_not_found: 404,
-  no_twilio_number: 409,
-  twilio_rejected: 502,
-  twilio_unavailable: 503,
-} as const;
 
 /**
  * Reserve a slot → dial through Twilio → confirm. At capacity: 409 saying which cap and how many
@@ -56,19 +46,10 @@ callRoutes.post("/api/calls", requirePermission("calls.place"), validate("json",
       source: "direct",
       createdByUserId: c.get("auth").user.id,
     });
-    if (!result.ok) {
-      const { refusal } = result;
-      throw new ApiError("call_capacity_reached", refusal.message, refusal, 409);
-    }
+    if (!result.ok) throw refusalToApiError(result.refusal);
     return c.json({ callLogId: result.callLogId, callSid: result.callSid, status: result.twilioStatus }, 201);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      throw new ApiError("service_unavailable", err.message, { variables: err.issues.map((i) => i.variable) });
-    }
-    if (err instanceof OutboundCallError) {
-      throw new ApiError(err.code, err.message, err.twilio ?? undefined, callErrorStatus[err.code]);
-    }
-    throw err;
+    throw outboundCallErrorToApiError(err) ?? err;
   }
 });
 
