@@ -18,7 +18,7 @@ import { handleQueueBatch } from "../../worker/queues/consumer";
 import { randomCallSid } from "./calls-fixtures";
 import { campaignTenant, insertLeads, jobsOf, twilioCallsTo, until } from "./campaigns-fixtures";
 import { createTenant } from "./fixtures";
-import { callWithSettings, errorOf, testDb } from "./helpers";
+import { callWithSettings, errorOf, expectFieldRefused, testDb } from "./helpers";
 
 const { db, close } = testDb();
 afterAll(close);
@@ -149,9 +149,7 @@ describe("POST /api/outbound-runs", () => {
     ];
     for (const [body, field] of cases) {
       const res = await t.admin.request("POST", "/api/outbound-runs", body);
-      expect(res.status, JSON.stringify(body)).toBe(400);
-      const error = await errorOf(res);
-      expect((error.details as { fields: { field: string }[] }).fields.map((f) => f.field)).toContain(field);
+      await expectFieldRefused(res, field, JSON.stringify(body));
     }
     const runs = (await (await t.admin.request("GET", "/api/outbound-runs")).json()) as { runs: unknown[] };
     expect(runs.runs).toEqual([]);

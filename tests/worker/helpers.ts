@@ -1,5 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
 import { app } from "../../worker/app";
 import { getConfig } from "../../worker/config";
 import { type DbHandle, openDb } from "../../worker/db/client";
@@ -31,4 +32,15 @@ export function testDb(): DbHandle {
 export async function errorOf(res: Response): Promise<{ code: string; message: string; details?: unknown }> {
   const body = (await res.json()) as { error: { code: string; message: string; details?: unknown } };
   return body.error;
+}
+
+/** The request was refused as invalid input, with `field` among the fields the error names. */
+export async function expectFieldRefused(res: Response, field: string, label: string): Promise<void> {
+  expect(res.status, label).toBe(400);
+  const error = await errorOf(res);
+  expect(error.code, label).toBe("validation_failed");
+  expect(
+    (error.details as { fields: { field: string }[] }).fields.map((f) => f.field),
+    label,
+  ).toContain(field);
 }
