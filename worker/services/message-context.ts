@@ -5,7 +5,7 @@
  */
 import { and, eq, gt, inArray, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { appointments, businesses } from "../db/schema";
+import { appointments, businesses, leads } from "../db/schema";
 import { type BusinessClock, formatAppointment } from "./dates";
 import type { TemplateValues } from "./templates";
 
@@ -61,4 +61,12 @@ export async function nextAppointments(
     )
     .orderBy(appointments.leadId, appointments.startsAt);
   return new Map(rows.map((r) => [r.leadId, r]));
+}
+
+/** The leads a batch of messages goes to, by id (deleted ones included: callers decide). */
+export async function leadsById(db: Database, ids: number[]): Promise<Map<number, typeof leads.$inferSelect>> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return new Map();
+  const rows = await db.select().from(leads).where(inArray(leads.id, unique));
+  return new Map(rows.map((l) => [l.id, l]));
 }

@@ -17,19 +17,13 @@
  */
 import { and, asc, eq, gt, inArray, lt, lte, notExists, or, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
-import {
-  appointments,
-  type appointments as appointmentsTable,
-  businessSettings,
-  leads,
-  waOutbound,
-} from "../db/schema";
+import { appointments, type appointments as appointmentsTable, businessSettings, waOutbound } from "../db/schema";
 import type { Env } from "../env";
 import { intArray } from "../lib/pg-arrays";
 import { enqueue } from "../queues/producer";
 import { type OutgoingMessage, queueOutgoingMessages } from "../whatsapp/outbound";
 import { reminderDueAt } from "./dates";
-import { appointmentValues, businessProfiles } from "./message-context";
+import { appointmentValues, businessProfiles, leadsById } from "./message-context";
 import { groupBy } from "./scheduled-messages";
 import { defaultReminderTemplate, renderTemplate } from "./templates";
 
@@ -147,16 +141,10 @@ export async function dispatchDueReminders(db: Database, env: Env, limit: number
         .where(inArray(businessSettings.businessId, businessIds))
     ).map((r) => [r.businessId, r.template]),
   );
-  const leadRows = await db
-    .select()
-    .from(leads)
-    .where(
-      inArray(
-        leads.id,
-        claimed.map((a) => a.leadId),
-      ),
-    );
-  const leadById = new Map(leadRows.map((l) => [l.id, l]));
+  const leadById = await leadsById(
+    db,
+    claimed.map((a) => a.leadId),
+  );
   const messages: OutgoingMessage[] = [];
   const unreachable: number[] = [];
 

@@ -24,7 +24,13 @@ import { intArray, textArray } from "../lib/pg-arrays";
 import { MAX_ID } from "../lib/schemas";
 import { enqueue } from "../queues/producer";
 import { type OutgoingMessage, queueOutgoingMessages } from "../whatsapp/outbound";
-import { appointmentValues, type BusinessProfile, businessProfiles, nextAppointments } from "./message-context";
+import {
+  appointmentValues,
+  type BusinessProfile,
+  businessProfiles,
+  leadsById,
+  nextAppointments,
+} from "./message-context";
 import { renderTemplate, templateSchema, usesAppointment } from "./templates";
 import { fieldError, isoInstant, resolveWhen, typedWhenFields } from "./when-input";
 
@@ -249,16 +255,10 @@ export async function dispatchDueScheduledMessages(db: Database, env: Env, limit
     db,
     claimed.map((r) => r.businessId),
   );
-  const leadRows = await db
-    .select()
-    .from(leads)
-    .where(
-      inArray(
-        leads.id,
-        claimed.map((r) => r.leadId),
-      ),
-    );
-  const leadById = new Map(leadRows.map((l) => [l.id, l]));
+  const leadById = await leadsById(
+    db,
+    claimed.map((r) => r.leadId),
+  );
   const messages: OutgoingMessage[] = [];
   const rendered: { id: number; text: string }[] = [];
 
