@@ -30,6 +30,14 @@ export const errorStatus = {
   too_many_rows: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
+  /** The business's WhatsApp shard did not answer, or is shutting down or full. */
+  whatsapp_unavailable: 503,
+  /** The WhatsApp session is not open (not connected, waiting for a QR scan, logged out). */
+  whatsapp_session_not_open: 409,
+  /** The shard refused on a fencing token or idempotency key (a move or a retried send). */
+  whatsapp_conflict: 409,
+  /** The shard refused or failed the request (its code is in details.shardCode). */
+  whatsapp_failed: 502,
   internal_error: 500,
   config_invalid: 500,
   upstream_failed: 502,
