@@ -79,6 +79,23 @@ describe("creating leads", () => {
       expect((await errorOf(res)).message).toContain(field === "body" ? "Invalid" : field);
     }
   });
+
+  it("answers a field it does not know with the fields it does (a new user's {name}), and writes nothing", async () => {
+    const phone = uniquePhone();
+    const res = await t.agent.request("POST", "/api/leads", { name: "Dana Cohen", phone });
+    expect(res.status).toBe(400);
+    const error = await errorOf(res);
+    expect(error.code).toBe("validation_failed");
+    expect(error.message).toContain("name");
+    const fields = (error.details as { fields: { field: string; message: string }[] }).fields;
+    expect(fields.map((f) => f.field)).toEqual(["name"]);
+    const known = fields[0]!.message.match(/known fields: (.*)\)$/)?.[1]?.split(", ");
+    expect(known?.sort()).toEqual(
+      ["email", "firstName", "lastName", "notes", "ownerUserId", "phone", "source", "status", "tags"].sort(),
+    );
+    const list = await t.owner.request("GET", `/api/leads?q=${encodeURIComponent(phone.slice(4))}`);
+    expect(((await list.json()) as { leads: unknown[] }).leads).toEqual([]);
+  });
 });
 
 describe("updating and deleting", () => {
@@ -179,6 +196,15 @@ describe("listing", () => {
       expect(res.status, query).toBe(400);
       expect((await errorOf(res)).message, query).toContain(field);
     }
+  });
+
+  it("answers an unknown query parameter with the parameters it knows", async () => {
+    const res = await t.agent.request("GET", "/api/leads?search=dana");
+    expect(res.status).toBe(400);
+    const [refused] = ((await errorOf(res)).details as { fields: { field: string; message: string }[] }).fields;
+    expect(refused?.field).toBe("search");
+    for (const param of ["q", "status", "source", "ownerUserId", "tag", "sort", "order", "limit", "cursor"])
+      expect(refused?.message).toMatch(new RegExp(`known fields: .*\\b${param}\\b`));
   });
 });
 

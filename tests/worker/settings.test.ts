@@ -75,6 +75,20 @@ describe("business settings", () => {
     const after = (await (await a.admin.request("GET", "/api/settings")).json()) as SettingsBody;
     expect(after.settings.waQuietHoursStart).toBe("22:00");
   });
+
+  it("names a nested unknown field with the fields known at that level", async () => {
+    const res = await a.owner.request("PATCH", "/api/settings", { workingHours: { sunday: [["09:00", "17:00"]] } });
+    expect(res.status).toBe(400);
+    const error = await errorOf(res);
+    expect(error.code).toBe("validation_failed");
+    const fields = (error.details as { fields: { field: string; message: string }[] }).fields;
+    expect(fields).toEqual([
+      {
+        field: "workingHours.sunday",
+        message: "is not a known field (known fields: sun, mon, tue, wed, thu, fri, sat)",
+      },
+    ]);
+  });
 });
 
 describe("feature flags", () => {

@@ -2,36 +2,57 @@
  * System administration: businesses across the platform, and choosing which business a system
  * admin acts on (explicitly — a system admin never sees tenant data by accident).
  */
+import { z } from "@hono/zod-openapi";
 import { desc, eq } from "drizzle-orm";
-import { Hono } from "hono";
-import { z } from "zod";
-import type { AppEnv } from "../app-env";
-import { requireAuth, requirePermission } from "../auth/middleware";
 import { hashPassword } from "../auth/password";
+import { jsonBody, jsonContent, noContent } from "../contract/content";
+import { businessModel } from "../contract/models/business";
+import { id } from "../contract/models/common";
+import { flagKey } from "../contract/models/feature-flag";
+import { userRole } from "../contract/models/user";
+import { apiRoute } from "../contract/route";
+import { createRouter } from "../contract/router";
 import { isUniqueViolation } from "../db/errors";
 import { businesses, sessions } from "../db/schema";
 import { ApiError, notFound } from "../errors";
 import { emailSchema, localeSchema, MAX_ID, passwordSchema, regionSchema, timezoneSchema } from "../lib/schemas";
-import { validate } from "../lib/validate";
 import { createBusiness } from "../services/businesses";
 import { setFlag } from "../services/feature-flags";
 import { e164Schema } from "../services/phones";
 
-export const adminRoutes = new Hono<AppEnv>();
-adminRoutes.use("/api/admin/*", requireAuth, requirePermission("platform.manage"));
+export const adminRoutes = createRouter();
 
-const createBusinessBody = z
-  .object({
-    name: z.string().trim().min(1).max(200),
-    timezone: timezoneSchema.optional(),
-    locale: localeSchema.optional(),
-    phoneRegion: regionSchema.optional(),
-    twilioNumber: e164Schema.optional(),
-    owner: z.object({ email: emailSchema, name: z.string().trim().min(1).max(200), password: passwordSchema }).strict(),
-  })
-  .strict();
+const platform = { permission: "platform.manage" } as const;
 
-adminRoutes.post("/api/admin/businesses", validate("json", createBusinessBody), async (c) => {
+const createBusinessBody = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  timezone: timezoneSchema.optional(),
+  locale: localeSchema.optional(),
+  phoneRegion: regionSchema.optional(),
+  twilioNumber: e164Schema.optional(),
+  owner: z.strictObject({ email: emailSchema, name: z.string().trim().min(1).max(200), password: passwordSchema }),
+});
+
+const createBusinessRoute = apiRoute({
+  method: "post",
+  path: "/api/admin/businesses",
+  tag: "Platform",
+  summary: "Create a business with its owner, settings and default lead statuses",
+  auth: platform,
+  request: { body: jsonBody(createBusinessBody) },
+  responses: {
+    201: jsonContent(
+      z.strictObject({
+        business: businessModel,
+        owner: z.strictObject({ id, email: z.string(), role: userRole }).nullable(),
+      }),
+      "The new business and its owner",
+    ),
+  },
+  errors: ["conflict"],
+});
+
+adminRoutes.openapi(createBusinessRoute, async (c) => {
   const body = c.req.valid("json");
   const passwordHash = await hashPassword(body.owner.password, c.get("config").PASSWORD_PBKDF2_ITERATIONS);
   try {
@@ -50,14 +71,40 @@ adminRoutes.post("/api/admin/businesses", validate("json", createBusinessBody), 
   }
 });
 
-adminRoutes.get("/api/admin/businesses", async (c) => {
-  const rows = await c.get("db")().select().from(businesses).orderBy(desc(businesses.id)).limit(500);
-  return c.json({ businesses: rows });
+const listBusinesses = apiRoute({
+  method: "get",
+  path: "/api/admin/businesses",
+  tag: "Platform",
+  summary: "List the platform's businesses, newest first (at most 500)",
+  auth: platform,
+  responses: { 200: jsonContent(z.strictObject({ businesses: z.array(businessModel) }), "The businesses") },
 });
 
-const actAsBody = z.object({ businessId: z.number().int().positive().max(MAX_ID) }).strict();
+adminRoutes.openapi(listBusinesses, async (c) => {
+  const rows = await c.get("db")().select().from(businesses).orderBy(desc(businesses.id)).limit(500);
+  return c.json({ businesses: rows }, 200);
+});
 
-adminRoutes.post("/api/admin/act-as", validate("json", actAsBody), async (c) => {
+const actAsBody = z.strictObject({ businessId: z.number().int().positive().max(MAX_ID) });
+
+const actAs = apiRoute({
+  method: "post",
+  path: "/api/admin/act-as",
+  tag: "Platform",
+  summary: "Choose the business this session acts on",
+  description: "A system admin sees no tenant data until it chooses a business here.",
+  auth: platform,
+  request: { body: jsonBody(actAsBody) },
+  responses: {
+    200: jsonContent(
+      z.strictObject({ actingAs: z.strictObject({ id, name: z.string() }) }),
+      "The business this session now acts on",
+    ),
+  },
+  errors: ["not_found"],
+});
+
+adminRoutes.openapi(actAs, async (c) => {
   const { businessId } = c.req.valid("json");
   const db = c.get("db")();
   const [business] = await db
@@ -69,30 +116,43 @@ adminRoutes.post("/api/admin/act-as", validate("json", actAsBody), async (c) => 
     .update(sessions)
     .set({ actingBusinessId: businessId })
     .where(eq(sessions.id, c.get("auth").sessionId));
-  return c.json({ actingAs: business });
+  return c.json({ actingAs: business }, 200);
 });
 
-adminRoutes.delete("/api/admin/act-as", async (c) => {
+const stopActing = apiRoute({
+  method: "delete",
+  path: "/api/admin/act-as",
+  tag: "Platform",
+  summary: "Stop acting on a business",
+  auth: platform,
+  responses: { 204: { description: "This session acts on no business" } },
+});
+
+adminRoutes.openapi(stopActing, async (c) => {
   await c
     .get("db")()
     .update(sessions)
     .set({ actingBusinessId: null })
     .where(eq(sessions.id, c.get("auth").sessionId));
-  return c.body(null, 204);
+  return noContent(c);
 });
 
-const platformFlagParam = z.object({
-  key: z.string().regex(/^[a-z][a-z0-9_]{1,63}$/, "must be a snake_case flag name"),
-});
-const platformFlagBody = z.object({ enabled: z.boolean().nullable() }).strict();
+const platformFlagParam = z.object({ key: flagKey });
+const platformFlagBody = z.strictObject({ enabled: z.boolean().nullable() });
 
 /** The platform default of a flag for every business without its own override. */
-adminRoutes.put(
-  "/api/admin/feature-flags/:key",
-  validate("param", platformFlagParam),
-  validate("json", platformFlagBody),
-  async (c) => {
-    await setFlag(c.get("db")(), c.req.valid("param").key, null, c.req.valid("json").enabled);
-    return c.body(null, 204);
-  },
-);
+const setPlatformFlag = apiRoute({
+  method: "put",
+  path: "/api/admin/feature-flags/{key}",
+  tag: "Platform",
+  summary: "Set the platform default of a feature flag",
+  description: "Applies to every business without its own override; `enabled: null` removes the platform default.",
+  auth: platform,
+  request: { params: platformFlagParam, body: jsonBody(platformFlagBody) },
+  responses: { 204: { description: "Set" } },
+});
+
+adminRoutes.openapi(setPlatformFlag, async (c) => {
+  await setFlag(c.get("db")(), c.req.valid("param").key, null, c.req.valid("json").enabled);
+  return noContent(c);
+});

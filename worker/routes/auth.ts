@@ -1,11 +1,8 @@
 /**
  * Sign-in, sign-out, password change, and `GET /api/me`.
  */
+import { z } from "@hono/zod-openapi";
 import { eq, sql } from "drizzle-orm";
-import { Hono } from "hono";
-import { z } from "zod";
-import type { AppEnv } from "../app-env";
-import { requireAuth } from "../auth/middleware";
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "../auth/password";
 import { can, type Permission, permissions } from "../auth/permissions";
 import { enforceRateLimit, resetRateLimit } from "../auth/rate-limits";
@@ -18,12 +15,17 @@ import {
   revokeSession,
   setSessionCookie,
 } from "../auth/session";
+import { jsonBody, jsonContent, noContent } from "../contract/content";
+import { businessSummaryModel } from "../contract/models/business";
+import { timestamp } from "../contract/models/common";
+import { permissionName, sessionUserModel, userModel } from "../contract/models/user";
+import { apiRoute } from "../contract/route";
+import { createRouter } from "../contract/router";
 import { businesses, users } from "../db/schema";
 import { ApiError } from "../errors";
 import { emailSchema, passwordSchema } from "../lib/schemas";
-import { validate } from "../lib/validate";
 
-export const authRoutes = new Hono<AppEnv>();
+export const authRoutes = createRouter();
 
 function clientIp(c: { req: { header(name: string): string | undefined } }): string {
   // Cloudflare sets CF-Connecting-IP at its edge; a client cannot forge it there. IPv6 clients are
@@ -44,9 +46,24 @@ function ipv6Prefix64(ip: string): string {
     .join(":")}::/64`;
 }
 
-const loginBody = z.object({ email: emailSchema, password: z.string().min(1).max(200) }).strict();
+const loginBody = z.strictObject({ email: emailSchema, password: z.string().min(1).max(200) });
 
-authRoutes.post("/api/auth/login", validate("json", loginBody), async (c) => {
+const login = apiRoute({
+  method: "post",
+  path: "/api/auth/login",
+  tag: "Auth",
+  summary: "Sign in with email and password",
+  description:
+    "Sets the session cookie. Rate limited per IP, per email and per email+IP; a wrong email and a wrong password get the same answer.",
+  auth: "public",
+  request: { body: jsonBody(loginBody) },
+  responses: {
+    200: jsonContent(z.strictObject({ user: userModel, expiresAt: timestamp }), "Signed in; the session cookie is set"),
+  },
+  errors: ["invalid_credentials", "rate_limited"],
+});
+
+authRoutes.openapi(login, async (c) => {
   const { email, password } = c.req.valid("json");
   const config = c.get("config");
   const ip = clientIp(c);
@@ -79,10 +96,20 @@ authRoutes.post("/api/auth/login", validate("json", loginBody), async (c) => {
     userAgent: c.req.header("user-agent"),
   });
   setSessionCookie(c, session.token, session.expiresAt);
-  return c.json({ user: publicUser(user), expiresAt: session.expiresAt.toISOString() });
+  return c.json({ user: publicUser(user), expiresAt: session.expiresAt.toISOString() }, 200);
 });
 
-authRoutes.post("/api/auth/logout", async (c) => {
+const logout = apiRoute({
+  method: "post",
+  path: "/api/auth/logout",
+  tag: "Auth",
+  summary: "Sign out: revoke this session and clear its cookie",
+  description: "Answers 204 with or without a valid session, so signing out twice is harmless.",
+  auth: "public",
+  responses: { 204: { description: "Signed out" } },
+});
+
+authRoutes.openapi(logout, async (c) => {
   const token = readSessionToken(c);
   if (token) {
     const db = c.get("db")();
@@ -90,18 +117,34 @@ authRoutes.post("/api/auth/logout", async (c) => {
     if (session) await revokeSession(db, session.sessionId);
   }
   clearSessionCookie(c);
-  return c.body(null, 204);
+  return noContent(c);
 });
 
 const passwordBody = z
-  .object({ currentPassword: z.string().min(1).max(200), newPassword: passwordSchema })
-  .strict()
+  .strictObject({ currentPassword: z.string().min(1).max(200), newPassword: passwordSchema })
   .refine((b) => b.currentPassword !== b.newPassword, {
     path: ["newPassword"],
     message: "must differ from the current password",
   });
 
-authRoutes.post("/api/auth/password", requireAuth, validate("json", passwordBody), async (c) => {
+const changePassword = apiRoute({
+  method: "post",
+  path: "/api/auth/password",
+  tag: "Auth",
+  summary: "Change the signed-in user's password",
+  description: "Signs the user out of every other session (this one stays).",
+  auth: "signed_in",
+  request: { body: jsonBody(passwordBody) },
+  responses: {
+    200: jsonContent(
+      z.strictObject({ ok: z.boolean(), revokedSessions: z.number().int().min(0) }),
+      "Changed; how many other sessions were signed out",
+    ),
+  },
+  errors: ["invalid_credentials", "rate_limited"],
+});
+
+authRoutes.openapi(changePassword, async (c) => {
   const auth = c.get("auth");
   const { currentPassword, newPassword } = c.req.valid("json");
   const config = c.get("config");
@@ -114,28 +157,51 @@ authRoutes.post("/api/auth/password", requireAuth, validate("json", passwordBody
   const passwordHash = await hashPassword(newPassword, config.PASSWORD_PBKDF2_ITERATIONS);
   await db.update(users).set({ passwordHash, updatedAt: new Date() }).where(eq(users.id, auth.user.id));
   const revokedSessions = await revokeOtherSessions(db, auth.user.id, auth.sessionId);
-  return c.json({ ok: true, revokedSessions });
+  return c.json({ ok: true, revokedSessions }, 200);
 });
 
-authRoutes.get("/api/me", requireAuth, async (c) => {
+const me = apiRoute({
+  method: "get",
+  path: "/api/me",
+  tag: "Auth",
+  summary: "The signed-in user, the business it acts on, and its permissions",
+  auth: "signed_in",
+  responses: {
+    200: jsonContent(
+      z.strictObject({
+        user: sessionUserModel,
+        business: businessSummaryModel
+          .nullable()
+          .openapi({ description: "Null for a system admin until it chooses a business (act-as)" }),
+        permissions: z.array(permissionName),
+      }),
+      "Who is signed in",
+    ),
+  },
+});
+
+authRoutes.openapi(me, async (c) => {
   const auth = c.get("auth");
   const db = c.get("db")();
   const business = auth.businessId
     ? ((await db.select().from(businesses).where(eq(businesses.id, auth.businessId)))[0] ?? null)
     : null;
   const granted = (Object.keys(permissions) as Permission[]).filter((p) => can(auth.user.role, p));
-  return c.json({
-    user: auth.user,
-    business: business && {
-      id: business.id,
-      name: business.name,
-      timezone: business.timezone,
-      locale: business.locale,
-      phoneRegion: business.phoneRegion,
-      whatsappShard: business.whatsappShard,
+  return c.json(
+    {
+      user: auth.user,
+      business: business && {
+        id: business.id,
+        name: business.name,
+        timezone: business.timezone,
+        locale: business.locale,
+        phoneRegion: business.phoneRegion,
+        whatsappShard: business.whatsappShard,
+      },
+      permissions: granted,
     },
-    permissions: granted,
-  });
+    200,
+  );
 });
 
 export function publicUser(user: typeof users.$inferSelect) {

@@ -1,17 +1,19 @@
 /**
  * Lead CSV export (streamed) and import (preview, then commit).
  */
+import { z } from "@hono/zod-openapi";
 import { and, asc, eq, gt, inArray, isNull, sql } from "drizzle-orm";
-import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { businessIdOf, requireAuth, requirePermission } from "../auth/middleware";
+import { businessIdOf } from "../auth/middleware";
+import { jsonContent } from "../contract/content";
+import { id } from "../contract/models/common";
+import { apiRoute } from "../contract/route";
+import { createRouter } from "../contract/router";
 import { openDb } from "../db/client";
 import { leads, users } from "../db/schema";
 import { ApiError } from "../errors";
 import { log } from "../lib/log";
-import { validate } from "../lib/validate";
 import { businessContext, leadFilters, listLeadsQuery } from "../services/leads";
 import {
   analyseImport,
@@ -25,18 +27,52 @@ import {
   UTF8_BOM,
 } from "../services/leads-csv";
 
-export const leadCsvRoutes = new Hono<AppEnv>();
-leadCsvRoutes.use("/api/leads/export", requireAuth);
-leadCsvRoutes.use("/api/leads/import/*", requireAuth);
-leadCsvRoutes.use(
-  "/api/leads/import/*",
-  bodyLimit({
-    maxSize: MAX_IMPORT_BYTES,
-    onError: () => {
-      throw new ApiError("payload_too_large", `The file is larger than ${MAX_IMPORT_BYTES / 1024 / 1024} MB`);
-    },
+export const leadCsvRoutes = createRouter();
+
+const importBodyLimit = bodyLimit({
+  maxSize: MAX_IMPORT_BYTES,
+  onError: () => {
+    throw new ApiError("payload_too_large", `The file is larger than ${MAX_IMPORT_BYTES / 1024 / 1024} MB`);
+  },
+});
+
+/** The upload: the CSV file itself as the body (not multipart), UTF-8, header row first. */
+const csvUpload = {
+  required: true,
+  description: `The CSV file as the request body, UTF-8 (a BOM is fine), header row first; at most ${MAX_IMPORT_BYTES / 1024 / 1024} MB. Columns: ${EXPORT_COLUMNS.join(", ")} (an export imports back unchanged; unknown columns are ignored).`,
+  content: {
+    "text/csv": { schema: z.string() },
+    "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) },
+  },
+};
+
+/** The errors reading an upload can answer, beyond those every body implies. */
+const importErrors = ["invalid_csv", "invalid_encoding", "too_many_rows"] as const;
+
+const lineError = z.strictObject({
+  line: z.number().int().openapi({ description: "Line in the file (the header is line 1)" }),
+  fields: z.array(z.strictObject({ field: z.string(), message: z.string() })),
+});
+const duplicateInFile = z.strictObject({
+  line: z.number().int(),
+  phone: z.string(),
+  firstLine: z.number().int().openapi({ description: "The earlier line with the same phone" }),
+});
+/** A valid row as it would be stored (cells left empty are absent). */
+const importRow = z.strictObject({
+  line: z.number().int(),
+  values: z.strictObject({
+    firstName: z.string().nullable().optional(),
+    lastName: z.string().nullable().optional(),
+    phoneE164: z.string().nullable().optional(),
+    email: z.string().nullable().optional(),
+    source: z.string().nullable().optional(),
+    status: z.string().optional(),
+    notes: z.string().nullable().optional(),
+    ownerUserId: id.nullable().optional(),
+    tags: z.array(z.string()).optional(),
   }),
-);
+});
 
 const EXPORT_BATCH = 500;
 const exportQuery = listLeadsQuery.pick({
@@ -53,7 +89,23 @@ const exportQuery = listLeadsQuery.pick({
  * Streams the filtered leads as CSV, a batch at a time (keyset on id), so memory stays flat
  * whatever the size of the book. The stream owns its own database pool and closes it at the end.
  */
-leadCsvRoutes.get("/api/leads/export", requirePermission("leads.export"), validate("query", exportQuery), async (c) => {
+const exportLeads = apiRoute({
+  method: "get",
+  path: "/api/leads/export",
+  tag: "Leads",
+  summary: "Export the filtered leads as CSV (streamed)",
+  description: "Same filters as the list. UTF-8 with a BOM (Excel shows Hebrew); the columns are stable.",
+  auth: { permission: "leads.export" },
+  request: { query: exportQuery },
+  responses: {
+    200: {
+      description: "The CSV file (Content-Disposition: attachment)",
+      content: { "text/csv": { schema: z.string() } },
+    },
+  },
+});
+
+leadCsvRoutes.openapi(exportLeads, async (c) => {
   const businessId = businessIdOf(c);
   const query = c.req.valid("query");
   const config = c.get("config");
@@ -145,73 +197,133 @@ async function existingByPhone(
 
 const MAX_REPORTED = 500;
 
-leadCsvRoutes.post("/api/leads/import/preview", requirePermission("leads.import"), async (c) => {
-  const { db, business, analysis } = await readImport(c);
-  const existing = await existingByPhone(db, business.id, analysis);
-  return c.json({
-    totalRows: analysis.totalRows,
-    validRows: analysis.valid.length,
-    newLeads: analysis.valid.filter((r) => !r.values.phoneE164 || !existing.has(r.values.phoneE164)).length,
-    matchingExisting: analysis.valid
-      .filter((r) => r.values.phoneE164 && existing.has(r.values.phoneE164))
-      .slice(0, MAX_REPORTED)
-      .map((r) => ({ line: r.line, phone: r.values.phoneE164, existingLeadId: existing.get(r.values.phoneE164!) })),
-    duplicatesInFile: analysis.duplicatesInFile.slice(0, MAX_REPORTED),
-    errors: analysis.errors.slice(0, MAX_REPORTED),
-    errorCount: analysis.errors.length,
-    ignoredColumns: analysis.ignoredColumns,
-    sample: analysis.valid.slice(0, 20),
-  });
+const previewImport = apiRoute({
+  method: "post",
+  path: "/api/leads/import/preview",
+  tag: "Leads",
+  summary: "Check a CSV before importing it: what would be created, merged or refused",
+  description: `Writes nothing. Lists are cut at ${MAX_REPORTED} entries (errorCount has the full count); sample shows the first 20 valid rows.`,
+  auth: { permission: "leads.import" },
+  request: { body: csvUpload },
+  middleware: [importBodyLimit],
+  responses: {
+    200: jsonContent(
+      z
+        .strictObject({
+          totalRows: z.number().int(),
+          validRows: z.number().int(),
+          newLeads: z.number().int(),
+          matchingExisting: z.array(z.strictObject({ line: z.number().int(), phone: z.string(), existingLeadId: id })),
+          duplicatesInFile: z.array(duplicateInFile),
+          errors: z.array(lineError),
+          errorCount: z.number().int(),
+          ignoredColumns: z.array(z.string()),
+          sample: z.array(importRow),
+        })
+        .openapi("LeadImportPreview"),
+      "What the import would do",
+    ),
+  },
+  errors: importErrors,
 });
 
-const commitQuery = z.object({ onDuplicate: z.enum(["merge", "skip"]).default("merge") }).strict();
+leadCsvRoutes.openapi(previewImport, async (c) => {
+  const { db, business, analysis } = await readImport(c);
+  const existing = await existingByPhone(db, business.id, analysis);
+  return c.json(
+    {
+      totalRows: analysis.totalRows,
+      validRows: analysis.valid.length,
+      newLeads: analysis.valid.filter((r) => !r.values.phoneE164 || !existing.has(r.values.phoneE164)).length,
+      matchingExisting: analysis.valid
+        .filter((r) => r.values.phoneE164 && existing.has(r.values.phoneE164))
+        .slice(0, MAX_REPORTED)
+        // The filter above guarantees both.
+        .map((r) => ({ line: r.line, phone: r.values.phoneE164!, existingLeadId: existing.get(r.values.phoneE164!)! })),
+      duplicatesInFile: analysis.duplicatesInFile.slice(0, MAX_REPORTED),
+      errors: analysis.errors.slice(0, MAX_REPORTED),
+      errorCount: analysis.errors.length,
+      ignoredColumns: analysis.ignoredColumns,
+      sample: analysis.valid.slice(0, 20),
+    },
+    200,
+  );
+});
+
+const commitQuery = z.strictObject({ onDuplicate: z.enum(["merge", "skip"]).default("merge") });
 const INSERT_CHUNK = 500;
 
 /**
  * Imports the valid rows in one transaction (a failure leaves nothing half-written). A phone that
  * is already in the book is merged (empty cells never erase what is there) or skipped.
  */
-leadCsvRoutes.post(
-  "/api/leads/import/commit",
-  requirePermission("leads.import"),
-  validate("query", commitQuery),
-  async (c) => {
-    const { onDuplicate } = c.req.valid("query");
-    const { db, business, analysis } = await readImport(c);
-    let created = 0;
-    let merged = 0;
-    await db.transaction(async (tx) => {
-      for (let i = 0; i < analysis.valid.length; i += INSERT_CHUNK) {
-        const chunk = analysis.valid.slice(i, i + INSERT_CHUNK).map((r) => ({ ...r.values, businessId: business.id }));
-        const insert = tx.insert(leads).values(chunk);
-        const target = { target: [leads.businessId, leads.phoneE164], where: sql`${leads.deletedAt} is null` };
-        const rows =
-          onDuplicate === "skip"
-            ? await insert.onConflictDoNothing(target).returning({ id: leads.id })
-            : await insert
-                .onConflictDoUpdate({
-                  target: target.target,
-                  targetWhere: target.where,
-                  set: {
-                    firstName: sql`coalesce(excluded.first_name, ${leads.firstName})`,
-                    lastName: sql`coalesce(excluded.last_name, ${leads.lastName})`,
-                    email: sql`coalesce(excluded.email, ${leads.email})`,
-                    source: sql`coalesce(excluded.source, ${leads.source})`,
-                    notes: sql`coalesce(excluded.notes, ${leads.notes})`,
-                    ownerUserId: sql`coalesce(excluded.owner_user_id, ${leads.ownerUserId})`,
-                    tags: sql`(select array(select distinct unnest(${leads.tags} || excluded.tags)))`,
-                    updatedAt: new Date(),
-                  },
-                })
-                .returning({ id: leads.id, inserted: sql<boolean>`(xmax = 0)` });
-        for (const r of rows) {
-          if (!("inserted" in r) || r.inserted) created++;
-          else merged++;
-        }
+const commitImport = apiRoute({
+  method: "post",
+  path: "/api/leads/import/commit",
+  tag: "Leads",
+  summary: "Import the CSV's valid rows",
+  description:
+    "One transaction: a failure leaves nothing half-written. A phone already in the book is merged (empty cells never erase what is there) or skipped (`onDuplicate`). Invalid rows are reported, not imported.",
+  auth: { permission: "leads.import" },
+  request: { query: commitQuery, body: csvUpload },
+  middleware: [importBodyLimit],
+  responses: {
+    200: jsonContent(
+      z
+        .strictObject({
+          totalRows: z.number().int(),
+          created: z.number().int(),
+          merged: z.number().int(),
+          skippedExisting: z.number().int(),
+          duplicatesInFile: z.array(duplicateInFile),
+          failed: z.number().int(),
+          errors: z.array(lineError),
+        })
+        .openapi("LeadImportResult"),
+      "What the import did",
+    ),
+  },
+  errors: importErrors,
+});
+
+leadCsvRoutes.openapi(commitImport, async (c) => {
+  const { onDuplicate } = c.req.valid("query");
+  const { db, business, analysis } = await readImport(c);
+  let created = 0;
+  let merged = 0;
+  await db.transaction(async (tx) => {
+    for (let i = 0; i < analysis.valid.length; i += INSERT_CHUNK) {
+      const chunk = analysis.valid.slice(i, i + INSERT_CHUNK).map((r) => ({ ...r.values, businessId: business.id }));
+      const insert = tx.insert(leads).values(chunk);
+      const target = { target: [leads.businessId, leads.phoneE164], where: sql`${leads.deletedAt} is null` };
+      const rows =
+        onDuplicate === "skip"
+          ? await insert.onConflictDoNothing(target).returning({ id: leads.id })
+          : await insert
+              .onConflictDoUpdate({
+                target: target.target,
+                targetWhere: target.where,
+                set: {
+                  firstName: sql`coalesce(excluded.first_name, ${leads.firstName})`,
+                  lastName: sql`coalesce(excluded.last_name, ${leads.lastName})`,
+                  email: sql`coalesce(excluded.email, ${leads.email})`,
+                  source: sql`coalesce(excluded.source, ${leads.source})`,
+                  notes: sql`coalesce(excluded.notes, ${leads.notes})`,
+                  ownerUserId: sql`coalesce(excluded.owner_user_id, ${leads.ownerUserId})`,
+                  tags: sql`(select array(select distinct unnest(${leads.tags} || excluded.tags)))`,
+                  updatedAt: new Date(),
+                },
+              })
+              .returning({ id: leads.id, inserted: sql<boolean>`(xmax = 0)` });
+      for (const r of rows) {
+        if (!("inserted" in r) || r.inserted) created++;
+        else merged++;
       }
-    });
-    const skipped = analysis.valid.length - created - merged;
-    return c.json({
+    }
+  });
+  const skipped = analysis.valid.length - created - merged;
+  return c.json(
+    {
       totalRows: analysis.totalRows,
       created,
       merged,
@@ -219,6 +331,7 @@ leadCsvRoutes.post(
       duplicatesInFile: analysis.duplicatesInFile,
       failed: analysis.errors.length,
       errors: analysis.errors.slice(0, MAX_REPORTED),
-    });
-  },
-);
+    },
+    200,
+  );
+});

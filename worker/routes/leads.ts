@@ -2,16 +2,19 @@
  * The lead book: list (search, filters, cursor pages), get, create, update, soft delete, and bulk
  * status change. Every query is scoped to the business of the session.
  */
+import { z } from "@hono/zod-openapi";
 import { and, eq, inArray, isNull } from "drizzle-orm";
-import { Hono } from "hono";
-import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { businessIdOf, requireAuth, requirePermission } from "../auth/middleware";
+import { businessIdOf } from "../auth/middleware";
+import { jsonBody, jsonContent, noContent } from "../contract/content";
+import { id } from "../contract/models/common";
+import { leadBody, leadModel } from "../contract/models/lead";
+import { apiRoute } from "../contract/route";
+import { createRouter } from "../contract/router";
 import { isUniqueViolation } from "../db/errors";
 import { leads } from "../db/schema";
 import { ApiError, notFound } from "../errors";
 import { idParam, MAX_ID } from "../lib/schemas";
-import { validate } from "../lib/validate";
 import {
   businessContext,
   createLeadSchema,
@@ -23,9 +26,7 @@ import {
   updateLeadSchema,
 } from "../services/leads";
 
-export const leadRoutes = new Hono<AppEnv>();
-leadRoutes.use("/api/leads", requireAuth);
-leadRoutes.use("/api/leads/*", requireAuth);
+export const leadRoutes = createRouter();
 
 async function duplicatePhone(
   db: ReturnType<AppEnv["Variables"]["db"]>,
@@ -47,21 +48,64 @@ async function duplicatePhone(
   );
 }
 
-leadRoutes.get("/api/leads", requirePermission("leads.read"), validate("query", listLeadsQuery), async (c) => {
-  return c.json(await listLeads(c.get("db")(), businessIdOf(c), c.req.valid("query")));
+const leadPage = z
+  .strictObject({
+    leads: z.array(leadModel),
+    nextCursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last" }),
+  })
+  .openapi("LeadPage");
+
+const listLeadsRoute = apiRoute({
+  method: "get",
+  path: "/api/leads",
+  tag: "Leads",
+  summary: "List leads: search, filters and cursor pages",
+  description:
+    "`q` matches names, email and phone digits; `status` takes a comma-separated list. Pages are stable under ties (ordered by the sort column, then id).",
+  auth: { permission: "leads.read" },
+  request: { query: listLeadsQuery },
+  responses: { 200: jsonContent(leadPage, "One page of leads") },
 });
 
-leadRoutes.get("/api/leads/:id", requirePermission("leads.read"), validate("param", idParam), async (c) => {
+leadRoutes.openapi(listLeadsRoute, async (c) => {
+  return c.json(await listLeads(c.get("db")(), businessIdOf(c), c.req.valid("query")), 200);
+});
+
+const getLead = apiRoute({
+  method: "get",
+  path: "/api/leads/{id}",
+  tag: "Leads",
+  summary: "One lead",
+  auth: { permission: "leads.read" },
+  request: { params: idParam },
+  responses: { 200: jsonContent(leadBody, "The lead") },
+  errors: ["not_found"],
+});
+
+leadRoutes.openapi(getLead, async (c) => {
   const [lead] = await c
     .get("db")()
     .select()
     .from(leads)
     .where(and(eq(leads.id, c.req.valid("param").id), eq(leads.businessId, businessIdOf(c)), isNull(leads.deletedAt)));
   if (!lead) throw notFound("Lead");
-  return c.json({ lead });
+  return c.json({ lead }, 200);
 });
 
-leadRoutes.post("/api/leads", requirePermission("leads.write"), validate("json", createLeadSchema), async (c) => {
+const createLead = apiRoute({
+  method: "post",
+  path: "/api/leads",
+  tag: "Leads",
+  summary: "Add a lead",
+  description:
+    "The phone is read in the business's region and stored as E.164; a phone already in the book is refused with the lead that has it.",
+  auth: { permission: "leads.write" },
+  request: { body: jsonBody(createLeadSchema) },
+  responses: { 201: jsonContent(leadBody, "The new lead") },
+  errors: ["duplicate_phone"],
+});
+
+leadRoutes.openapi(createLead, async (c) => {
   const businessId = businessIdOf(c);
   const db = c.get("db")();
   const business = await businessContext(db, businessId);
@@ -74,7 +118,7 @@ leadRoutes.post("/api/leads", requirePermission("leads.write"), validate("json",
       .insert(leads)
       .values({ ...values, businessId })
       .returning();
-    return c.json({ lead }, 201);
+    return c.json({ lead: lead! }, 201);
   } catch (err) {
     if (isUniqueViolation(err, "leads_business_phone_key") && values.phoneE164)
       throw await duplicatePhone(db, businessId, values.phoneE164);
@@ -82,34 +126,50 @@ leadRoutes.post("/api/leads", requirePermission("leads.write"), validate("json",
   }
 });
 
-leadRoutes.patch(
-  "/api/leads/:id",
-  requirePermission("leads.write"),
-  validate("param", idParam),
-  validate("json", updateLeadSchema),
-  async (c) => {
-    const businessId = businessIdOf(c);
-    const db = c.get("db")();
-    const { values, errors } = await resolveLeadValues(db, await businessContext(db, businessId), c.req.valid("json"));
-    if (errors.length > 0) throw fieldErrors(errors);
-    try {
-      const [lead] = await db
-        .update(leads)
-        .set({ ...values, updatedAt: new Date() })
-        .where(and(eq(leads.id, c.req.valid("param").id), eq(leads.businessId, businessId), isNull(leads.deletedAt)))
-        .returning();
-      if (!lead) throw notFound("Lead");
-      return c.json({ lead });
-    } catch (err) {
-      if (isUniqueViolation(err, "leads_business_phone_key") && values.phoneE164)
-        throw await duplicatePhone(db, businessId, values.phoneE164);
-      throw err;
-    }
-  },
-);
+const updateLead = apiRoute({
+  method: "patch",
+  path: "/api/leads/{id}",
+  tag: "Leads",
+  summary: "Change some of a lead's fields",
+  auth: { permission: "leads.write" },
+  request: { params: idParam, body: jsonBody(updateLeadSchema) },
+  responses: { 200: jsonContent(leadBody, "The updated lead") },
+  errors: ["not_found", "duplicate_phone"],
+});
+
+leadRoutes.openapi(updateLead, async (c) => {
+  const businessId = businessIdOf(c);
+  const db = c.get("db")();
+  const { values, errors } = await resolveLeadValues(db, await businessContext(db, businessId), c.req.valid("json"));
+  if (errors.length > 0) throw fieldErrors(errors);
+  try {
+    const [lead] = await db
+      .update(leads)
+      .set({ ...values, updatedAt: new Date() })
+      .where(and(eq(leads.id, c.req.valid("param").id), eq(leads.businessId, businessId), isNull(leads.deletedAt)))
+      .returning();
+    if (!lead) throw notFound("Lead");
+    return c.json({ lead }, 200);
+  } catch (err) {
+    if (isUniqueViolation(err, "leads_business_phone_key") && values.phoneE164)
+      throw await duplicatePhone(db, businessId, values.phoneE164);
+    throw err;
+  }
+});
 
 /** Soft delete: the lead disappears from the book (and frees its phone) but history keeps it. */
-leadRoutes.delete("/api/leads/:id", requirePermission("leads.delete"), validate("param", idParam), async (c) => {
+const deleteLead = apiRoute({
+  method: "delete",
+  path: "/api/leads/{id}",
+  tag: "Leads",
+  summary: "Delete a lead (soft: it leaves the book and frees its phone; history keeps it)",
+  auth: { permission: "leads.delete" },
+  request: { params: idParam },
+  responses: { 204: { description: "Deleted" } },
+  errors: ["not_found"],
+});
+
+leadRoutes.openapi(deleteLead, async (c) => {
   const [lead] = await c
     .get("db")()
     .update(leads)
@@ -117,34 +177,45 @@ leadRoutes.delete("/api/leads/:id", requirePermission("leads.delete"), validate(
     .where(and(eq(leads.id, c.req.valid("param").id), eq(leads.businessId, businessIdOf(c)), isNull(leads.deletedAt)))
     .returning({ id: leads.id });
   if (!lead) throw notFound("Lead");
-  return c.body(null, 204);
+  return noContent(c);
 });
 
-const bulkStatusBody = z
-  .object({
-    leadIds: z.array(z.number().int().positive().max(MAX_ID)).min(1).max(1000),
-    status: z.string().min(1).max(40),
-  })
-  .strict();
+const bulkStatusBody = z.strictObject({
+  leadIds: z.array(z.number().int().positive().max(MAX_ID)).min(1).max(1000),
+  status: z.string().min(1).max(40),
+});
 
-leadRoutes.post(
-  "/api/leads/bulk-status",
-  requirePermission("leads.bulk"),
-  validate("json", bulkStatusBody),
-  async (c) => {
-    const businessId = businessIdOf(c);
-    const { leadIds, status } = c.req.valid("json");
-    const db = c.get("db")();
-    if (!(await statusKeys(db, businessId)).keys.has(status)) {
-      throw fieldErrors([{ field: "status", message: `"${status}" is not one of this business's statuses` }]);
-    }
-    const ids = [...new Set(leadIds)];
-    const updated = await db
-      .update(leads)
-      .set({ status, updatedAt: new Date() })
-      .where(and(eq(leads.businessId, businessId), inArray(leads.id, ids), isNull(leads.deletedAt)))
-      .returning({ id: leads.id });
-    const found = new Set(updated.map((r) => r.id));
-    return c.json({ updated: updated.length, notFound: ids.filter((id) => !found.has(id)) });
+const bulkStatus = apiRoute({
+  method: "post",
+  path: "/api/leads/bulk-status",
+  tag: "Leads",
+  summary: "Give many leads one status",
+  auth: { permission: "leads.bulk" },
+  request: { body: jsonBody(bulkStatusBody) },
+  responses: {
+    200: jsonContent(
+      z.strictObject({
+        updated: z.number().int().min(0),
+        notFound: z.array(id).openapi({ description: "Ids that are not leads of this business (or deleted)" }),
+      }),
+      "How many changed, and the ids that matched no lead",
+    ),
   },
-);
+});
+
+leadRoutes.openapi(bulkStatus, async (c) => {
+  const businessId = businessIdOf(c);
+  const { leadIds, status } = c.req.valid("json");
+  const db = c.get("db")();
+  if (!(await statusKeys(db, businessId)).keys.has(status)) {
+    throw fieldErrors([{ field: "status", message: `"${status}" is not one of this business's statuses` }]);
+  }
+  const ids = [...new Set(leadIds)];
+  const updated = await db
+    .update(leads)
+    .set({ status, updatedAt: new Date() })
+    .where(and(eq(leads.businessId, businessId), inArray(leads.id, ids), isNull(leads.deletedAt)))
+    .returning({ id: leads.id });
+  const found = new Set(updated.map((r) => r.id));
+  return c.json({ updated: updated.length, notFound: ids.filter((id) => !found.has(id)) }, 200);
+});

@@ -2,42 +2,66 @@
  * The team of a business. Owners manage everyone; admins manage admins and agents, never owners
  * (permissions.canManageRole). Users are deactivated, not deleted, so history keeps its authors.
  */
+import { z } from "@hono/zod-openapi";
 import { and, asc, eq } from "drizzle-orm";
-import { Hono } from "hono";
-import { z } from "zod";
-import type { AppEnv } from "../app-env";
-import { businessIdOf, requireAuth, requirePermission } from "../auth/middleware";
+import { businessIdOf } from "../auth/middleware";
 import { hashPassword } from "../auth/password";
 import { canManageRole } from "../auth/permissions";
 import { revokeOtherSessions } from "../auth/session";
+import { jsonBody, jsonContent, noContent } from "../contract/content";
+import { userModel } from "../contract/models/user";
+import { apiRoute } from "../contract/route";
+import { createRouter } from "../contract/router";
 import { isUniqueViolation } from "../db/errors";
 import { users } from "../db/schema";
 import { ApiError, notFound } from "../errors";
 import { emailSchema, idParam, passwordSchema } from "../lib/schemas";
-import { validate } from "../lib/validate";
 import { publicUser } from "./auth";
 
-export const userRoutes = new Hono<AppEnv>();
-userRoutes.use("/api/users", requireAuth);
-userRoutes.use("/api/users/*", requireAuth);
+export const userRoutes = createRouter();
 
 const businessRole = z.enum(["owner", "admin", "agent"]);
+const userBody = z.strictObject({ user: userModel });
 
-userRoutes.get("/api/users", requirePermission("users.read"), async (c) => {
+const listUsers = apiRoute({
+  method: "get",
+  path: "/api/users",
+  tag: "Team",
+  summary: "List the business's users, active and deactivated",
+  auth: { permission: "users.read" },
+  responses: { 200: jsonContent(z.strictObject({ users: z.array(userModel) }), "The team") },
+});
+
+userRoutes.openapi(listUsers, async (c) => {
   const rows = await c
     .get("db")()
     .select()
     .from(users)
     .where(eq(users.businessId, businessIdOf(c)))
     .orderBy(asc(users.id));
-  return c.json({ users: rows.map(publicUser) });
+  return c.json({ users: rows.map(publicUser) }, 200);
 });
 
-const createUserBody = z
-  .object({ email: emailSchema, name: z.string().trim().min(1).max(200), role: businessRole, password: passwordSchema })
-  .strict();
+const createUserBody = z.strictObject({
+  email: emailSchema,
+  name: z.string().trim().min(1).max(200),
+  role: businessRole,
+  password: passwordSchema,
+});
 
-userRoutes.post("/api/users", requirePermission("users.manage"), validate("json", createUserBody), async (c) => {
+const createUser = apiRoute({
+  method: "post",
+  path: "/api/users",
+  tag: "Team",
+  summary: "Add a user to the business",
+  description: "Owners add any role; admins add admins and agents, never owners.",
+  auth: { permission: "users.manage" },
+  request: { body: jsonBody(createUserBody) },
+  responses: { 201: jsonContent(userBody, "The new user") },
+  errors: ["conflict"],
+});
+
+userRoutes.openapi(createUser, async (c) => {
   const body = c.req.valid("json");
   const actor = c.get("auth").user;
   if (!canManageRole(actor.role, body.role)) {
@@ -61,9 +85,8 @@ userRoutes.post("/api/users", requirePermission("users.manage"), validate("json"
 });
 
 const updateUserBody = z
-  .object({ name: z.string().trim().min(1).max(200), role: businessRole, isActive: z.boolean() })
+  .strictObject({ name: z.string().trim().min(1).max(200), role: businessRole, isActive: z.boolean() })
   .partial()
-  .strict()
   .refine((b) => Object.keys(b).length > 0, { message: "give at least one of name, role, isActive" });
 
 async function manageableUser(c: Parameters<typeof businessIdOf>[0], id: number) {
@@ -80,42 +103,59 @@ async function manageableUser(c: Parameters<typeof businessIdOf>[0], id: number)
   return target;
 }
 
-userRoutes.patch(
-  "/api/users/:id",
-  requirePermission("users.manage"),
-  validate("param", idParam),
-  validate("json", updateUserBody),
-  async (c) => {
-    const { id } = c.req.valid("param");
-    const body = c.req.valid("json");
-    const actor = c.get("auth").user;
-    const target = await manageableUser(c, id);
-    if (body.role && !canManageRole(actor.role, body.role)) {
-      throw new ApiError("forbidden", `Your role (${actor.role}) may not grant role ${body.role}`, { field: "role" });
-    }
-    if (target.id === actor.id && (body.isActive === false || (body.role && body.role !== target.role))) {
-      throw new ApiError("conflict", "You cannot deactivate yourself or change your own role", {
-        field: body.role ? "role" : "isActive",
-      });
-    }
-    const db = c.get("db")();
-    const [updated] = await db
-      .update(users)
-      .set({ ...body, updatedAt: new Date() })
-      .where(eq(users.id, id))
-      .returning();
-    if (body.isActive === false) await revokeOtherSessions(db, id, null);
-    return c.json({ user: publicUser(updated!) });
-  },
-);
+const updateUser = apiRoute({
+  method: "patch",
+  path: "/api/users/{id}",
+  tag: "Team",
+  summary: "Rename a user, change its role, or (de)activate it",
+  description: "Deactivating signs the user out everywhere. Nobody changes their own role or deactivates themselves.",
+  auth: { permission: "users.manage" },
+  request: { params: idParam, body: jsonBody(updateUserBody) },
+  responses: { 200: jsonContent(userBody, "The updated user") },
+  errors: ["not_found", "conflict"],
+});
+
+userRoutes.openapi(updateUser, async (c) => {
+  const { id } = c.req.valid("param");
+  const body = c.req.valid("json");
+  const actor = c.get("auth").user;
+  const target = await manageableUser(c, id);
+  if (body.role && !canManageRole(actor.role, body.role)) {
+    throw new ApiError("forbidden", `Your role (${actor.role}) may not grant role ${body.role}`, { field: "role" });
+  }
+  if (target.id === actor.id && (body.isActive === false || (body.role && body.role !== target.role))) {
+    throw new ApiError("conflict", "You cannot deactivate yourself or change your own role", {
+      field: body.role ? "role" : "isActive",
+    });
+  }
+  const db = c.get("db")();
+  const [updated] = await db
+    .update(users)
+    .set({ ...body, updatedAt: new Date() })
+    .where(eq(users.id, id))
+    .returning();
+  if (body.isActive === false) await revokeOtherSessions(db, id, null);
+  return c.json({ user: publicUser(updated!) }, 200);
+});
 
 /** Deactivates (the account stays for history) and signs the user out everywhere. */
-userRoutes.delete("/api/users/:id", requirePermission("users.manage"), validate("param", idParam), async (c) => {
+const deactivateUser = apiRoute({
+  method: "delete",
+  path: "/api/users/{id}",
+  tag: "Team",
+  summary: "Deactivate a user and sign it out everywhere",
+  auth: { permission: "users.manage" },
+  request: { params: idParam },
+  responses: { 204: { description: "Deactivated" } },
+  errors: ["not_found", "conflict"],
+});
+
+userRoutes.openapi(deactivateUser, async (c) => {
   const { id } = c.req.valid("param");
   const target = await manageableUser(c, id);
   if (target.id === c.get("auth").user.id) throw new ApiError("conflict", "You cannot deactivate yourself");
   const db = c.get("db")();
   await db.update(users).set({ isActive: false, updatedAt: new Date() }).where(eq(users.id, id));
   await revokeOtherSessions(db, id, null);
-  return c.body(null, 204);
+  return noContent(c);
 });
