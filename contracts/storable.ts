@@ -15,7 +15,7 @@ export const MAX_UNIX_SECONDS = 253_402_300_799;
 
 // A high surrogate not followed by a low one, or a low one not preceded by a high one.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-const NUL = /\u0000/g;
+const NUL = "\u0000";
 
 /**
  * Text Postgres can store: U+0000 removed (Postgres `text` refuses it, SQLSTATE 22021), lone
@@ -23,7 +23,7 @@ const NUL = /\u0000/g;
  * splitting a surrogate pair.
  */
 export function cleanText(value: string, max: number): string {
-  let out = value.replace(NUL, "").replace(LONE_SURROGATE, "\uFFFD");
+  let out = value.replaceAll(NUL, "").replace(LONE_SURROGATE, "\uFFFD");
   if (out.length > max) {
     out = out.slice(0, max);
     // A pair cut in half leaves a lone high surrogate at the end: drop it.

@@ -154,7 +154,11 @@ export class OutboxForwarder {
     const started = performance.now();
     let outcome: string;
     try {
-      const signature = await signShardPayload(this.options.secret, timestamp, body);
+      const signature = await signShardPayload(this.options.secret, {
+        shardId: this.options.shardId,
+        timestamp,
+        body,
+      });
       const res = await this.fetchImpl(this.options.edgeEventsUrl, {
         method: "POST",
         headers: {

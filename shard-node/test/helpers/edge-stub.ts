@@ -7,6 +7,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type ShardEvent, shardEvent, shardEventDelivery } from "../../../contracts/shard-events.js";
 import {
+  SHARD_ID_HEADER,
   SHARD_SIGNATURE_HEADER,
   SHARD_TIMESTAMP_HEADER,
   verifyShardPayload,
@@ -56,6 +57,7 @@ export async function startEdgeStub(
       const body = Buffer.concat(chunks).toString("utf8");
       const check = await verifyShardPayload({
         secret,
+        shardId: Number(req.headers[SHARD_ID_HEADER]),
         timestampHeader: req.headers[SHARD_TIMESTAMP_HEADER] as string | undefined,
         signatureHeader: req.headers[SHARD_SIGNATURE_HEADER] as string | undefined,
         body,
