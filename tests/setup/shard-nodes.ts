@@ -50,7 +50,8 @@ export interface RunningShards {
 }
 
 async function waitHealthy(url: string, child: ChildProcess, output: () => string): Promise<void> {
-  const deadline = Date.now() + 30_000;
+  // Generous: on a busy 2-core machine loading Baileys through tsx alone can take most of a minute.
+  const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`shard node exited during startup:\n${output()}`);
     try {
