@@ -208,7 +208,8 @@ describe("storing events", () => {
     expect(stored).toHaveLength(0);
     // Another business is not affected.
     expect((await deliver([inboundMessage(t.businessId, { chatJid: jidOf(uniquePhone()) })])).status).toBe(200);
-  });
+    // Storing 200 events, each in its own transaction, takes tens of seconds on a loaded machine.
+  }, 120_000);
 
   it("a logout we asked for (no WhatsApp status code) is recorded but does not pause sends", async () => {
     const tenant = await createTenant(db, "Requested logout business");
