@@ -55,6 +55,7 @@ export default defineConfig({
                 SHARD_SECRET: shards.secret,
                 BAILEYS_NUM_SHARDS: String(shards.urls.length),
                 ...Object.fromEntries(shards.urls.map((url, i) => [`BAILEYS_SHARD_${i + 1}_URL`, url])),
+                TEST_EDGE_RELAY_URL: shards.relayUrl,
               },
               queueConsumers,
             },

@@ -145,6 +145,8 @@ export const shardHealth = z.object({
   outbox: z.object({
     pending: z.number().int().nonnegative(),
     oldestAgeSeconds: z.number().nonnegative().nullable(),
+    /** Events parked in the dead lane after repeated refusals by the edge. */
+    dead: z.number().int().nonnegative(),
   }),
   memory: z.object({ rssBytes: z.number(), heapUsedBytes: z.number() }),
   uptimeSeconds: z.number().nonnegative(),

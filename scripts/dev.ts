@@ -12,6 +12,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { deriveShardSecret } from "../contracts/shard-signing";
 import { type LocalPostgres, startEmbeddedPostgres } from "./lib/embedded-postgres";
 import { childProcessEnv, needsLocalProxy, readLocalEnv } from "./lib/local-env";
 import { runMigrations } from "./lib/migrate";
@@ -99,7 +100,8 @@ try {
         BAILEYS_SHARD_ID: String(n),
         BAILEYS_HOST: "127.0.0.1",
         BAILEYS_PORT: String(port),
-        SHARD_SECRET: shardSecret,
+        // Each shard gets only its own key, derived from the master the Worker holds.
+        SHARD_SECRET: await deriveShardSecret(shardSecret, n),
         SHARD_SESSION_DRIVER: env.LOCAL_SHARD_DRIVER,
         SHARD_DATA_DIR: path.resolve(env.LOCAL_DATA_DIR, `shard-${n}`),
         EDGE_EVENTS_URL: `http://127.0.0.1:${env.WORKER_PORT}/internal/shards/events`,

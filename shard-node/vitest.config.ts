@@ -8,7 +8,7 @@ export default defineConfig({
     environment: "node",
     pool: "forks",
     globalSetup: ["test/setup/temp-root.ts"],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    testTimeout: 90_000,
+    hookTimeout: 90_000,
   },
 });

@@ -55,8 +55,12 @@ export const configSchema = z.object({
   // WhatsApp shards.
   BAILEYS_NUM_SHARDS: int(1, 1_000).default(1),
   BAILEYS_PORT: int(1, 65_535).default(3300),
-  /** Bearer secret for edge → shard calls and HMAC key for shard → edge events. */
-  SHARD_SECRET: optionalString,
+  /**
+   * The master of the per-shard keys: shard N's key (bearer for edge → shard calls, HMAC key for
+   * its events) is `SHARD_{N}_SECRET` when set, else derived from this one (see
+   * contracts/shard-signing.ts deriveShardSecret and worker/whatsapp/shard-router.ts shardSecret).
+   */
+  SHARD_SECRET: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   SHARD_EVENT_MAX_SKEW_SECONDS: int(10, 3600).default(300),
 
   // Accounts.
@@ -72,6 +76,8 @@ export const configSchema = z.object({
 export type Config = z.infer<typeof configSchema> & {
   /** BAILEYS_SHARD_{N}_URL overrides, by shard number. */
   shardUrlOverrides: ReadonlyMap<number, string>;
+  /** SHARD_{N}_SECRET: a shard's own key, by shard number (else derived from SHARD_SECRET). */
+  shardSecretOverrides: ReadonlyMap<number, string>;
 };
 
 export class ConfigError extends Error {
@@ -82,19 +88,23 @@ export class ConfigError extends Error {
 }
 
 const SHARD_URL_KEY = /^BAILEYS_SHARD_(\d+)_URL$/;
+const SHARD_SECRET_KEY = /^SHARD_(\d+)_SECRET$/;
 
-function parseShardUrlOverrides(env: Record<string, unknown>): {
-  overrides: Map<number, string>;
-  issues: { variable: string; message: string }[];
-} {
+/** Settings named per shard (`..._{N}_...`), by shard number. */
+function parsePerShard(
+  env: Record<string, unknown>,
+  pattern: RegExp,
+  schema: z.ZodType<string>,
+  message: string,
+): { overrides: Map<number, string>; issues: { variable: string; message: string }[] } {
   const overrides = new Map<number, string>();
   const issues: { variable: string; message: string }[] = [];
   for (const [key, value] of Object.entries(env)) {
-    const match = SHARD_URL_KEY.exec(key);
+    const match = pattern.exec(key);
     if (!match || typeof value !== "string" || value.trim() === "") continue;
-    const parsed = z.url({ protocol: /^https?$/ }).safeParse(value.trim());
-    if (!parsed.success) issues.push({ variable: key, message: "must be an http(s) URL" });
-    else overrides.set(Number(match[1]), parsed.data.replace(/\/+$/, ""));
+    const parsed = schema.safeParse(value.trim());
+    if (!parsed.success) issues.push({ variable: key, message });
+    else overrides.set(Number(match[1]), parsed.data);
   }
   return { overrides, issues };
 }
@@ -109,15 +119,25 @@ export function parseConfig(env: Record<string, unknown>): Config {
     else if (typeof value === "number" || typeof value === "boolean") settings[key] = String(value);
   }
   const result = configSchema.safeParse(settings);
-  const shardUrls = parseShardUrlOverrides(env);
-  const issues = shardUrls.issues.slice();
+  const shardUrls = parsePerShard(
+    env,
+    SHARD_URL_KEY,
+    z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, "")),
+    "must be an http(s) URL",
+  );
+  const shardSecrets = parsePerShard(env, SHARD_SECRET_KEY, z.string().min(16), "must be at least 16 characters");
+  const issues = [...shardUrls.issues, ...shardSecrets.issues];
   if (!result.success) {
     for (const issue of result.error.issues) {
       issues.push({ variable: String(issue.path[0] ?? "config"), message: issue.message });
     }
   }
   if (issues.length > 0 || !result.success) throw new ConfigError(issues);
-  const config = { ...result.data, shardUrlOverrides: shardUrls.overrides };
+  const config = {
+    ...result.data,
+    shardUrlOverrides: shardUrls.overrides,
+    shardSecretOverrides: shardSecrets.overrides,
+  };
   if (config.ENVIRONMENT === "production" && config.NEON_WS_PROXY) {
     throw new ConfigError([
       { variable: "NEON_WS_PROXY", message: "is a local-development setting; unset it in production" },

@@ -51,6 +51,8 @@ export const configSchema = z
     OUTBOX_RETRY_BASE_MS: int(1, 600_000).default(1_000),
     OUTBOX_RETRY_MAX_MS: int(1, 3_600_000).default(60_000),
     OUTBOX_REQUEST_TIMEOUT_MS: int(100, 300_000).default(15_000),
+    /** Refusals (4xx) of one event, sent alone, before it is parked in the dead lane (outbox_dead). */
+    OUTBOX_MAX_REFUSALS: int(1, 1_000).default(5),
     /** Sweep interval for work that was not announced (e.g. rows left by a previous process). */
     OUTBOX_POLL_MS: int(10, 600_000).default(5_000),
 

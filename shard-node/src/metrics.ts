@@ -8,6 +8,7 @@ import { connectionStates } from "../../contracts/shard-events.js";
 export interface MetricsSources {
   sessionsByState(): Record<string, number>;
   outboxPending(): number;
+  outboxDead(): number;
 }
 
 export class ShardMetrics {
@@ -26,6 +27,11 @@ export class ShardMetrics {
     name: "shard_outbox_deliveries_total",
     help: "Delivery requests to the edge, by result",
     labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+  readonly eventsParked = new Counter({
+    name: "shard_outbox_events_parked_total",
+    help: "Events moved to the dead lane after the edge refused them repeatedly",
     registers: [this.registry],
   });
   readonly deliverySeconds = new Histogram({
@@ -60,6 +66,14 @@ export class ShardMetrics {
       registers: [this.registry],
       collect() {
         this.set(sources.outboxPending());
+      },
+    });
+    new Gauge({
+      name: "shard_outbox_dead_events",
+      help: "Events parked in the dead lane (outbox_dead), waiting for an operator",
+      registers: [this.registry],
+      collect() {
+        this.set(sources.outboxDead());
       },
     });
   }

@@ -2,7 +2,12 @@
  * Forwards the outbox to the edge: one lane per business (events of a business go in order, one
  * request in flight at a time), up to OUTBOX_CONCURRENCY lanes at once, each lane with its own
  * exponential backoff so one business the edge refuses does not hold up the others. A batch is
- * removed from the outbox only after the edge answered 2xx; anything else is retried, forever.
+ * removed from the outbox only after the edge answered 2xx.
+ *
+ * Network errors, 5xx and "try later" answers (401/403: keys being rotated, 408, 429) are retried
+ * forever: they say nothing about the event. Any other 4xx is a refusal of what we sent. After one,
+ * the lane sends its oldest event alone, so a refusal is pinned on one event; an event refused
+ * `maxRefusals` times on its own is parked in the dead lane and the lane moves on.
  */
 import {
   SHARD_ID_HEADER,
@@ -13,7 +18,7 @@ import {
 import type { Logger } from "./logger.js";
 import type { ShardMetrics } from "./metrics.js";
 import { backoffDelay } from "./sessions/reconnect-policy.js";
-import type { Outbox } from "./store/outbox.js";
+import type { Outbox, OutboxRow } from "./store/outbox.js";
 
 export interface ForwarderOptions {
   shardId: number;
@@ -25,12 +30,25 @@ export interface ForwarderOptions {
   retryMaxMs: number;
   requestTimeoutMs: number;
   pollMs: number;
+  /** Refusals of one event, sent alone, before it is parked in the dead lane. */
+  maxRefusals: number;
 }
 
 interface Lane {
   inFlight: boolean;
   failures: number;
   nextAttemptAt: number;
+  /** After a refusal: send the oldest event alone until one is accepted or parked. */
+  isolate: boolean;
+  /** Refusals of the oldest event, sent alone. */
+  refusals: number;
+}
+
+/** 4xx answers that are about the request's credentials or timing, not about the events in it. */
+const RETRY_LATER = new Set([401, 403, 408, 425, 429]);
+
+export function isRefusal(status: number): boolean {
+  return status >= 400 && status < 500 && !RETRY_LATER.has(status);
 }
 
 export class OutboxForwarder {
@@ -111,7 +129,7 @@ export class OutboxForwarder {
   private lane(businessId: number): Lane {
     let lane = this.lanes.get(businessId);
     if (!lane) {
-      lane = { inFlight: false, failures: 0, nextAttemptAt: 0 };
+      lane = { inFlight: false, failures: 0, nextAttemptAt: 0, isolate: false, refusals: 0 };
       this.lanes.set(businessId, lane);
     }
     return lane;
@@ -129,14 +147,18 @@ export class OutboxForwarder {
   }
 
   private async deliver(businessId: number, lane: Lane): Promise<void> {
-    const rows = this.outbox.peek(businessId, this.options.batchSize);
+    const rows = this.outbox.peek(businessId, lane.isolate ? 1 : this.options.batchSize);
     if (rows.length === 0) return;
     const body = `{"events":[${rows.map((r) => r.payload).join(",")}]}`;
     const timestamp = Math.floor(Date.now() / 1000);
     const started = performance.now();
     let outcome: string;
     try {
-      const signature = await signShardPayload(this.options.secret, timestamp, body);
+      const signature = await signShardPayload(this.options.secret, {
+        shardId: this.options.shardId,
+        timestamp,
+        body,
+      });
       const res = await this.fetchImpl(this.options.edgeEventsUrl, {
         method: "POST",
         headers: {
@@ -148,12 +170,15 @@ export class OutboxForwarder {
         body,
         signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.options.requestTimeoutMs)]),
       });
-      // Drain the body so the connection can be reused.
-      await res.arrayBuffer().catch(() => undefined);
+      // Read the body either way so the connection can be reused; a refusal's text is kept when
+      // the event is parked.
+      const errorText = await res.text().catch(() => "");
       if (res.ok) {
         this.outbox.ack(businessId, rows[rows.length - 1]!.seq);
         lane.failures = 0;
         lane.nextAttemptAt = 0;
+        lane.isolate = false;
+        lane.refusals = 0;
         this.metrics.eventsDelivered.inc(rows.length);
         this.metrics.deliveries.inc({ result: "ok" });
         this.metrics.deliverySeconds.observe((performance.now() - started) / 1000);
@@ -161,6 +186,7 @@ export class OutboxForwarder {
       }
       outcome = `edge answered ${res.status}`;
       this.metrics.deliveries.inc({ result: `http_${res.status}` });
+      if (isRefusal(res.status) && this.refused(businessId, lane, rows, res.status, errorText)) return;
     } catch (err) {
       outcome = `request failed: ${(err as Error).message}`;
       this.metrics.deliveries.inc({ result: "network_error" });
@@ -172,5 +198,32 @@ export class OutboxForwarder {
       { businessId, events: rows.length, failures: lane.failures, retryInMs: delay },
       `event delivery failed: ${outcome}`,
     );
+  }
+
+  /**
+   * Counts a refusal. Returns true when the oldest event was parked (the lane goes on at once);
+   * false when the lane should back off and try again.
+   */
+  private refused(businessId: number, lane: Lane, rows: OutboxRow[], status: number, errorText: string): boolean {
+    if (rows.length > 1 || !lane.isolate) {
+      // A refused batch: which event was refused is unknown, so try the oldest one alone first.
+      lane.isolate = true;
+      lane.refusals = rows.length === 1 ? 1 : 0;
+      return false;
+    }
+    lane.refusals++;
+    if (lane.refusals < this.options.maxRefusals) return false;
+    const row = rows[0]!;
+    this.outbox.park(row.seq, { refusals: lane.refusals, status, error: errorText });
+    this.metrics.eventsParked.inc();
+    this.logger.error(
+      { businessId, seq: row.seq, refusals: lane.refusals, status },
+      "event parked in the dead lane after repeated refusals; the lane moves on",
+    );
+    lane.isolate = false;
+    lane.refusals = 0;
+    lane.failures = 0;
+    lane.nextAttemptAt = 0;
+    return true;
   }
 }

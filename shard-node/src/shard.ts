@@ -55,6 +55,7 @@ export function createShard(config: ShardConfig, overrides: ShardOverrides = {})
   const metrics = new ShardMetrics(config.BAILEYS_SHARD_ID, {
     sessionsByState: () => manager?.countsByState() ?? {},
     outboxPending: () => outbox.stat().pending,
+    outboxDead: () => outbox.deadCount(),
   });
 
   const factory =
@@ -92,6 +93,7 @@ export function createShard(config: ShardConfig, overrides: ShardOverrides = {})
       retryMaxMs: config.OUTBOX_RETRY_MAX_MS,
       requestTimeoutMs: config.OUTBOX_REQUEST_TIMEOUT_MS,
       pollMs: config.OUTBOX_POLL_MS,
+      maxRefusals: config.OUTBOX_MAX_REFUSALS,
     },
     logger,
     metrics,

@@ -68,9 +68,9 @@ describe("docker-compose.shards.yml", () => {
     }
   });
 
-  it("takes the shard secret and edge URL from the environment, never a value in the file", () => {
-    for (const { service } of shards) {
-      expect(service.environment.SHARD_SECRET).toMatch(/^\$\{SHARD_SECRET:\?/);
+  it("gives each shard its own key and the edge URL from the environment, never a value in the file", () => {
+    for (const { n, service } of shards) {
+      expect(service.environment.SHARD_SECRET).toMatch(new RegExp(`^\\$\\{SHARD_${n}_SECRET:\\?`));
       expect(service.environment.EDGE_EVENTS_URL).toMatch(/^\$\{EDGE_EVENTS_URL:\?/);
     }
   });

@@ -16,5 +16,6 @@ declare namespace Cloudflare {
     SHARD_SECRET: string;
     BAILEYS_SHARD_1_URL: string;
     BAILEYS_SHARD_2_URL: string;
+    TEST_EDGE_RELAY_URL: string;
   }
 }

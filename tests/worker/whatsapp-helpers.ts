@@ -2,26 +2,58 @@ import { env } from "cloudflare:workers";
 import type { ShardEvent } from "../../contracts/shard-events";
 import { messageEventId, statusEventId } from "../../contracts/shard-events";
 import {
+  deriveShardSecret,
   SHARD_ID_HEADER,
   SHARD_SIGNATURE_HEADER,
   SHARD_TIMESTAMP_HEADER,
   signShardPayload,
 } from "../../contracts/shard-signing";
+import { getConfig } from "../../worker/config";
+import { businessStub } from "../../worker/services/settings";
+import { shardForBusiness } from "../../worker/whatsapp/shard-router";
 import { call } from "./helpers";
 
-/** Delivers events to the edge exactly as a shard does: signed body, timestamp, shard id. */
+/** Shard N's own key, derived from the master SHARD_SECRET the way the edge does. */
+export function shardKey(shardId: number): Promise<string> {
+  return deriveShardSecret(env.SHARD_SECRET, shardId);
+}
+
+/** The shard that holds a business's assignment (seeded like the edge does on first use). */
+export async function assignedShardOf(businessId: number): Promise<number> {
+  const routed = shardForBusiness(getConfig(env), businessId, null);
+  const assignment = await businessStub(env, businessId).shardAssignment(businessId, routed);
+  return assignment!.shard;
+}
+
+/**
+ * Delivers events to the edge exactly as a shard does: signed with the shard's own key over
+ * timestamp, shard id and body. By default the sender is the shard holding the first event's
+ * business, and each event names it (as a real shard's events do); `keepEventShard` sends the
+ * events as given.
+ */
 export async function deliver(
-  events: ShardEvent[],
-  opts: { shardId?: number; timestamp?: number; secret?: string; tamper?: (body: string) => string } = {},
+  events: ShardEvent[] | unknown[],
+  opts: {
+    shardId?: number;
+    timestamp?: number;
+    secret?: string;
+    tamper?: (body: string) => string;
+    keepEventShard?: boolean;
+  } = {},
 ): Promise<Response> {
-  const body = JSON.stringify({ events });
+  const first = events[0] as { businessId?: unknown } | undefined;
+  const shardId = opts.shardId ?? (typeof first?.businessId === "number" ? await assignedShardOf(first.businessId) : 1);
+  const sent = opts.keepEventShard
+    ? events
+    : events.map((e) => (e && typeof e === "object" ? { ...(e as object), shardId } : e));
+  const body = JSON.stringify({ events: sent });
   const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
-  const signature = await signShardPayload(opts.secret ?? env.SHARD_SECRET, timestamp, body);
+  const signature = await signShardPayload(opts.secret ?? (await shardKey(shardId)), { shardId, timestamp, body });
   return call("/internal/shards/events", {
     method: "POST",
     headers: {
       "Content-Type": "application/json",
-      [SHARD_ID_HEADER]: String(opts.shardId ?? 1),
+      [SHARD_ID_HEADER]: String(shardId),
       [SHARD_TIMESTAMP_HEADER]: String(timestamp),
       [SHARD_SIGNATURE_HEADER]: signature,
     },
@@ -83,7 +115,7 @@ export function shardNode(n: 1 | 2) {
   return async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${base}${path}`, {
       method,
-      headers: { Authorization: `Bearer ${env.SHARD_SECRET}`, "Content-Type": "application/json" },
+      headers: { Authorization: `Bearer ${await shardKey(n)}`, "Content-Type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     // biome-ignore lint/suspicious/noExplicitAny: parsed JSON, read by assertions

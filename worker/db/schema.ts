@@ -18,6 +18,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
+import { messageStatuses } from "../../contracts/shard-events";
 
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () => timestamp("updated_at", { withTimezone: true }).notNull().defaultNow();
@@ -264,7 +265,8 @@ export const waConversations = pgTable(
   ],
 );
 
-export const waMessageStatuses = ["pending", "sent", "delivered", "read", "played", "failed"] as const;
+/** The statuses of a WhatsApp message: the contract's list (contracts/shard-events.ts) is their one home. */
+export const waMessageStatuses = messageStatuses;
 
 export const waMessages = pgTable(
   "wa_messages",
@@ -425,6 +427,38 @@ export const shardEvents = pgTable(
     receivedAt: tsz("received_at").notNull().defaultNow(),
   },
   (t) => [index("shard_events_received_idx").on(t.receivedAt)],
+);
+
+/**
+ * Shard events the edge could not apply, kept for operators: the raw event as received (JSON text,
+ * not jsonb, which refuses U+0000), why, and how often it came. The delivery around it is still
+ * acknowledged, so one bad event never blocks the events behind it. Nothing replays these
+ * automatically; see README "WhatsApp event quarantine".
+ */
+export const shardEventQuarantine = pgTable(
+  "shard_event_quarantine",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    /** The shard that sent it (authenticated by its key). */
+    shardId: integer("shard_id").notNull(),
+    /** The business the event names, when it is a safe integer (no foreign key: it may not exist). */
+    businessId: bigint("business_id", { mode: "number" }),
+    eventId: text("event_id"),
+    eventType: text("event_type"),
+    /** invalid | foreign_shard | not_assigned_shard | stale_fencing_token | apply_failed */
+    reason: text("reason").notNull(),
+    detail: text("detail").notNull(),
+    payload: text("payload").notNull(),
+    /** SHA-256 of the payload: the same event quarantined again bumps `occurrences`. */
+    payloadSha256: text("payload_sha256").notNull(),
+    occurrences: integer("occurrences").notNull().default(1),
+    firstSeenAt: tsz("first_seen_at").notNull().defaultNow(),
+    lastSeenAt: tsz("last_seen_at").notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("shard_event_quarantine_payload_reason_key").on(t.payloadSha256, t.reason),
+    index("shard_event_quarantine_business_idx").on(t.businessId, t.lastSeenAt),
+  ],
 );
 
 export const waOutboundStatuses = ["queued", "sending", "sent", "held", "failed", "cancelled"] as const;

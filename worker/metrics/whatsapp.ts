@@ -12,9 +12,15 @@ export const shardEventMetrics = {
     help: "Shard events received again and acknowledged without storing.",
     registers: [registry],
   }),
+  quarantined: new Counter({
+    name: "prosaas_shard_events_quarantined_total",
+    help: "Shard events kept in shard_event_quarantine instead of being applied, by reason.",
+    labelNames: ["reason"] as const,
+    registers: [registry],
+  }),
   rejected: new Counter({
     name: "prosaas_shard_events_rejected_total",
-    help: "Shard event deliveries refused, by reason (signature, staleness, invalid body).",
+    help: "Shard event deliveries refused, by reason (unknown shard, signature, staleness, not a delivery).",
     labelNames: ["reason"] as const,
     registers: [registry],
   }),

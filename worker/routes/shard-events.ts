@@ -1,13 +1,18 @@
 /**
- * `POST /internal/shards/events`: where shard nodes deliver what happened on WhatsApp. The body is
- * verified (HMAC over timestamp + body, timestamp within SHARD_EVENT_MAX_SKEW_SECONDS), validated,
- * and stored — each event once, by its id — before the 2xx that lets the shard drop it from its
- * outbox. Anything else (401, 400, 5xx) makes the shard retry, so nothing is lost.
+ * `POST /internal/shards/events`: where shard nodes deliver what happened on WhatsApp.
+ *
+ * The delivery is authenticated with the sending shard's own key (HMAC over timestamp, shard id
+ * and body; timestamp within SHARD_EVENT_MAX_SKEW_SECONDS): anything else is 401 and nothing is
+ * read. An authentic delivery is then always acknowledged (2xx) once each event in it is either
+ * stored (once, by its id) or quarantined with its reason (worker/whatsapp/ingest.ts), so one bad
+ * event never holds back the events behind it. Only a body that is not a delivery at all (not JSON,
+ * no `events` array) is refused with 400; a database outage is a 5xx, and the shard retries both.
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { shardEventDelivery } from "../../contracts/shard-events";
 import {
+  parseShardIdHeader,
   SHARD_ID_HEADER,
   SHARD_SIGNATURE_HEADER,
   SHARD_TIMESTAMP_HEADER,
@@ -20,7 +25,9 @@ import { log } from "../lib/log";
 import { shardEventMetrics } from "../metrics/whatsapp";
 import { businessStub } from "../services/settings";
 import { connectionBanReason } from "../whatsapp/ban-signals";
+import { businessAssignment } from "../whatsapp/business-shard";
 import { ingestShardEvents } from "../whatsapp/ingest";
+import { shardSecret } from "../whatsapp/shard-router";
 
 export const shardEventRoutes = new Hono<AppEnv>();
 // Enforced while reading, so a chunked body without Content-Length cannot make us buffer more.
@@ -36,10 +43,18 @@ shardEventRoutes.use(
 
 shardEventRoutes.post("/internal/shards/events", async (c) => {
   const config = c.get("config");
-  if (!config.SHARD_SECRET) throw new ApiError("service_unavailable", "SHARD_SECRET is not configured");
+  if (!config.SHARD_SECRET && config.shardSecretOverrides.size === 0)
+    throw new ApiError("service_unavailable", "no shard keys are configured (SHARD_SECRET or SHARD_{N}_SECRET)");
+  const shardId = parseShardIdHeader(c.req.header(SHARD_ID_HEADER));
+  const secret = shardId === null ? undefined : await shardSecret(config, shardId);
+  if (shardId === null || !secret) {
+    shardEventMetrics.rejected.inc({ reason: "unknown_shard" });
+    throw new ApiError("unauthorized", "shard event refused: unknown or missing shard id");
+  }
   const body = await c.req.text();
   const check = await verifyShardPayload({
-    secret: config.SHARD_SECRET,
+    secret,
+    shardId,
     timestampHeader: c.req.header(SHARD_TIMESTAMP_HEADER),
     signatureHeader: c.req.header(SHARD_SIGNATURE_HEADER),
     body,
@@ -54,6 +69,7 @@ shardEventRoutes.post("/internal/shards/events", async (c) => {
   try {
     json = JSON.parse(body);
   } catch {
+    shardEventMetrics.rejected.inc({ reason: "invalid" });
     throw new ApiError("bad_request", "body is not JSON");
   }
   const parsed = shardEventDelivery.safeParse(json);
@@ -61,22 +77,24 @@ shardEventRoutes.post("/internal/shards/events", async (c) => {
     shardEventMetrics.rejected.inc({ reason: "invalid" });
     throw validationError(parsed.error);
   }
-  const shardId = Number(c.req.header(SHARD_ID_HEADER));
-  const foreign = parsed.data.events.find((e) => e.shardId !== shardId);
-  if (foreign)
-    throw new ApiError(
-      "validation_failed",
-      `event ${foreign.id} names shard ${foreign.shardId}, but shard ${shardId} sent it`,
-    );
 
   // The webhook preset, per business: a shard flooding events for one business gets a 429 and
   // retries later (its outbox keeps everything), without starving the others.
   const perBusiness = new Map<number, number>();
-  for (const e of parsed.data.events) perBusiness.set(e.businessId, (perBusiness.get(e.businessId) ?? 0) + 1);
+  for (const e of parsed.data.events) {
+    const businessId = (e as { businessId?: unknown } | null)?.businessId;
+    if (typeof businessId === "number" && Number.isSafeInteger(businessId))
+      perBusiness.set(businessId, (perBusiness.get(businessId) ?? 0) + 1);
+  }
   for (const [businessId, count] of perBusiness)
     await enforceRateLimit(c.env, "webhook", `business:${businessId}`, count);
 
-  const result = await ingestShardEvents(c.get("db")(), parsed.data.events);
+  const db = c.get("db")();
+  const result = await ingestShardEvents(db, {
+    shardId,
+    events: parsed.data.events,
+    assignment: (businessId) => businessAssignment(db, c.env, config, businessId),
+  });
   for (const signal of result.banSignals) {
     const reason = connectionBanReason(signal.state, signal.statusCode);
     if (reason) {
@@ -86,5 +104,10 @@ shardEventRoutes.post("/internal/shards/events", async (c) => {
   }
   shardEventMetrics.stored.inc(result.stored);
   shardEventMetrics.duplicates.inc(result.duplicates);
-  return c.json({ stored: result.stored, duplicates: result.duplicates, ignored: result.ignored });
+  return c.json({
+    stored: result.stored,
+    duplicates: result.duplicates,
+    ignored: result.ignored,
+    quarantined: result.quarantined,
+  });
 });

@@ -21,7 +21,6 @@ import { log } from "../lib/log";
 import { businessStub } from "../services/settings";
 import { businessShard } from "../whatsapp/business-shard";
 import { ShardClient, ShardError } from "../whatsapp/shard-client";
-import { shardUrl } from "../whatsapp/shard-router";
 
 export const whatsappAdminRoutes = createRouter();
 
@@ -66,7 +65,7 @@ whatsappAdminRoutes.openapi(move, async (c) => {
   const move = plan.assignment.move!;
 
   // 2. The old shard lets go first.
-  const oldClient = ShardClient.forConfig(config, shardUrl(config, move.from));
+  const oldClient = ShardClient.forConfig(config, move.from);
   try {
     // With the move's new token: the old shard then refuses any start still carrying the old one.
     await oldClient.logout(businessId, move.fencingToken);
@@ -87,7 +86,7 @@ whatsappAdminRoutes.openapi(move, async (c) => {
   if (!done.ok) throw new ApiError("conflict", done.reason);
 
   // 4. Start on the new shard with the new token.
-  const newClient = ShardClient.forConfig(config, shardUrl(config, to));
+  const newClient = ShardClient.forConfig(config, to);
   const session = await newClient
     .startSession(businessId, { fencingToken: done.assignment.fencingToken })
     .catch((err: unknown) => {

@@ -20,24 +20,33 @@ export interface BusinessShard {
   client: ShardClient;
 }
 
+/** The business's assignment, seeded on first use (the edge's event intake checks senders against it). */
+export async function businessAssignment(
+  db: Database,
+  env: Env,
+  config: Config,
+  businessId: number,
+): Promise<Assignment> {
+  const stub = businessStub(env, businessId);
+  const assignment = await stub.shardAssignment(businessId);
+  if (assignment) return assignment;
+  const routed = shardForBusiness(config, businessId, await assignedShard(db, businessId));
+  return (await stub.shardAssignment(businessId, routed))!;
+}
+
 export async function businessShard(
   db: Database,
   env: Env,
   config: Config,
   businessId: number,
 ): Promise<BusinessShard> {
-  const stub = businessStub(env, businessId);
-  let assignment = await stub.shardAssignment(businessId);
-  if (!assignment) {
-    const routed = shardForBusiness(config, businessId, await assignedShard(db, businessId));
-    assignment = (await stub.shardAssignment(businessId, routed))!;
-  }
+  const assignment = await businessAssignment(db, env, config, businessId);
   const url = shardUrl(config, assignment.shard);
   return {
     shard: assignment.shard,
     url,
     fencingToken: assignment.fencingToken,
     move: assignment.move,
-    client: ShardClient.forConfig(config, url),
+    client: ShardClient.forConfig(config, assignment.shard),
   };
 }

@@ -1,17 +1,27 @@
 /**
  * Storing what shards report: messages (live and history), message statuses, connection changes.
- * Each event is stored once, by its stable id (contracts/shard-events.ts), in one transaction with
- * its effects, so a redelivered or replayed event changes nothing.
+ *
+ * Each event is judged on its own. It is stored once, by its stable id (contracts/shard-events.ts),
+ * in its own transaction with its effects, so a redelivered event changes nothing and a Postgres
+ * refusal of one event does not undo the others. An event that cannot be applied — it breaks the
+ * contract, names another shard, comes from a shard that does not hold the business's assignment
+ * or carries another fencing token, or Postgres refuses its data — is quarantined
+ * (./event-quarantine.ts) and the delivery is still acknowledged.
  */
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
-import type { ShardEvent } from "../../contracts/shard-events";
+import { messageStatusRank, type ShardEvent, shardEvent } from "../../contracts/shard-events";
 import type { Database } from "../db/client";
-import { businesses, leads, shardEvents, waConversations, waMessages, waSessions } from "../db/schema";
+import { businesses, leads, shardEvents, waMessages, waSessions } from "../db/schema";
+import { upsertConversation } from "./conversations";
+import { isDataError, type QuarantineReason, quarantineEvent, sqlState as sqlStateOf } from "./event-quarantine";
 
 type Tx = Parameters<Parameters<Database["transaction"]>[0]>[0];
 
-/** Status ranks: an update never moves a message backwards (read stays read if "delivered" arrives late). */
-const STATUS_RANK: Record<string, number> = { failed: -1, pending: 0, sent: 1, delivered: 2, read: 3, played: 4 };
+/** A message status's rank, computed in SQL from the one rank table (contracts/shard-events.ts). */
+const storedStatusRank = sql`(case ${waMessages.status} ${sql.join(
+  Object.entries(messageStatusRank).map(([status, rank]) => sql`when ${status} then ${rank}::int`),
+  sql` `,
+)} else 0 end)`;
 
 /** `972501234567@s.whatsapp.net` → `+972501234567`; groups and other JIDs have no phone. */
 export function phoneOfJid(jid: string): string | null {
@@ -54,39 +64,26 @@ async function linkLead(
 
 async function applyMessage(tx: Tx, event: Extract<ShardEvent, { type: "message.upsert" }>): Promise<void> {
   const { businessId, key } = event;
-  const sentAt = new Date(event.messageTimestamp * 1000);
+  // An out-of-range timestamp was dropped by the contract: when the shard saw it is the best guess.
+  const sentAt = event.messageTimestamp ? new Date(event.messageTimestamp * 1000) : new Date(event.occurredAt);
   const isGroup = key.chatJid.endsWith("@g.us");
   const leadId = isGroup ? null : await linkLead(tx, businessId, key.chatJid, key.fromMe ? undefined : event.pushName);
   // Only live incoming messages count as unread; history sync does not.
   const unread = !key.fromMe && event.upsertType === "notify" ? 1 : 0;
-  const preview = (event.text ?? `[${event.kind}]`).slice(0, 200);
-  const [conversation] = await tx
-    .insert(waConversations)
-    .values({
-      businessId,
-      chatJid: key.chatJid,
-      leadId,
-      displayName: key.fromMe ? null : (event.pushName ?? null),
-      lastMessageAt: sentAt,
-      lastMessagePreview: preview,
-      unreadCount: unread,
-    })
-    .onConflictDoUpdate({
-      target: [waConversations.businessId, waConversations.chatJid],
-      set: {
-        leadId: sql`coalesce(${waConversations.leadId}, excluded.lead_id)`,
-        displayName: sql`coalesce(excluded.display_name, ${waConversations.displayName})`,
-        unreadCount: sql`${waConversations.unreadCount} + excluded.unread_count`,
-        lastMessagePreview: sql`case when ${waConversations.lastMessageAt} is null or excluded.last_message_at >= ${waConversations.lastMessageAt} then excluded.last_message_preview else ${waConversations.lastMessagePreview} end`,
-        lastMessageAt: sql`greatest(${waConversations.lastMessageAt}, excluded.last_message_at)`,
-      },
-    })
-    .returning({ id: waConversations.id });
+  const conversationId = await upsertConversation(tx, {
+    businessId,
+    chatJid: key.chatJid,
+    leadId,
+    displayName: key.fromMe ? null : (event.pushName ?? null),
+    at: sentAt,
+    preview: event.text ?? `[${event.kind}]`,
+    unread,
+  });
   await tx
     .insert(waMessages)
     .values({
       businessId,
-      conversationId: conversation!.id,
+      conversationId,
       chatJid: key.chatJid,
       waMessageId: key.messageId,
       fromMe: key.fromMe,
@@ -101,7 +98,7 @@ async function applyMessage(tx: Tx, event: Extract<ShardEvent, { type: "message.
 }
 
 async function applyStatus(tx: Tx, event: Extract<ShardEvent, { type: "message.status" }>): Promise<void> {
-  const rank = STATUS_RANK[event.status] ?? 0;
+  const rank = messageStatusRank[event.status];
   await tx
     .update(waMessages)
     .set({ status: event.status, statusUpdatedAt: new Date(event.occurredAt) })
@@ -112,7 +109,7 @@ async function applyStatus(tx: Tx, event: Extract<ShardEvent, { type: "message.s
         eq(waMessages.waMessageId, event.key.messageId),
         eq(waMessages.fromMe, event.key.fromMe),
         // Never regress; "failed" only replaces a message not yet delivered.
-        sql`(case ${waMessages.status} when 'failed' then -1 when 'pending' then 0 when 'sent' then 1 when 'delivered' then 2 when 'read' then 3 when 'played' then 4 else 0 end) < ${rank === -1 ? 2 : rank}`,
+        sql`${storedStatusRank} < ${rank === messageStatusRank.failed ? messageStatusRank.delivered : rank}`,
       ),
     );
 }
@@ -148,35 +145,111 @@ export interface IngestResult {
   duplicates: number;
   /** Events for businesses that do not exist (deleted): acknowledged so the shard stops retrying. */
   ignored: number;
+  /** Events kept in the quarantine table instead of being applied. */
+  quarantined: number;
   /** Connection events that mean sending must stop, by business. */
   banSignals: { businessId: number; state: string; statusCode?: number }[];
 }
 
-export async function ingestShardEvents(db: Database, events: ShardEvent[]): Promise<IngestResult> {
-  const result: IngestResult = { stored: 0, duplicates: 0, ignored: 0, banSignals: [] };
-  const businessIds = [...new Set(events.map((e) => e.businessId))];
+export interface Delivery {
+  /** The shard whose key signed the delivery. */
+  shardId: number;
+  /** The events as received: each is validated on its own. */
+  events: unknown[];
+  /** The business's current assignment (shard and fencing token). */
+  assignment(businessId: number): Promise<{ shard: number; fencingToken: number }>;
+}
+
+/** Why an event from this shard may not touch this business, or null when it may. */
+function senderRefusal(
+  event: ShardEvent,
+  shardId: number,
+  assignment: { shard: number; fencingToken: number },
+): { reason: QuarantineReason; detail: string } | null {
+  if (assignment.shard !== shardId) {
+    return {
+      reason: "not_assigned_shard",
+      detail: `business ${event.businessId} is assigned to shard ${assignment.shard}, not shard ${shardId}`,
+    };
+  }
+  if (event.fencingToken !== undefined && event.fencingToken !== assignment.fencingToken) {
+    return {
+      reason: "stale_fencing_token",
+      detail: `fencing token ${event.fencingToken}; the current one is ${assignment.fencingToken}`,
+    };
+  }
+  return null;
+}
+
+function describeIssues(issues: { path: PropertyKey[]; message: string }[]): string {
+  return issues
+    .slice(0, 5)
+    .map((i) => `${i.path.map(String).join(".") || "(event)"}: ${i.message}`)
+    .join("; ");
+}
+
+async function applyEvent(tx: Tx, event: ShardEvent): Promise<boolean> {
+  const [fresh] = await tx
+    .insert(shardEvents)
+    .values({ eventId: event.id, businessId: event.businessId, type: event.type })
+    .onConflictDoNothing()
+    .returning({ id: shardEvents.eventId });
+  if (!fresh) return false;
+  if (event.type === "message.upsert") await applyMessage(tx, event);
+  else if (event.type === "message.status") await applyStatus(tx, event);
+  else await applyConnection(tx, event);
+  return true;
+}
+
+export async function ingestShardEvents(db: Database, delivery: Delivery): Promise<IngestResult> {
+  const result: IngestResult = { stored: 0, duplicates: 0, ignored: 0, quarantined: 0, banSignals: [] };
+  const quarantine = async (raw: unknown, reason: QuarantineReason, detail: string) => {
+    await quarantineEvent(db, { shardId: delivery.shardId, raw, reason, detail });
+    result.quarantined++;
+  };
+
+  const valid: { raw: unknown; event: ShardEvent }[] = [];
+  for (const raw of delivery.events) {
+    const parsed = shardEvent.safeParse(raw);
+    if (!parsed.success) await quarantine(raw, "invalid", describeIssues(parsed.error.issues));
+    else if (parsed.data.shardId !== delivery.shardId)
+      await quarantine(raw, "foreign_shard", `names shard ${parsed.data.shardId}, signed by shard ${delivery.shardId}`);
+    else valid.push({ raw, event: parsed.data });
+  }
+  if (valid.length === 0) return result;
+
+  const businessIds = [...new Set(valid.map((v) => v.event.businessId))];
   const known = new Set(
     (await db.select({ id: businesses.id }).from(businesses).where(inArray(businesses.id, businessIds))).map(
       (b) => b.id,
     ),
   );
-  for (const event of events) {
+  const assignments = new Map<number, { shard: number; fencingToken: number }>();
+  for (const { raw, event } of valid) {
     if (!known.has(event.businessId)) {
       result.ignored++;
       continue;
     }
-    const stored = await db.transaction(async (tx) => {
-      const [fresh] = await tx
-        .insert(shardEvents)
-        .values({ eventId: event.id, businessId: event.businessId, type: event.type })
-        .onConflictDoNothing()
-        .returning({ id: shardEvents.eventId });
-      if (!fresh) return false;
-      if (event.type === "message.upsert") await applyMessage(tx, event);
-      else if (event.type === "message.status") await applyStatus(tx, event);
-      else await applyConnection(tx, event);
-      return true;
-    });
+    let assignment = assignments.get(event.businessId);
+    if (!assignment) {
+      assignment = await delivery.assignment(event.businessId);
+      assignments.set(event.businessId, assignment);
+    }
+    const refusal = senderRefusal(event, delivery.shardId, assignment);
+    if (refusal) {
+      await quarantine(raw, refusal.reason, refusal.detail);
+      continue;
+    }
+    let stored: boolean;
+    try {
+      stored = await db.transaction((tx) => applyEvent(tx, event));
+    } catch (err) {
+      // The transaction rolled back; a data error will fail the same way every time, so the event
+      // is kept aside and the rest go on. Anything else is thrown: the shard sends it all again.
+      if (!isDataError(err)) throw err;
+      await quarantine(raw, "apply_failed", `Postgres refused the event (SQLSTATE ${sqlStateOf(err)})`);
+      continue;
+    }
     if (stored) result.stored++;
     else result.duplicates++;
     // Reported for redeliveries too: if acting on it failed the first time (the delivery was then

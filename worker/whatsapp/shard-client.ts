@@ -1,6 +1,7 @@
 /**
- * The edge's client for a shard node's HTTP API (contracts/shard-api.ts): bearer SHARD_SECRET,
- * a timeout, and errors turned into a typed ShardError carrying the shard's machine code.
+ * The edge's client for a shard node's HTTP API (contracts/shard-api.ts): bearer = that shard's
+ * own key (shard-router.ts shardSecret), a timeout, and errors turned into a typed ShardError
+ * carrying the shard's machine code.
  */
 import {
   type SendMessageRequest,
@@ -13,6 +14,7 @@ import {
 } from "../../contracts/shard-api";
 import type { Config } from "../config";
 import { ConfigError } from "../config";
+import { shardSecret, shardUrl } from "./shard-router";
 
 export class ShardError extends Error {
   constructor(
@@ -35,26 +37,35 @@ const TIMEOUT_MS = 15_000;
 
 export class ShardClient {
   constructor(
-    private readonly baseUrl: string,
-    private readonly secret: string,
+    readonly baseUrl: string,
+    private readonly secret: string | Promise<string | undefined>,
+    private readonly shard = 0,
   ) {}
 
-  static forConfig(config: Config, baseUrl: string): ShardClient {
-    if (!config.SHARD_SECRET) {
+  /** The client for shard N: its URL and its own key, both from shard-router.ts. */
+  static forConfig(config: Config, shard: number): ShardClient {
+    if (!config.SHARD_SECRET && !config.shardSecretOverrides.has(shard)) {
       throw new ConfigError([
-        { variable: "SHARD_SECRET", message: "is not set; the edge cannot call WhatsApp shards" },
+        {
+          variable: `SHARD_${shard}_SECRET`,
+          message: "is not set (nor SHARD_SECRET to derive it from); the edge cannot call this WhatsApp shard",
+        },
       ]);
     }
-    return new ShardClient(baseUrl, config.SHARD_SECRET);
+    return new ShardClient(shardUrl(config, shard), shardSecret(config, shard), shard);
   }
 
   private async call<T>(method: string, path: string, body: unknown, parse: (v: unknown) => T): Promise<T> {
+    const secret = await this.secret;
+    if (!secret) {
+      throw new ConfigError([{ variable: `SHARD_${this.shard}_SECRET`, message: "unknown shard: no key for it" }]);
+    }
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}${path}`, {
         method,
         headers: {
-          Authorization: `Bearer ${this.secret}`,
+          Authorization: `Bearer ${secret}`,
           ...(body === undefined ? {} : { "Content-Type": "application/json" }),
         },
         body: body === undefined ? undefined : JSON.stringify(body),

@@ -6,8 +6,12 @@
  *  - URL of shard N: `BAILEYS_SHARD_{N}_URL`, else `http://baileys-{N}:{BAILEYS_PORT}`, and with a
  *    single shard `http://baileys:{BAILEYS_PORT}` (the old system's service name).
  *  - if the column is missing (migrations not applied), fall back to the hash and say so.
+ *  - key of shard N (edge → shard bearer, shard → edge HMAC): `SHARD_{N}_SECRET`, else derived
+ *    from the master `SHARD_SECRET` (contracts/shard-signing.ts deriveShardSecret). Each shard is
+ *    given only its own key, so one leaked shard key cannot speak for the others.
  */
 import { eq } from "drizzle-orm";
+import { deriveShardSecret } from "../../contracts/shard-signing";
 import type { Config } from "../config";
 import type { Database } from "../db/client";
 import { businesses } from "../db/schema";
@@ -40,6 +44,31 @@ export function shardUrl(
   if (override) return override;
   if (config.BAILEYS_NUM_SHARDS === 1 && shard === 1) return `http://baileys:${config.BAILEYS_PORT}`;
   return `http://baileys-${shard}:${config.BAILEYS_PORT}`;
+}
+
+type KeyConfig = Pick<Config, "BAILEYS_NUM_SHARDS" | "SHARD_SECRET" | "shardSecretOverrides" | "shardUrlOverrides">;
+
+/** A shard the edge knows: within BAILEYS_NUM_SHARDS, or configured by its own URL or key. */
+export function isKnownShard(config: KeyConfig, shard: number): boolean {
+  return (
+    (shard >= 1 && shard <= config.BAILEYS_NUM_SHARDS) ||
+    config.shardUrlOverrides.has(shard) ||
+    config.shardSecretOverrides.has(shard)
+  );
+}
+
+const derivedKeys = new WeakMap<object, Map<number, Promise<string>>>();
+
+/** Shard N's own key, or undefined when neither SHARD_{N}_SECRET nor SHARD_SECRET is set or N is unknown. */
+export function shardSecret(config: KeyConfig, shard: number): Promise<string | undefined> {
+  const explicit = config.shardSecretOverrides.get(shard);
+  if (explicit) return Promise.resolve(explicit);
+  if (!config.SHARD_SECRET || !isKnownShard(config, shard)) return Promise.resolve(undefined);
+  const cache = derivedKeys.get(config) ?? new Map<number, Promise<string>>();
+  derivedKeys.set(config, cache);
+  const key = cache.get(shard) ?? deriveShardSecret(config.SHARD_SECRET, shard);
+  cache.set(shard, key);
+  return key;
 }
 
 export const SCHEMA_BEHIND_LOG = "DB schema behind — run db:migrate";

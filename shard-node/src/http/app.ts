@@ -42,7 +42,7 @@ export function createApp(deps: AppDeps): Hono {
 
   if (deps.driver === "fake") {
     app.use("/_fake/*", requireBearer(deps.secret));
-    app.route("/_fake", fakeDriverRoutes(deps.manager));
+    app.route("/_fake", fakeDriverRoutes(deps.manager, deps.outbox));
   }
   return app;
 }

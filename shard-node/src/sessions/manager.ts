@@ -67,6 +67,11 @@ export class SessionManager {
   /** The sink sessions write through: events go to the outbox first, state to the records. */
   private readonly sink: SessionEventSink = {
     persist: (events: ShardEvent[]) => {
+      // Each event carries the fencing token this shard holds for the business, so the edge can
+      // tell events of the current assignment from those of an older one.
+      const businessId = events[0]?.businessId;
+      const token = businessId === undefined ? undefined : this.deps.records.get(businessId)?.fencingToken;
+      if (token !== null && token !== undefined) for (const e of events) e.fencingToken ??= token;
       const n = this.deps.outbox.append(events);
       this.deps.metrics.eventsAppended.inc(n);
     },

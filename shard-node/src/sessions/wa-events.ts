@@ -1,23 +1,26 @@
 /**
  * Turns what Baileys hands us (WAMessage, message updates) into the edge's event contract. Pure
  * functions: the only place that knows both Baileys' message shapes and contracts/shard-events.ts.
- * Values are clamped to the contract's limits so a valid WhatsApp message never becomes an event
- * the edge would refuse forever (which would stall that business's outbox lane).
+ * Text and numbers go through contracts/storable.ts — the same boundary the edge's schema applies —
+ * so a valid WhatsApp message (a NUL in a caption, a `fileLength` of 2^60) becomes an event the
+ * edge can store, rather than one it would have to quarantine.
  */
 import type { proto, WAMessage, WAMessageUpdate } from "@whiskeysockets/baileys";
 import { type MessageStatus, messageEventId, type ShardEvent, statusEventId } from "../../../contracts/shard-events.js";
+import { boundedCount, boundedUnixSeconds, cleanOptionalText } from "../../../contracts/storable.js";
 
 type UpsertEvent = Extract<ShardEvent, { type: "message.upsert" }>;
 type StatusEvent = Extract<ShardEvent, { type: "message.status" }>;
 
-const clamp = (value: string | null | undefined, max: number): string | undefined =>
-  value ? value.slice(0, max) : undefined;
+const clamp = cleanOptionalText;
 
 function toNumber(value: number | Long | null | undefined): number | undefined {
   if (value === null || value === undefined) return undefined;
   if (typeof value === "number") return value;
   return Number(value.toString());
 }
+
+const TEXT_MAX = 65_536;
 
 interface Long {
   toString(): string;
@@ -51,18 +54,19 @@ function unwrap(message: proto.IMessage | null | undefined): proto.IMessage | un
 
 function describeContent(message: proto.IMessage | undefined): Pick<UpsertEvent, "kind" | "text" | "media"> {
   if (!message) return { kind: "other" };
-  if (message.conversation) return { kind: "text", text: message.conversation };
-  if (message.extendedTextMessage) return { kind: "text", text: message.extendedTextMessage.text ?? undefined };
+  if (message.conversation) return { kind: "text", text: clamp(message.conversation, TEXT_MAX) };
+  if (message.extendedTextMessage) return { kind: "text", text: clamp(message.extendedTextMessage.text, TEXT_MAX) };
   const media = (
     kind: UpsertEvent["kind"],
     m: { mimetype?: string | null; caption?: string | null; fileName?: string | null; fileLength?: unknown },
   ) => ({
     kind,
-    text: m.caption ?? undefined,
+    text: clamp(m.caption, TEXT_MAX),
     media: {
       mimetype: clamp(m.mimetype, 200),
       fileName: clamp(m.fileName, 500),
-      sizeBytes: toNumber(m.fileLength as number | Long | null | undefined),
+      // Sender-controlled: above 2^53 it is not a byte count anyone can use, so it is dropped.
+      sizeBytes: boundedCount(toNumber(m.fileLength as number | Long | null | undefined)),
     },
   });
   if (message.imageMessage) return media("image", message.imageMessage);
@@ -72,19 +76,22 @@ function describeContent(message: proto.IMessage | undefined): Pick<UpsertEvent,
   if (message.stickerMessage) return media("sticker", message.stickerMessage);
   if (message.locationMessage || message.liveLocationMessage) return { kind: "location" };
   if (message.contactMessage || message.contactsArrayMessage) return { kind: "contact" };
-  if (message.reactionMessage) return { kind: "reaction", text: message.reactionMessage.text ?? undefined };
+  if (message.reactionMessage) return { kind: "reaction", text: clamp(message.reactionMessage.text, TEXT_MAX) };
   return { kind: "other" };
 }
 
 function keyOf(
   key: proto.IMessageKey | null | undefined,
 ): { chatJid: string; messageId: string; fromMe: boolean; participantJid?: string } | undefined {
-  if (!key?.remoteJid || !key.id) return undefined;
+  const chatJid = clamp(key?.remoteJid, 200);
+  const messageId = clamp(key?.id, 200);
+  if (!chatJid || chatJid.length < 3 || !messageId) return undefined;
+  const participantJid = clamp(key?.participant, 200);
   return {
-    chatJid: key.remoteJid.slice(0, 200),
-    messageId: key.id.slice(0, 200),
-    fromMe: !!key.fromMe,
-    ...(key.participant ? { participantJid: key.participant.slice(0, 200) } : {}),
+    chatJid,
+    messageId,
+    fromMe: !!key?.fromMe,
+    ...(participantJid && participantJid.length >= 3 ? { participantJid } : {}),
   };
 }
 
@@ -96,7 +103,8 @@ export function messageUpsertToEvent(
   const key = keyOf(msg.key);
   if (!key) return undefined;
   const content = describeContent(unwrap(msg.message));
-  const timestamp = toNumber(msg.messageTimestamp as number | Long | null | undefined);
+  const timestamp = boundedUnixSeconds(toNumber(msg.messageTimestamp as number | Long | null | undefined));
+  const pushName = clamp(msg.pushName, 200);
   return {
     id: messageEventId(ctx.businessId, key),
     type: "message.upsert",
@@ -105,10 +113,10 @@ export function messageUpsertToEvent(
     occurredAt: ctx.now.toISOString(),
     upsertType,
     key,
-    ...(msg.pushName ? { pushName: msg.pushName.slice(0, 200) } : {}),
-    messageTimestamp: timestamp && timestamp > 0 ? Math.floor(timestamp) : Math.floor(ctx.now.getTime() / 1000),
+    ...(pushName ? { pushName } : {}),
+    messageTimestamp: timestamp ?? Math.floor(ctx.now.getTime() / 1000),
     kind: content.kind,
-    ...(content.text ? { text: content.text.slice(0, 65_536) } : {}),
+    ...(content.text ? { text: content.text } : {}),
     ...(content.media ? { media: content.media } : {}),
   };
 }

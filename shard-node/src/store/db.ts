@@ -54,6 +54,22 @@ const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX idempotency_created ON idempotency (created_at);
   `,
+  // The dead lane: events the edge refused (4xx) again and again, parked so the business's later
+  // events can move on. Kept for an operator to read (and replay by moving a row back).
+  `
+  CREATE TABLE outbox_dead (
+    seq INTEGER PRIMARY KEY,
+    business_id INTEGER NOT NULL,
+    event_id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    parked_at INTEGER NOT NULL,
+    refusals INTEGER NOT NULL,
+    last_status INTEGER NOT NULL,
+    last_error TEXT NOT NULL
+  );
+  CREATE INDEX outbox_dead_business ON outbox_dead (business_id, seq);
+  `,
 ];
 
 export interface OpenDbOptions {

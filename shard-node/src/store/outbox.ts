@@ -3,6 +3,9 @@
  * per batch) before anything else happens with them, and deleted only after the edge answered 2xx.
  * `event_id` is unique, so the same message seen twice while still pending is stored once; the
  * edge dedupes whatever is delivered twice (after a crash between its 2xx and our delete).
+ *
+ * An event the edge keeps refusing (4xx) is moved to the dead lane (`outbox_dead`) by `park`, so
+ * it stops holding back the events of its business behind it.
  */
 import type { ShardEvent } from "../../../contracts/shard-events.js";
 import type { Db } from "./db.js";
@@ -12,12 +15,27 @@ export interface OutboxRow {
   payload: string;
 }
 
+export interface DeadRow {
+  seq: number;
+  businessId: number;
+  eventId: string;
+  payload: string;
+  refusals: number;
+  lastStatus: number;
+  lastError: string;
+  parkedAt: number;
+}
+
 export class Outbox {
   private readonly insert;
   private readonly selectLanes;
   private readonly selectBatch;
   private readonly deleteUpTo;
   private readonly stats;
+  private readonly moveToDead;
+  private readonly deleteOne;
+  private readonly deadStats;
+  private readonly selectDead;
   private listener: (() => void) | undefined;
 
   constructor(private readonly db: Db) {
@@ -43,6 +61,18 @@ export class Outbox {
     this.stats = db.prepare<[], { pending: number; oldest: number | null }>(
       "SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM outbox",
     );
+    this.moveToDead = db.prepare<[number, number, number, string, number]>(
+      `INSERT OR REPLACE INTO outbox_dead
+         (seq, business_id, event_id, payload, created_at, parked_at, refusals, last_status, last_error)
+       SELECT seq, business_id, event_id, payload, created_at, ?, ?, ?, ? FROM outbox WHERE seq = ?`,
+    );
+    this.deleteOne = db.prepare<[number]>("DELETE FROM outbox WHERE seq = ?");
+    this.deadStats = db.prepare<[], { dead: number }>("SELECT COUNT(*) AS dead FROM outbox_dead");
+    this.selectDead = db.prepare<[number, number], DeadRow>(
+      `SELECT seq, business_id AS businessId, event_id AS eventId, payload, refusals,
+              last_status AS lastStatus, last_error AS lastError, parked_at AS parkedAt
+       FROM outbox_dead WHERE business_id = ? ORDER BY seq LIMIT ?`,
+    );
   }
 
   /** Called after every append (the forwarder wakes up). */
@@ -63,6 +93,16 @@ export class Outbox {
     return inserted;
   }
 
+  /**
+   * Stores an already-serialised event as it is, without the contract's types: how an event written
+   * by an older or buggy shard build looks. Only the fake driver's test seam uses it.
+   */
+  appendRaw(businessId: number, eventId: string, payload: string): number {
+    const n = this.insert.run(businessId, eventId, payload, Date.now()).changes;
+    this.listener?.();
+    return n;
+  }
+
   /** Businesses with pending events, the one waiting longest first. */
   pendingBusinesses(): number[] {
     return this.selectLanes.all().map((r) => r.business_id);
@@ -75,6 +115,23 @@ export class Outbox {
   /** Removes a delivered prefix of one business's lane. */
   ack(businessId: number, lastSeq: number): void {
     this.deleteUpTo.run(businessId, lastSeq);
+  }
+
+  /** Moves one event to the dead lane, in one transaction, with why the edge refused it. */
+  park(seq: number, refusal: { refusals: number; status: number; error: string }): void {
+    this.db.transaction(() => {
+      this.moveToDead.run(Date.now(), refusal.refusals, refusal.status, refusal.error.slice(0, 2000), seq);
+      this.deleteOne.run(seq);
+    })();
+  }
+
+  /** Parked events of one business, oldest first (for operators and tests). */
+  dead(businessId: number, limit = 100): DeadRow[] {
+    return this.selectDead.all(businessId, limit);
+  }
+
+  deadCount(): number {
+    return this.deadStats.get()?.dead ?? 0;
   }
 
   stat(): { pending: number; oldestCreatedAt: number | null } {

@@ -5,8 +5,9 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type ShardEvent, shardEventDelivery } from "../../../contracts/shard-events.js";
+import { type ShardEvent, shardEvent, shardEventDelivery } from "../../../contracts/shard-events.js";
 import {
+  SHARD_ID_HEADER,
   SHARD_SIGNATURE_HEADER,
   SHARD_TIMESTAMP_HEADER,
   verifyShardPayload,
@@ -21,6 +22,10 @@ export interface EdgeStub {
   rejectedSignatures: number;
   /** While set, every request is answered with this status (e.g. 500) and nothing is stored. */
   failWith: number | undefined;
+  /** Deliveries holding one of these event ids are refused with 400. */
+  refuseIds: Set<string>;
+  /** Deliveries refused with 400 (an invalid or refused event inside). */
+  refusals: number;
   close(): Promise<void>;
 }
 
@@ -35,6 +40,8 @@ export async function startEdgeStub(
     requests: 0,
     rejectedSignatures: 0,
     failWith: undefined,
+    refuseIds: new Set(),
+    refusals: 0,
     close: async () => {},
   };
   const server: Server = createServer((req, res) => {
@@ -50,6 +57,7 @@ export async function startEdgeStub(
       const body = Buffer.concat(chunks).toString("utf8");
       const check = await verifyShardPayload({
         secret,
+        shardId: Number(req.headers[SHARD_ID_HEADER]),
         timestampHeader: req.headers[SHARD_TIMESTAMP_HEADER] as string | undefined,
         signatureHeader: req.headers[SHARD_SIGNATURE_HEADER] as string | undefined,
         body,
@@ -66,7 +74,19 @@ export async function startEdgeStub(
         res.writeHead(400).end(JSON.stringify(parsed.error.issues));
         return;
       }
-      for (const event of parsed.data.events) {
+      // Strict like an edge that refuses a whole delivery for one event it cannot take (what the
+      // shard's dead lane guards against): any invalid or refused event → 400, nothing stored.
+      const events: ShardEvent[] = [];
+      for (const raw of parsed.data.events) {
+        const event = shardEvent.safeParse(raw);
+        if (!event.success || stub.refuseIds.has(event.data.id)) {
+          stub.refusals++;
+          res.writeHead(400).end(JSON.stringify({ error: { code: "validation_failed", message: "event refused" } }));
+          return;
+        }
+        events.push(event.data);
+      }
+      for (const event of events) {
         if (stub.events.has(event.id)) stub.duplicates++;
         else stub.events.set(event.id, event);
       }

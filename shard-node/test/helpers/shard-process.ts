@@ -83,7 +83,8 @@ export async function startShardProcess(env: Record<string, string>): Promise<Sh
         return false;
       }
     },
-    20_000,
+    // Loading Baileys through tsx can take most of a minute on a busy 2-core machine.
+    60_000,
     50,
   );
   return { child, baseUrl, output: () => out, request, exited };

@@ -8,11 +8,12 @@
  */
 import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
-import { businesses, waConversations, waMessages, waOutbound } from "../../db/schema";
+import { businesses, waMessages, waOutbound } from "../../db/schema";
 import { log } from "../../lib/log";
 import { businessStub, getBusinessSettings } from "../../services/settings";
 import { banReason } from "../../whatsapp/ban-signals";
 import { businessShard } from "../../whatsapp/business-shard";
+import { upsertConversation } from "../../whatsapp/conversations";
 import { type FinalStatus, type OutboundRow, recordOutboundOutcome } from "../../whatsapp/outbound-outcome";
 import { ShardError } from "../../whatsapp/shard-client";
 import type { JobHandler } from "../handler";
@@ -50,29 +51,18 @@ async function storeSentMessage(
   sent: { messageId: string; chatJid: string; sentAt: string },
 ) {
   const sentAt = new Date(sent.sentAt);
-  const [conversation] = await db
-    .insert(waConversations)
-    .values({
-      businessId: row.businessId,
-      chatJid: sent.chatJid,
-      leadId: row.leadId,
-      lastMessageAt: sentAt,
-      lastMessagePreview: row.text.slice(0, 200),
-    })
-    .onConflictDoUpdate({
-      target: [waConversations.businessId, waConversations.chatJid],
-      set: {
-        leadId: sql`coalesce(${waConversations.leadId}, excluded.lead_id)`,
-        lastMessageAt: sql`greatest(${waConversations.lastMessageAt}, excluded.last_message_at)`,
-        lastMessagePreview: sql`case when ${waConversations.lastMessageAt} is null or excluded.last_message_at >= ${waConversations.lastMessageAt} then excluded.last_message_preview else ${waConversations.lastMessagePreview} end`,
-      },
-    })
-    .returning({ id: waConversations.id });
+  const conversationId = await upsertConversation(db, {
+    businessId: row.businessId,
+    chatJid: sent.chatJid,
+    leadId: row.leadId,
+    at: sentAt,
+    preview: row.text,
+  });
   await db
     .insert(waMessages)
     .values({
       businessId: row.businessId,
-      conversationId: conversation!.id,
+      conversationId,
       chatJid: sent.chatJid,
       waMessageId: sent.messageId,
       fromMe: true,

@@ -10,6 +10,7 @@ import { z } from "zod";
 import { ShardError } from "../../errors.js";
 import { FakeSession } from "../../sessions/fake-session.js";
 import type { SessionManager } from "../../sessions/manager.js";
+import type { Outbox } from "../../store/outbox.js";
 import { businessIdOf, readJson } from "../validate.js";
 
 const inboundBody = z.object({
@@ -23,7 +24,12 @@ const inboundBody = z.object({
         participantJid: z.string().optional(),
         pushName: z.string().optional(),
         text: z.string().optional(),
-        timestamp: z.number().int().nonnegative().optional(),
+        /**
+         * An image with this `fileLength`, as WhatsApp sends it: a number, or a decimal string for
+         * values past 2^53 (Baileys hands those over as a Long). `text` is then the caption.
+         */
+        imageFileLength: z.union([z.number(), z.string().regex(/^\d{1,30}$/)]).optional(),
+        timestamp: z.number().optional(),
       }),
     )
     .min(1)
@@ -45,11 +51,26 @@ const statusBody = z.object({
     .max(1000),
 });
 
+/**
+ * Baileys gives 64-bit protobuf fields as Long objects; all the shard reads of one is toString(),
+ * so a stand-in with that method is enough (and spares a direct dependency on `long`).
+ */
+const longOf = (value: number | string): number =>
+  typeof value === "number" ? value : ({ toString: () => value } as unknown as number);
+
+/** Already-serialised events stored as they are: what an older or buggy shard build could leave. */
+const rawEventsBody = z.object({
+  events: z
+    .array(z.object({ eventId: z.string().min(1), payload: z.string().min(1) }))
+    .min(1)
+    .max(100),
+});
+
 const pairBody = z.object({ phoneNumber: z.string().regex(/^\d{7,15}$/) });
 const disconnectBody = z.object({ statusCode: z.number().int() });
 const refuseBody = z.object({ statusCode: z.number().int(), count: z.number().int().min(0).max(1000) });
 
-export function fakeDriverRoutes(manager: SessionManager): Hono {
+export function fakeDriverRoutes(manager: SessionManager, outbox: Outbox): Hono {
   const app = new Hono();
   const fakeOf = (businessId: number): FakeSession => {
     const session = manager.get(businessId);
@@ -76,7 +97,15 @@ export function fakeDriverRoutes(manager: SessionManager): Hono {
         fromMe: m.fromMe,
         ...(m.participantJid ? { participant: m.participantJid } : {}),
       },
-      ...(m.text !== undefined ? { message: { conversation: m.text } } : {}),
+      ...(m.imageFileLength !== undefined
+        ? {
+            message: {
+              imageMessage: { mimetype: "image/jpeg", caption: m.text, fileLength: longOf(m.imageFileLength) },
+            },
+          }
+        : m.text !== undefined
+          ? { message: { conversation: m.text } }
+          : {}),
       ...(m.pushName ? { pushName: m.pushName } : {}),
       messageTimestamp: m.timestamp ?? Math.floor(Date.now() / 1000),
     }));
@@ -102,6 +131,17 @@ export function fakeDriverRoutes(manager: SessionManager): Hono {
     session.simulateDisconnect(body.statusCode);
     return c.json(session.snapshot());
   });
+
+  app.post("/sessions/:businessId/raw-events", async (c) => {
+    const businessId = businessIdOf(c);
+    const body = await readJson(c, rawEventsBody);
+    let appended = 0;
+    for (const e of body.events) appended += outbox.appendRaw(businessId, e.eventId, e.payload);
+    return c.json({ appended });
+  });
+
+  /** The dead lane of one business (parked events), oldest first. */
+  app.get("/sessions/:businessId/dead", (c) => c.json({ dead: outbox.dead(businessIdOf(c)) }));
 
   /** What the fake has "sent" to WhatsApp for this business, in order. */
   app.get("/sessions/:businessId/sent", (c) => c.json({ sent: fakeOf(businessIdOf(c)).sent }));

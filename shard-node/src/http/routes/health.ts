@@ -23,6 +23,7 @@ export function healthRoutes(deps: {
       outbox: {
         pending: outbox.pending,
         oldestAgeSeconds: outbox.oldestCreatedAt === null ? null : (Date.now() - outbox.oldestCreatedAt) / 1000,
+        dead: deps.outbox.deadCount(),
       },
       memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed },
       uptimeSeconds: process.uptime(),
