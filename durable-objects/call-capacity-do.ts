@@ -38,6 +38,11 @@ export class CallCapacityDO extends DurableObject<Env> {
     return this.slots.release(leaseId, reason);
   }
 
+  /** Frees the slots of many leases at once (a BusinessDO's release outbox). Idempotent. */
+  releaseMany(items: { leaseId: string; reason: PlatformFreeReason }[]): { released: number; active: number } {
+    return this.slots.releaseMany(items);
+  }
+
   override async alarm(): Promise<void> {
     await this.slots.onAlarm();
   }
