@@ -80,8 +80,8 @@ export interface CallLease {
 }
 
 export interface CallRefusal {
-  /** Which cap refused. */
-  cap: "business" | "platform";
+  /** Which cap refused (`rate`: Twilio's calls per second, for bulk dials only; see create-pacer.ts). */
+  cap: "business" | "platform" | "rate";
   /** Calls holding that cap's slots when it refused. */
   active: number;
   limit: number;

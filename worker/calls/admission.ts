@@ -13,6 +13,7 @@ import type {
   ReserveResult,
   UnknownOutcome,
 } from "../../durable-objects/business/call-leases";
+import type { PaceResult } from "../../durable-objects/call-capacity/create-pacer";
 import type { PlatformSnapshot } from "../../durable-objects/call-capacity/platform-slots";
 import { businessObjectName, PLATFORM_CALLS_OBJECT_NAME } from "../../durable-objects/names";
 import type { Env } from "../env";
@@ -64,6 +65,22 @@ export function callAdmission(env: Env, businessId: number): CallAdmission {
       await stub.deferCallLogUpdate(businessId, update);
     },
   };
+}
+
+/**
+ * A Twilio creation time within the account's calls per second (CallCapacityDO's pacer): a direct
+ * call waits for its turn; a bulk dial gets a time within one interval, or `null` and when to come back.
+ */
+export async function paceTwilioCreate(
+  env: Env,
+  perSecond: number,
+  source: "direct" | "bulk",
+): Promise<{ retryAfterMs: number } | null> {
+  const platform = env.CALL_CAPACITY_DO.getByName(PLATFORM_CALLS_OBJECT_NAME);
+  const pace = (await platform.paceCreate(source, perSecond)) as PaceResult;
+  if (!pace.ok) return { retryAfterMs: pace.retryAfterMs };
+  if (pace.waitMs > 0) await new Promise((r) => setTimeout(r, pace.waitMs));
+  return null;
 }
 
 /** Platform-wide slots: total, by business and kind, the cap, frees by reason. */

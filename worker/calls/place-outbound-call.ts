@@ -3,6 +3,7 @@
  *
  *   PUBLIC_HOST and Twilio credentials present (else ConfigError: nothing reserved, no call made)
  *   → reserve a slot (business cap shared by direct and bulk, then the platform cap)
+ *   → a Twilio creation turn (TWILIO_CALLS_PER_SECOND; direct calls first) — bulk without a turn: refusal
  *   → call log row (status `queued`, lease id)            — refusal: a typed result, no row
  *   → Twilio createCall (status callback carries the call log id)
  *   → confirm the lease with the CallSid, save the CallSid on the log.
@@ -24,7 +25,8 @@ import { callLogs, leads } from "../db/schema";
 import type { Env } from "../env";
 import { ApiError } from "../errors";
 import { log } from "../lib/log";
-import { callAdmission } from "./admission";
+import { isE164 } from "../services/phones";
+import { callAdmission, paceTwilioCreate } from "./admission";
 import { businessForCalls } from "./call-business";
 import { UNKNOWN_OUTCOME_STATUS } from "./call-status";
 import { statusCallbackUrl } from "./status-callback";
@@ -81,14 +83,13 @@ export class OutboundCallError extends Error {
   }
 }
 
-const E164 = /^\+[1-9]\d{6,14}$/;
 const CONFIRM_ATTEMPTS = 3;
 
 export async function placeOutboundCall(input: PlaceOutboundCallInput): Promise<PlaceOutboundCallResult> {
   const { db, env, config, businessId, source } = input;
   const host = requirePublicHost(config);
   const twilio = twilioClient(config);
-  if (!E164.test(input.toNumber)) {
+  if (!isE164(input.toNumber)) {
     throw new OutboundCallError("invalid_number", `toNumber must be E.164 (e.g. +972501234567)`, false);
   }
   const business = await businessForCalls(db, businessId);
@@ -122,6 +123,28 @@ export async function placeOutboundCall(input: PlaceOutboundCallInput): Promise<
       // The lease then ends at its ring timeout (no CallSid): nothing leaks for long.
       log.error("could not release a call slot; the sweep will", { ...fields, leaseId, error: String(err) }),
     );
+
+  // Twilio's calls per second for the account: a direct call waits its turn; a bulk dial without a
+  // turn soon gives its slot back and is refused like at capacity (the campaign waits and retries).
+  let paced: { retryAfterMs: number } | null;
+  try {
+    paced = await paceTwilioCreate(env, config.TWILIO_CALLS_PER_SECOND, source);
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  if (paced) {
+    await release();
+    const limit = config.TWILIO_CALLS_PER_SECOND;
+    const refusal: CallRefusal = {
+      cap: "rate",
+      active: limit,
+      limit,
+      message: `Twilio's ${limit} call creations per second are taken; next in ${paced.retryAfterMs} ms`,
+    };
+    log.info("bulk dial waits for Twilio's calls per second", { ...fields, retryAfterMs: paced.retryAfterMs });
+    return { ok: false, refusal };
+  }
 
   let callLogId: number;
   try {
