@@ -155,7 +155,7 @@ describe("POST /twilio/voice/incoming", () => {
   it("forwards an English business's call to its configured number", async () => {
     const business = await createCallBusiness(db, {
       locale: "en-US",
-      inboundCallAction: { type: "forward", to: "+972501234567" },
+      inboundCallAction: { type: "forward", to: "+442071838750" },
       greetingText: "Thanks for calling Acme & Sons.",
     });
     const params = incoming(business);
@@ -163,7 +163,7 @@ describe("POST /twilio/voice/incoming", () => {
     const xml = await (await postTwilio("/twilio/voice/incoming", params)).text();
     expect(xml).toBe(
       '<?xml version="1.0" encoding="UTF-8"?><Response><Say language="en-US">Thanks for calling Acme &amp; Sons.</Say>' +
-        '<Dial timeout="60">+972501234567</Dial></Response>',
+        '<Dial timeout="60">+442071838750</Dial></Response>',
     );
   });
 
