@@ -51,6 +51,9 @@ export default defineConfig({
                 TWILIO_ACCOUNT_SID: twilio.accountSid,
                 TWILIO_AUTH_TOKEN: twilio.authToken,
                 PUBLIC_HOST: twilio.publicHost,
+                // Twilio's calls per second out of the way of tests that dial many calls; the pacing
+                // test (call-create-pacing.test.ts) sets its own.
+                TWILIO_CALLS_PER_SECOND: "1000",
                 // WhatsApp: two shard nodes with the fake session driver (tests/setup/shard-nodes.ts).
                 SHARD_SECRET: shards.secret,
                 BAILEYS_NUM_SHARDS: String(shards.urls.length),

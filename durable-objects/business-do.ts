@@ -5,6 +5,7 @@
  * table created here; the RPC methods are added by the parts that own them.
  */
 import { DurableObject } from "cloudflare:workers";
+import type { CallLogUpdate } from "../worker/calls/status-callback";
 import { getConfig } from "../worker/config";
 import { withDb } from "../worker/db/client";
 import type { Env } from "../worker/env";
@@ -12,11 +13,13 @@ import { type BusinessSettingsView, loadSettings } from "../worker/services/sett
 import {
   CallLeases,
   type CallSlotsSnapshot,
+  type CallStatusResult,
   type ConfirmResult,
   type LeaseFreeReason,
   type ReleaseResult,
   type ReserveRequest,
   type ReserveResult,
+  type UnknownOutcome,
 } from "./business/call-leases";
 import { type Permit, type SendState, SendThrottle, type ThrottlePolicy } from "./business/send-throttle";
 import { SettingsCache } from "./business/settings-cache";
@@ -82,10 +85,28 @@ export class BusinessDO extends DurableObject<Env> {
     return this.calls.confirm(leaseId, callSid);
   }
 
-  /** Frees the slot held by a CallSid or lease id (and its platform slot). Idempotent. */
-  releaseCallSlot(businessId: number, ref: string, reason?: LeaseFreeReason): Promise<ReleaseResult> {
+  /** Frees the slot held by a CallSid or lease id (its platform slot follows in the background). Idempotent. */
+  releaseCallSlot(businessId: number, ref: string, reason?: LeaseFreeReason): ReleaseResult {
     this.identify(businessId);
     return this.calls.release(ref, reason);
+  }
+
+  /** Twilio never answered the create: keep the slot until the call is found or proven absent. */
+  markCallOutcomeUnknown(businessId: number, leaseId: string, outcome: UnknownOutcome): Promise<{ held: boolean }> {
+    this.identify(businessId);
+    return this.calls.markUnknown(leaseId, outcome);
+  }
+
+  /** A status callback of a call we placed: terminal frees the slot, any other adopts the CallSid. No Postgres. */
+  callStatus(businessId: number, leaseId: string, callSid: string, status: string): Promise<CallStatusResult> {
+    this.identify(businessId);
+    return this.calls.callStatus(leaseId, callSid, status);
+  }
+
+  /** Keeps a call log update Postgres could not take now; the alarm applies it when it can. */
+  deferCallLogUpdate(businessId: number, update: CallLogUpdate): Promise<void> {
+    this.identify(businessId);
+    return this.calls.callLogs.defer(update);
   }
 
   /** Leases held now (dashboard). */

@@ -5,6 +5,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../worker/env";
+import { CreatePacer, type PaceResult, type PaceSource } from "./call-capacity/create-pacer";
 import {
   type AcquireResult,
   type PlatformFreeReason,
@@ -18,6 +19,7 @@ export type { PlatformFreeReason } from "./call-capacity/platform-slots";
 export class CallCapacityDO extends DurableObject<Env> {
   protected readonly sql: SqlStorage;
   private readonly slots: PlatformSlots;
+  private readonly pacer = new CreatePacer();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -36,6 +38,16 @@ export class CallCapacityDO extends DurableObject<Env> {
   /** Frees the slot of a lease. Idempotent. */
   release(leaseId: string, reason: PlatformFreeReason): { released: boolean; active: number } {
     return this.slots.release(leaseId, reason);
+  }
+
+  /** Frees the slots of many leases at once (a BusinessDO's release outbox). Idempotent. */
+  releaseMany(items: { leaseId: string; reason: PlatformFreeReason }[]): { released: number; active: number } {
+    return this.slots.releaseMany(items);
+  }
+
+  /** A Twilio call creation time within the account's calls-per-second (direct calls first; see create-pacer.ts). */
+  paceCreate(source: PaceSource, perSecond: number): PaceResult {
+    return this.pacer.take(source, perSecond);
   }
 
   override async alarm(): Promise<void> {

@@ -48,6 +48,8 @@ export const configSchema = z.object({
   CALL_LEASE_RECHECK_SECONDS: int(5, 3600).default(60),
   /** Consecutive failed Twilio status checks after which an expired lease is freed anyway (and logged). */
   CALL_LEASE_MAX_FAILED_CHECKS: int(1, 100).default(3),
+  /** Twilio call creations per second for the account (Twilio's CPS limit, 1 unless raised with Twilio). */
+  TWILIO_CALLS_PER_SECOND: int(1, 1_000).default(1),
   TWILIO_ACCOUNT_SID: optionalString,
   TWILIO_AUTH_TOKEN: optionalString,
   TWILIO_API_BASE_URL: z.url().default("https://api.twilio.com"),

@@ -3,17 +3,32 @@
  * delegates its call RPCs here; this is the one home of call admission.
  *
  * Why it holds under races: a Durable Object runs one event at a time only until it awaits
- * something outside itself. So `reserve` checks the business cap and records the lease as
- * `pending` synchronously — before it awaits the platform object (CallCapacityDO) — and every
- * later reserve counts that pending row. A platform refusal (or error) rolls the row back. Nothing
- * here calls Twilio between check and commit: the caller dials after `reserve` returns.
+ * something outside itself. So `reserve` checks the business cap and records the reservation as
+ * pending — in memory, synchronously — before it awaits the platform object (CallCapacityDO), and
+ * every later reserve counts it. A platform refusal (or error) drops it. Nothing here calls Twilio
+ * between check and commit: the caller dials after `reserve` returns.
+ *
+ * What one cycle costs (bench/admission.ts prints it): reserve = 1 call to the platform object
+ * (1 write there) + 1 write here, both on the caller's path; release = 1 write here on the caller's
+ * path, and the platform's release off it (an outbox row, sent in the background in batches and
+ * retried by the alarm). The pending reservation is in memory rather than a row, so a reserve
+ * writes once: if the object is reset mid-reserve, the platform slot it may have taken carries a
+ * short expiry (ring timeout + grace), at which the platform asks this object, finds no lease,
+ * and frees it. A released slot may stay held at the platform a moment longer: conservative, never
+ * over the cap.
  *
  * Leases expire. An unconfirmed lease (no CallSid) lives for the ring timeout; a confirmed one
  * for ring timeout + call time limit + margin. The alarm sweeps expired leases: no CallSid → free;
  * otherwise ask Twilio for the call's status → terminal (or unknown to Twilio) → free, live →
  * check again later, lookup failed CALL_LEASE_MAX_FAILED_CHECKS times in a row → free anyway.
- * Every free is logged with its reason. Freeing a lease also frees its platform slot through a
- * small outbox (retried by the alarm), so a failed cross-object call never leaks a platform slot.
+ * Every free is logged with its reason.
+ *
+ * Unknown outcomes (issue 10 #6): a Twilio create whose answer never came may or may not have
+ * created the call. Its lease is marked `unknown` (keeping the call log id, To and From) and keeps
+ * its slot. The first status callback for it adopts the CallSid (`callStatus`); otherwise the
+ * sweep asks Twilio for calls To/From since the lease was taken: found → adopted (or freed if it
+ * already ended), absent once the ring timeout has passed → proven never created, freed. Either
+ * way the call log is told through the call-log outbox (./call-log-outbox.ts).
  *
  * Inbound calls hold a lease here too (so the same release, expiry and snapshot apply), but they
  * neither count toward nor are limited by the business cap: that cap is for outbound dialing
@@ -23,12 +38,13 @@
  */
 
 import { isTerminalStatus } from "../../worker/calls/call-status";
-import { type TwilioClient, twilioClient } from "../../worker/calls/twilio-client";
+import { type TwilioCall, type TwilioClient, twilioClient } from "../../worker/calls/twilio-client";
 import { type Config, getConfig } from "../../worker/config";
 import type { Env } from "../../worker/env";
 import { log } from "../../worker/lib/log";
 import type { PlatformFreeReason } from "../call-capacity/platform-slots";
 import { PLATFORM_CALLS_OBJECT_NAME } from "../names";
+import { CallLogOutbox } from "./call-log-outbox";
 
 export type CallKind = "outbound" | "inbound";
 export type OutboundSource = "direct" | "bulk";
@@ -64,8 +80,8 @@ export interface CallLease {
 }
 
 export interface CallRefusal {
-  /** Which cap refused. */
-  cap: "business" | "platform";
+  /** Which cap refused (`rate`: Twilio's calls per second, for bulk dials only; see create-pacer.ts). */
+  cap: "business" | "platform" | "rate";
   /** Calls holding that cap's slots when it refused. */
   active: number;
   limit: number;
@@ -85,7 +101,8 @@ export interface LeaseView {
   leaseId: string;
   kind: CallKind;
   source: CallSource;
-  state: "pending" | "reserved" | "confirmed";
+  /** `unknown`: Twilio's answer to the create never came (see the header). */
+  state: "reserved" | "confirmed" | "unknown";
   callSid: string | null;
   createdAt: number;
   expiresAt: number;
@@ -99,8 +116,25 @@ export interface CallSlotsSnapshot {
   inboundActive: number;
   bySource: Record<CallSource, number>;
   leases: LeaseView[];
-  /** Platform slots freed here whose release has not reached CallCapacityDO yet (retried by the alarm). */
+  /** Platform slots freed here whose release has not reached CallCapacityDO yet (sent in the background, retried by the alarm). */
   pendingPlatformReleases: number;
+  /** Call log updates waiting for Postgres (applied by the alarm). */
+  pendingCallLogUpdates: number;
+}
+
+/** What the lease of a create whose answer never came remembers, to find the call later. */
+export interface UnknownOutcome {
+  callLogId: number;
+  to: string;
+  from: string;
+}
+
+/** What a status callback did to the lease. */
+export interface CallStatusResult {
+  /** The terminal status freed the lease. */
+  released: boolean;
+  /** The lease had no CallSid yet and took this one (a callback beating the confirm, or an unknown outcome). */
+  adopted: boolean;
 }
 
 export type LeaseFreeReason = Extract<
@@ -114,6 +148,9 @@ interface LeaseRow {
   source: CallSource;
   state: LeaseView["state"];
   call_sid: string | null;
+  call_log_id: number | null;
+  to_number: string | null;
+  from_number: string | null;
   created_ms: number;
   expires_ms: number;
   failed_checks: number;
@@ -123,6 +160,12 @@ interface LeaseRow {
 
 const TOMBSTONE_TTL_MS = 24 * 3600_000;
 const SWEEP_PARALLELISM = 8;
+/** A platform release sent in the background is retried by the alarm after this long. */
+const OUTBOX_GRACE_MS = 10_000;
+/** Platform releases per RPC. */
+const RELEASE_BATCH = 100;
+/** Slack between our clock and Twilio's date_created (whole seconds) when matching an unknown create. */
+const CREATE_MATCH_SLACK_MS = 5_000;
 
 /** Lease lifetimes and the platform's grace, from config. */
 export function leaseTimes(config: Config) {
@@ -138,6 +181,16 @@ export function leaseTimes(config: Config) {
 
 export class CallLeases {
   private readonly sql: SqlStorage;
+  /** Reservations between the business-cap check and the platform's answer (see the header). */
+  private readonly pending = new Map<string, { kind: CallKind; callSid: string | null }>();
+  /** Inbound reserves in flight by CallSid, so a retried webhook waits for the same lease. */
+  private readonly pendingBySid = new Map<string, Promise<ReserveResult>>();
+  /** The alarm this object set (its only setter), so the hot path needs no storage read to know it. */
+  private armedAt: number | null | undefined;
+  /** The background platform-release flush in flight, and whether another is wanted after it. */
+  private flushing: Promise<void> | null = null;
+  private flushAgain = false;
+  readonly callLogs: CallLogOutbox;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -157,6 +210,15 @@ export class CallLeases {
       failed_checks INTEGER NOT NULL DEFAULT 0,
       last_status TEXT
     )`);
+    // Added for unknown outcomes (issue 10 #6): what finds the call at Twilio without a CallSid.
+    const columns = this.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('call_leases')").toArray();
+    for (const [name, type] of [
+      ["call_log_id", "INTEGER"],
+      ["to_number", "TEXT"],
+      ["from_number", "TEXT"],
+    ]) {
+      if (!columns.some((c) => c.name === name)) this.sql.exec(`ALTER TABLE call_leases ADD COLUMN ${name} ${type}`);
+    }
     this.sql.exec("CREATE INDEX IF NOT EXISTS call_leases_expires ON call_leases (expires_ms)");
     // Platform slots freed here but not yet confirmed freed by CallCapacityDO.
     this.sql.exec(`CREATE TABLE IF NOT EXISTS call_platform_outbox (
@@ -164,7 +226,8 @@ export class CallLeases {
     )`);
     // Calls whose end we saw before (or without) a confirm, so a late confirm frees its lease at once.
     this.sql.exec("CREATE TABLE IF NOT EXISTS call_ended (ref TEXT PRIMARY KEY, ended_ms INTEGER NOT NULL)");
-    // Whenever the object wakes (e.g. after a crash mid-reserve), make sure its leases have an alarm.
+    this.callLogs = new CallLogOutbox(this.sql, env, () => this.arm());
+    // Whenever the object wakes (e.g. after a crash), make sure its leases and outboxes have an alarm.
     void ctx.blockConcurrencyWhile(() => this.arm());
   }
 
@@ -181,10 +244,26 @@ export class CallLeases {
   }
 
   private outboundActive(): number {
-    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM call_leases WHERE kind = 'outbound'").one().n;
+    let pending = 0;
+    for (const p of this.pending.values()) if (p.kind === "outbound") pending++;
+    return (
+      this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM call_leases WHERE kind = 'outbound'").one().n + pending
+    );
   }
 
-  async reserve(businessId: number, req: ReserveRequest): Promise<ReserveResult> {
+  reserve(businessId: number, req: ReserveRequest): Promise<ReserveResult> {
+    if (req.callSid) {
+      const inFlight = this.pendingBySid.get(req.callSid);
+      if (inFlight) return inFlight;
+      const sid = req.callSid;
+      const p = this.reserveOnce(businessId, req).finally(() => this.pendingBySid.delete(sid));
+      this.pendingBySid.set(sid, p);
+      return p;
+    }
+    return this.reserveOnce(businessId, req);
+  }
+
+  private async reserveOnce(businessId: number, req: ReserveRequest): Promise<ReserveResult> {
     const config = this.config;
     const kind = req.kind;
     const source: CallSource = req.source ?? (kind === "inbound" ? "inbound" : "direct");
@@ -201,7 +280,7 @@ export class CallLeases {
       const existing = this.sql
         .exec<LeaseRow>("SELECT * FROM call_leases WHERE call_sid = ?", req.callSid)
         .toArray()[0];
-      if (existing) return { ok: true, lease: await this.leaseOf(businessId, existing, businessCap) };
+      if (existing) return { ok: true, lease: this.leaseOf(businessId, existing, businessCap) };
     }
 
     // ---- check and record, synchronously: no other event runs until the await below ----
@@ -219,33 +298,28 @@ export class CallLeases {
     }
     const leaseId = crypto.randomUUID();
     const now = Date.now();
-    const expiresMs = now + (req.callSid ? times.fullMs : times.ringMs);
-    this.sql.exec(
-      "INSERT INTO call_leases (lease_id, kind, source, state, call_sid, created_ms, expires_ms) VALUES (?, ?, ?, 'pending', ?, ?, ?)",
-      leaseId,
-      kind,
-      source,
-      req.callSid ?? null,
-      now,
-      expiresMs,
-    );
-    // ---- from here other events interleave; the pending row already counts against the cap ----
+    this.pending.set(leaseId, { kind, callSid: req.callSid ?? null });
+    // ---- from here other events interleave; the pending reservation already counts against the cap ----
     let platform: { ok: boolean; active: number; limit: number };
     try {
       platform = await this.platform().acquire({
         leaseId,
         businessId,
         kind,
-        expiresMs: now + times.fullMs + times.platformGraceMs,
+        // Short on purpose: if this object forgets the reservation (reset before the insert below),
+        // the platform asks at this time and frees the slot. A held lease's expiry is adopted then.
+        expiresMs: now + times.ringMs + times.platformGraceMs,
       });
     } catch (err) {
-      // The acquire may or may not have landed: roll back here and free it there (idempotent), via the outbox.
-      this.freeNow(leaseId, "released", Date.now());
-      await this.flushOutbox([leaseId]);
+      // The acquire may or may not have landed: free it there (idempotent), via the outbox.
+      this.pending.delete(leaseId);
+      this.enqueuePlatformRelease(leaseId, "released", Date.now());
+      this.flushInBackground();
+      await this.arm();
       throw err;
     }
+    this.pending.delete(leaseId);
     if (!platform.ok) {
-      this.sql.exec("DELETE FROM call_leases WHERE lease_id = ?", leaseId);
       return {
         ok: false,
         refusal: {
@@ -256,30 +330,43 @@ export class CallLeases {
         },
       };
     }
-    const held = this.row(leaseId);
-    if (!held) {
-      // Swept while the platform answered (only if that took longer than the ring timeout).
-      this.enqueuePlatformRelease(leaseId, "unconfirmed", Date.now());
-      await this.flushOutbox([leaseId]);
-      throw new Error(`reserve: lease ${leaseId} expired before the platform admitted it`);
-    }
+    const row: LeaseRow = {
+      lease_id: leaseId,
+      kind,
+      source,
+      state: req.callSid ? "confirmed" : "reserved",
+      call_sid: req.callSid ?? null,
+      created_ms: now,
+      expires_ms: now + (req.callSid ? times.fullMs : times.ringMs),
+      failed_checks: 0,
+      last_status: null,
+      call_log_id: null,
+      to_number: null,
+      from_number: null,
+    };
+    // The one write of a reserve.
     this.sql.exec(
-      "UPDATE call_leases SET state = ? WHERE lease_id = ?",
-      req.callSid ? "confirmed" : "reserved",
-      leaseId,
+      "INSERT INTO call_leases (lease_id, kind, source, state, call_sid, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      row.lease_id,
+      row.kind,
+      row.source,
+      row.state,
+      row.call_sid,
+      row.created_ms,
+      row.expires_ms,
     );
     await this.arm();
     return {
       ok: true,
       lease: {
-        ...(await this.leaseOf(businessId, { ...held, state: "reserved" }, businessCap)),
+        ...this.leaseOf(businessId, row, businessCap),
         platformActive: platform.active,
         platformCap: platform.limit,
       },
     };
   }
 
-  private async leaseOf(businessId: number, row: LeaseRow, businessCap: number): Promise<CallLease> {
+  private leaseOf(businessId: number, row: LeaseRow, businessCap: number): CallLease {
     return {
       leaseId: row.lease_id,
       businessId,
@@ -301,27 +388,79 @@ export class CallLeases {
       if (row.call_sid === callSid) return { confirmed: true, expiresAt: row.expires_ms };
       throw new Error(`confirm: lease ${leaseId} already belongs to call ${row.call_sid}`);
     }
-    const now = Date.now();
     if (this.sql.exec("SELECT 1 FROM call_ended WHERE ref = ?", callSid).toArray().length > 0) {
       // The call's terminal status arrived before this confirm: the slot is free now.
-      this.freeNow(leaseId, "call_ended", now);
-      await this.flushOutbox([leaseId]);
+      this.free(leaseId, "call_ended", Date.now());
       log.info("call lease freed at confirm: the call had already ended", { leaseId, callSid });
       return { confirmed: false, reason: "call_ended" };
     }
-    const expiresMs = row.created_ms + leaseTimes(this.config).fullMs;
-    this.sql.exec(
-      "UPDATE call_leases SET call_sid = ?, state = 'confirmed', expires_ms = ? WHERE lease_id = ?",
-      callSid,
-      expiresMs,
-      leaseId,
-    );
+    const expiresMs = this.adopt(row, callSid);
     await this.arm();
     return { confirmed: true, expiresAt: expiresMs };
   }
 
+  /** Attaches a CallSid to a lease that had none: it then lives for the call's full length. */
+  private adopt(row: LeaseRow, callSid: string, lastStatus: string | null = null): number {
+    const expiresMs = row.created_ms + leaseTimes(this.config).fullMs;
+    this.sql.exec(
+      "UPDATE call_leases SET call_sid = ?, state = 'confirmed', expires_ms = ?, failed_checks = 0, last_status = COALESCE(?, last_status) WHERE lease_id = ?",
+      callSid,
+      expiresMs,
+      lastStatus,
+      row.lease_id,
+    );
+    return expiresMs;
+  }
+
+  /**
+   * Twilio's answer to the create never came: keep the slot, remember how to find the call, and
+   * look for it once the lease is due (see the header).
+   */
+  async markUnknown(leaseId: string, outcome: UnknownOutcome): Promise<{ held: boolean }> {
+    const row = this.row(leaseId);
+    if (!row) return { held: false };
+    if (row.call_sid) return { held: true };
+    const { ringMs, recheckMs } = leaseTimes(this.config);
+    this.sql.exec(
+      "UPDATE call_leases SET state = 'unknown', call_log_id = ?, to_number = ?, from_number = ?, expires_ms = ? WHERE lease_id = ?",
+      outcome.callLogId,
+      outcome.to,
+      outcome.from,
+      Date.now() + Math.min(ringMs, recheckMs),
+      leaseId,
+    );
+    await this.arm();
+    return { held: true };
+  }
+
+  /**
+   * A status callback of an outbound call we placed (its URL names the lease): a terminal status
+   * frees the slot; any other adopts the CallSid if the lease has none yet. Needs no Postgres.
+   */
+  async callStatus(leaseId: string, callSid: string, status: string): Promise<CallStatusResult> {
+    const row = this.sql
+      .exec<LeaseRow>("SELECT * FROM call_leases WHERE lease_id = ? OR call_sid = ?", leaseId, callSid)
+      .toArray()[0];
+    if (isTerminalStatus(status)) {
+      if (!row) {
+        this.sql.exec("INSERT OR IGNORE INTO call_ended (ref, ended_ms) VALUES (?, ?)", callSid, Date.now());
+        return { released: false, adopted: false };
+      }
+      if (!row.call_sid) {
+        this.sql.exec("UPDATE call_leases SET call_sid = ? WHERE lease_id = ?", callSid, row.lease_id);
+      }
+      this.free(row.lease_id, "released", Date.now());
+      return { released: true, adopted: !row.call_sid };
+    }
+    if (!row || row.call_sid) return { released: false, adopted: false };
+    this.adopt(row, callSid, status);
+    if (row.state === "unknown") log.info("unknown call outcome settled by its status callback", { leaseId, callSid });
+    await this.arm();
+    return { released: false, adopted: true };
+  }
+
   /** Frees the lease with this lease id or CallSid. Idempotent: an unknown or already freed ref is a no-op. */
-  async release(ref: string, reason: LeaseFreeReason = "released"): Promise<ReleaseResult> {
+  release(ref: string, reason: LeaseFreeReason = "released"): ReleaseResult {
     const now = Date.now();
     const row = this.sql
       .exec<LeaseRow>("SELECT * FROM call_leases WHERE lease_id = ? OR call_sid = ?", ref, ref)
@@ -331,15 +470,17 @@ export class CallLeases {
       this.sql.exec("INSERT OR IGNORE INTO call_ended (ref, ended_ms) VALUES (?, ?)", ref, now);
       return { released: false };
     }
-    this.freeNow(row.lease_id, reason, now);
-    await this.flushOutbox([row.lease_id]);
+    this.free(row.lease_id, reason, now);
     return { released: true, leaseId: row.lease_id };
   }
 
   /** For CallCapacityDO's safety net: does this object still hold the lease, and until when? */
   leaseState(leaseId: string): { held: boolean; expiresAt: number | null } {
     const row = this.row(leaseId);
-    return row ? { held: true, expiresAt: row.expires_ms } : { held: false, expiresAt: null };
+    if (row) return { held: true, expiresAt: row.expires_ms };
+    // Still between its check and its insert: held, for at most the ring timeout.
+    if (this.pending.has(leaseId)) return { held: true, expiresAt: Date.now() + leaseTimes(this.config).ringMs };
+    return { held: false, expiresAt: null };
   }
 
   snapshot(): CallSlotsSnapshot {
@@ -363,13 +504,16 @@ export class CallLeases {
         lastStatus: r.last_status,
       })),
       pendingPlatformReleases: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM call_platform_outbox").one().n,
+      pendingCallLogUpdates: this.callLogs.size(),
     };
   }
 
-  /** The alarm: retry platform releases, sweep expired leases, prune old tombstones, re-arm. */
+  /** The alarm: send platform releases, apply call log updates, sweep expired leases, prune tombstones, re-arm. */
   async onAlarm(): Promise<void> {
+    // The alarm that woke us is gone now.
+    this.armedAt = null;
     const now = Date.now();
-    await this.flushOutbox();
+    await this.flushPlatformReleases(now);
     const due = this.sql
       .exec<LeaseRow>("SELECT * FROM call_leases WHERE expires_ms <= ? ORDER BY expires_ms", now)
       .toArray();
@@ -386,7 +530,11 @@ export class CallLeases {
           due.slice(i, i + SWEEP_PARALLELISM).map((lease) => this.sweepOne(lease, twilio, clientError)),
         );
       }
+      // What the sweep freed goes to the platform now (the alarm is off every caller's path).
+      await this.flushPlatformReleases();
     }
+    // Call log updates last, so what the sweep just settled reaches Postgres in this same alarm.
+    await this.callLogs.flush(Date.now());
     this.sql.exec("DELETE FROM call_ended WHERE ended_ms < ?", now - TOMBSTONE_TTL_MS);
     await this.arm();
   }
@@ -398,8 +546,12 @@ export class CallLeases {
       callSid: lease.call_sid,
       kind: lease.kind,
     };
+    if (!lease.call_sid && lease.state === "unknown") {
+      await this.sweepUnknown(lease, twilio, clientError, fields);
+      return;
+    }
     if (!lease.call_sid) {
-      await this.freeExpired(lease.lease_id, "unconfirmed", { ...fields, why: "no CallSid within the ring timeout" });
+      this.freeExpired(lease.lease_id, "unconfirmed", { ...fields, why: "no CallSid within the ring timeout" });
       return;
     }
     let status: string | null = null;
@@ -417,45 +569,135 @@ export class CallLeases {
     // A status callback may have released the lease while Twilio answered.
     const current = this.row(lease.lease_id);
     if (!current) return;
-    const { recheckMs } = leaseTimes(this.config);
-    const now = Date.now();
     if (notFound) {
-      await this.freeExpired(lease.lease_id, "not_found", { ...fields, why: "Twilio does not know the call" });
+      this.freeExpired(lease.lease_id, "not_found", { ...fields, why: "Twilio does not know the call" });
     } else if (status !== null && isTerminalStatus(status)) {
-      await this.freeExpired(lease.lease_id, "ended", { ...fields, status, why: "Twilio reports the call ended" });
+      this.freeExpired(lease.lease_id, "ended", { ...fields, status, why: "Twilio reports the call ended" });
     } else if (status !== null) {
-      this.sql.exec(
-        "UPDATE call_leases SET expires_ms = ?, failed_checks = 0, last_status = ? WHERE lease_id = ?",
-        now + recheckMs,
-        status,
-        lease.lease_id,
-      );
-      log.info("call lease extended: the call is still live", { ...fields, status, recheckInMs: recheckMs });
+      this.recheckLater(lease.lease_id, status);
+      log.info("call lease extended: the call is still live", { ...fields, status });
     } else {
-      const failedChecks = current.failed_checks + 1;
-      const max = this.config.CALL_LEASE_MAX_FAILED_CHECKS;
-      if (failedChecks >= max) {
-        await this.freeExpired(lease.lease_id, "check_failed", {
-          ...fields,
-          why: `the call's status could not be checked ${failedChecks} times`,
-          error: failure,
-        });
-      } else {
-        this.sql.exec(
-          "UPDATE call_leases SET expires_ms = ?, failed_checks = ? WHERE lease_id = ?",
-          now + recheckMs,
-          failedChecks,
-          lease.lease_id,
-        );
-        log.warn("call lease status check failed; will retry", { ...fields, failedChecks, max, error: failure });
-      }
+      this.checkFailed(current, fields, failure);
     }
   }
 
-  private async freeExpired(leaseId: string, reason: LeaseFreeReason, fields: Record<string, unknown>): Promise<void> {
+  /**
+   * A create whose answer never came: look for the call at Twilio by To/From since the lease was
+   * taken (a call we already know by its CallSid is not a match). Found → adopt it (and tell the
+   * call log); absent after the ring timeout → it was never created: free, and the log says so.
+   */
+  private async sweepUnknown(
+    lease: LeaseRow,
+    twilio: TwilioClient | null,
+    clientError: string | null,
+    fields: Record<string, unknown>,
+  ): Promise<void> {
+    let calls: TwilioCall[] | null = null;
+    let failure = clientError;
+    if (twilio && lease.to_number && lease.from_number) {
+      try {
+        calls = await twilio.listCalls({ to: lease.to_number, from: lease.from_number });
+      } catch (err) {
+        failure = err instanceof Error ? err.message : String(err);
+      }
+    } else if (twilio) failure = "the lease does not say which call to look for";
+    const current = this.row(lease.lease_id);
+    // Its status callback came (or the lease was freed) while Twilio answered.
+    if (!current || current.call_sid) return;
+    const callLogId = current.call_log_id;
+    if (calls === null) {
+      this.checkFailed(current, fields, failure);
+      return;
+    }
+    const known = (sid: string) =>
+      this.sql.exec("SELECT 1 FROM call_leases WHERE call_sid = ?", sid).toArray().length > 0 ||
+      this.sql.exec("SELECT 1 FROM call_ended WHERE ref = ?", sid).toArray().length > 0;
+    const match = calls
+      .filter((c) => c.createdAt !== null && c.createdAt >= current.created_ms - CREATE_MATCH_SLACK_MS)
+      .filter((c) => !known(c.sid))
+      .sort((a, b) => (a.createdAt ?? 0) - (b.createdAt ?? 0))[0];
+    const now = Date.now();
+    if (match) {
+      const ended = isTerminalStatus(match.status);
+      if (ended) {
+        this.sql.exec("UPDATE call_leases SET call_sid = ? WHERE lease_id = ?", match.sid, current.lease_id);
+        this.freeExpired(current.lease_id, "ended", { ...fields, callSid: match.sid, why: "found at Twilio, ended" });
+      } else {
+        this.adopt(current, match.sid, match.status);
+        log.info("unknown call outcome settled: the call exists at Twilio", { ...fields, callSid: match.sid });
+      }
+      if (callLogId !== null)
+        this.callLogs.add({
+          callLogId,
+          callSid: match.sid,
+          status: match.status,
+          sequenceNumber: null,
+          durationSeconds: match.duration,
+          at: null,
+          reason: null,
+        });
+      return;
+    }
+    const ringEnds = current.created_ms + leaseTimes(this.config).ringMs;
+    if (now < ringEnds) {
+      // Not listed yet; a call created then would be ringing now. Look again when the ring timeout has passed.
+      this.sql.exec("UPDATE call_leases SET expires_ms = ? WHERE lease_id = ?", ringEnds, current.lease_id);
+      return;
+    }
+    this.freeExpired(current.lease_id, "not_found", {
+      ...fields,
+      why: "Twilio has no call for this create: it was never placed",
+    });
+    if (callLogId !== null)
+      this.callLogs.add({
+        callLogId,
+        callSid: null,
+        status: "failed",
+        sequenceNumber: null,
+        durationSeconds: null,
+        at: null,
+        reason: "Twilio never answered the create, and has no such call: it was not placed",
+      });
+  }
+
+  private recheckLater(leaseId: string, status: string): void {
+    this.sql.exec(
+      "UPDATE call_leases SET expires_ms = ?, failed_checks = 0, last_status = ? WHERE lease_id = ?",
+      Date.now() + leaseTimes(this.config).recheckMs,
+      status,
+      leaseId,
+    );
+  }
+
+  private checkFailed(current: LeaseRow, fields: Record<string, unknown>, failure: string | null): void {
+    const failedChecks = current.failed_checks + 1;
+    const max = this.config.CALL_LEASE_MAX_FAILED_CHECKS;
+    if (failedChecks >= max) {
+      this.freeExpired(current.lease_id, "check_failed", {
+        ...fields,
+        why: `the call's status could not be checked ${failedChecks} times`,
+        error: failure,
+      });
+    } else {
+      this.sql.exec(
+        "UPDATE call_leases SET expires_ms = ?, failed_checks = ? WHERE lease_id = ?",
+        Date.now() + leaseTimes(this.config).recheckMs,
+        failedChecks,
+        current.lease_id,
+      );
+      log.warn("call lease status check failed; will retry", { ...fields, failedChecks, max, error: failure });
+    }
+  }
+
+  private freeExpired(leaseId: string, reason: LeaseFreeReason, fields: Record<string, unknown>): void {
     this.freeNow(leaseId, reason, Date.now());
     log.warn("call lease freed by the sweep", { ...fields, reason });
-    await this.flushOutbox([leaseId]);
+  }
+
+  /** Frees a lease here (one write) and sends its platform release in the background. */
+  private free(leaseId: string, reason: LeaseFreeReason, now: number): void {
+    this.freeNow(leaseId, reason, now);
+    this.flushInBackground();
   }
 
   /** Synchronous part of freeing: drop the lease, remember its call ended, queue the platform release. */
@@ -468,43 +710,56 @@ export class CallLeases {
   }
 
   private enqueuePlatformRelease(leaseId: string, reason: LeaseFreeReason, now: number): void {
+    // Due for the alarm only after the grace: the background flush normally sends it first.
     this.sql.exec(
       "INSERT OR IGNORE INTO call_platform_outbox (lease_id, reason, next_ms) VALUES (?, ?, ?)",
       leaseId,
       reason,
-      now,
+      now + OUTBOX_GRACE_MS,
     );
+    if (this.armedAt === null || this.armedAt === undefined || this.armedAt > now + OUTBOX_GRACE_MS) {
+      void this.arm().catch((err) => log.error("could not arm the call lease alarm", { error: String(err) }));
+    }
   }
 
-  /** Sends queued platform releases (all due ones, or just `only`); failures back off and wait for the alarm. */
-  private async flushOutbox(only?: string[]): Promise<void> {
-    const now = Date.now();
+  /**
+   * Sends every queued platform release in the background, in batches; releases queued while one
+   * batch is in flight go in the next. Nobody waits for it: the outbox row is the promise.
+   */
+  private flushInBackground(): void {
+    if (this.flushing) {
+      this.flushAgain = true;
+      return;
+    }
+    this.flushing = (async () => {
+      do {
+        this.flushAgain = false;
+        await this.flushPlatformReleases();
+      } while (this.flushAgain);
+    })()
+      .catch((err) => log.error("platform release flush failed", { error: String(err) }))
+      .finally(() => {
+        this.flushing = null;
+      });
+  }
+
+  /** Sends queued platform releases (all, or those due by `dueBy`); failures back off and wait for the alarm. */
+  private async flushPlatformReleases(dueBy?: number): Promise<void> {
+    type OutboxRow = { lease_id: string; reason: LeaseFreeReason; attempts: number };
     const rows = (
-      only
-        ? only.flatMap((id) =>
-            this.sql
-              .exec<{ lease_id: string; reason: LeaseFreeReason; attempts: number }>(
-                "SELECT lease_id, reason, attempts FROM call_platform_outbox WHERE lease_id = ?",
-                id,
-              )
-              .toArray(),
-          )
+      dueBy === undefined
+        ? this.sql.exec<OutboxRow>("SELECT lease_id, reason, attempts FROM call_platform_outbox").toArray()
         : this.sql
-            .exec<{ lease_id: string; reason: LeaseFreeReason; attempts: number }>(
-              "SELECT lease_id, reason, attempts FROM call_platform_outbox WHERE next_ms <= ?",
-              now,
-            )
+            .exec<OutboxRow>("SELECT lease_id, reason, attempts FROM call_platform_outbox WHERE next_ms <= ?", dueBy)
             .toArray()
-    ) as { lease_id: string; reason: LeaseFreeReason; attempts: number }[];
-    if (rows.length === 0) return;
-    let failed = false;
-    await Promise.all(
-      rows.map(async (r) => {
-        try {
-          await this.platform().release(r.lease_id, r.reason);
-          this.sql.exec("DELETE FROM call_platform_outbox WHERE lease_id = ?", r.lease_id);
-        } catch (err) {
-          failed = true;
+    ) as OutboxRow[];
+    for (let i = 0; i < rows.length; i += RELEASE_BATCH) {
+      const batch = rows.slice(i, i + RELEASE_BATCH);
+      try {
+        await this.platform().releaseMany(batch.map((r) => ({ leaseId: r.lease_id, reason: r.reason })));
+        for (const r of batch) this.sql.exec("DELETE FROM call_platform_outbox WHERE lease_id = ?", r.lease_id);
+      } catch (err) {
+        for (const r of batch) {
           const attempts = r.attempts + 1;
           const backoffMs = Math.min(300_000, 1000 * 2 ** Math.min(attempts, 9));
           this.sql.exec(
@@ -513,22 +768,27 @@ export class CallLeases {
             Date.now() + backoffMs,
             r.lease_id,
           );
-          log.warn("platform slot release failed; will retry", { leaseId: r.lease_id, attempts, error: String(err) });
         }
-      }),
-    );
-    if (failed) await this.arm();
+        log.warn("platform slot release failed; will retry", { leases: batch.length, error: String(err) });
+        await this.arm();
+      }
+    }
   }
 
   /** Arms the alarm for the earliest lease expiry or outbox retry, unless an earlier alarm is already set. */
   private async arm(): Promise<void> {
-    const next = this.sql
+    const leasesNext = this.sql
       .exec<{ t: number | null }>(
         "SELECT MIN(t) AS t FROM (SELECT MIN(expires_ms) AS t FROM call_leases UNION ALL SELECT MIN(next_ms) FROM call_platform_outbox)",
       )
       .one().t;
+    const logsNext = this.callLogs.nextDue();
+    const next = leasesNext === null ? logsNext : logsNext === null ? leasesNext : Math.min(leasesNext, logsNext);
     if (next === null) return;
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || next < current) await this.ctx.storage.setAlarm(next);
+    if (this.armedAt === undefined) this.armedAt = await this.ctx.storage.getAlarm();
+    if (this.armedAt === null || next < this.armedAt) {
+      this.armedAt = next;
+      await this.ctx.storage.setAlarm(next);
+    }
   }
 }

@@ -119,6 +119,13 @@ export class PlatformSlots {
     return { released, active: this.active() };
   }
 
+  /** Frees the slots of many leases in one call (a BusinessDO's release outbox). Idempotent. */
+  releaseMany(items: { leaseId: string; reason: PlatformFreeReason }[]): { released: number; active: number } {
+    let released = 0;
+    for (const item of items) if (this.freeNow(item.leaseId, item.reason)) released++;
+    return { released, active: this.active() };
+  }
+
   private freeNow(leaseId: string, reason: PlatformFreeReason): boolean {
     const freed =
       this.sql.exec("DELETE FROM slots WHERE lease_id = ? RETURNING lease_id", leaseId).toArray().length > 0;

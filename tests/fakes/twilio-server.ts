@@ -18,6 +18,7 @@
 import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
 import { fakeRecordingBytes } from "./recording-bytes";
 
 export interface FakeTwilioCall {
@@ -89,10 +90,73 @@ export async function startFakeTwilio(opts: {
   const expectedAuth = `Basic ${Buffer.from(`${opts.accountSid}:${opts.authToken}`).toString("base64")}`;
   const accountPath = `/2010-04-01/Accounts/${opts.accountSid}`;
 
+  // ---- Unknown create outcomes (issue 10 #6), self-contained: ----
+  //   POST /__control/create-cut { to, times? }  createCall to `to` creates the call, answers 201 and
+  //        cuts the connection halfway through the body (every time, or the next `times` calls);
+  //   GET  {account}/Calls.json?To=&From=        Twilio's call list (newest first), which the lease
+  //        sweep uses to find a call whose create was never answered.
+  const createCuts = new Map<string, { times?: number }>();
+  async function unknownOutcomes(req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    if (req.method === "POST" && url.pathname === "/__control/create-cut") {
+      const body = JSON.parse(await readBody(req)) as { to: string; times?: number };
+      createCuts.set(body.to, { times: body.times });
+      json(res, 200, { ok: true });
+      return true;
+    }
+    if (url.pathname !== `${accountPath}/Calls.json` || req.headers.authorization !== expectedAuth) return false;
+    if (req.method === "GET") {
+      const to = url.searchParams.get("To");
+      const from = url.searchParams.get("From");
+      const list = [...calls.values()]
+        .filter((c) => (!to || c.to === to) && (!from || c.from === from))
+        .reverse()
+        .map((c) => callResource(opts.accountSid, c, statusScripts.get(c.sid)?.status ?? c.status));
+      json(res, 200, { calls: list, page: 0, page_size: 50, next_page_uri: null });
+      return true;
+    }
+    if (req.method !== "POST" || createCuts.size === 0) return false;
+    const raw = await readBody(req);
+    const params = new URLSearchParams(raw);
+    const cut = createCuts.get(params.get("To") ?? "");
+    if (!cut) {
+      // Not scripted: the ordinary create, with the body handed on.
+      const replay = Object.assign(Readable.from([Buffer.from(raw)]), {
+        method: req.method,
+        url: req.url,
+        headers: req.headers,
+      });
+      await handle(replay as unknown as http.IncomingMessage, res);
+      return true;
+    }
+    if (cut.times !== undefined && --cut.times <= 0) createCuts.delete(params.get("To")!);
+    const call: FakeTwilioCall = {
+      sid: `CA${randomBytes(16).toString("hex")}`,
+      to: params.get("To")!,
+      from: params.get("From") ?? "",
+      status: "queued",
+      params: Object.fromEntries(
+        [...new Set(params.keys())].map((k) => {
+          const all = params.getAll(k);
+          return [k, all.length === 1 ? all[0]! : all];
+        }),
+      ),
+      createdAt: new Date().toUTCString(),
+    };
+    calls.set(call.sid, call);
+    const body = JSON.stringify(callResource(opts.accountSid, call));
+    res.writeHead(201, { "Content-Type": "application/json", "Content-Length": String(body.length) });
+    res.write(body.slice(0, body.length >> 1), () => res.socket?.destroy());
+    opts.onCreate?.(call);
+    return true;
+  }
+
   const server = http.createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) twilioError(res, 500, 20500, `fake twilio: ${String(err)}`);
-    });
+    unknownOutcomes(req, res)
+      .then((handled) => (handled ? undefined : handle(req, res)))
+      .catch((err: unknown) => {
+        if (!res.headersSent) twilioError(res, 500, 20500, `fake twilio: ${String(err)}`);
+      });
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

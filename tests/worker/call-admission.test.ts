@@ -3,11 +3,15 @@
  * driven the way the Worker drives it (worker/calls/admission.ts).
  */
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { type CallLease, callAdmission, platformCallSnapshot } from "../../worker/calls/admission";
 import { randomCallSid } from "./calls-fixtures";
 
 let nextBusiness = 900_000;
+
+/** A release reaches the platform object in the background (the BusinessDO's outbox): wait for it. */
+const expectPlatformActive = (n: number) =>
+  vi.waitFor(async () => expect((await platformCallSnapshot(env)).active).toBe(n));
 const newBusinessId = () => ++nextBusiness;
 
 /** Leases a test took, released after it so the platform starts each test empty. */
@@ -15,7 +19,7 @@ const held: { businessId: number; leaseId: string }[] = [];
 
 afterEach(async () => {
   await Promise.all(held.splice(0).map((h) => callAdmission(env, h.businessId).release(h.leaseId)));
-  expect((await platformCallSnapshot(env)).active).toBe(0);
+  await expectPlatformActive(0);
 });
 
 async function reserveOutbound(businessId: number, source: "direct" | "bulk" = "direct", businessCap?: number) {
@@ -79,7 +83,7 @@ describe("call admission", () => {
     const results = await Promise.all(Array.from({ length: 50 }, () => reserveOutbound(businessId, "bulk")));
     expect(results.filter((r) => r.ok)).toHaveLength(3);
     expect((await callAdmission(env, businessId).snapshot()).outboundActive).toBe(3);
-    expect((await platformCallSnapshot(env)).active).toBe(3);
+    await expectPlatformActive(3);
   });
 
   it("direct and bulk calls share one business cap: with 1 direct call active, bulk starts only 2 more", async () => {
@@ -110,13 +114,13 @@ describe("call admission", () => {
 
     expect(await admission.release(callSid)).toEqual({ released: true, leaseId: leases[0]!.leaseId });
     expect((await admission.snapshot()).outboundActive).toBe(2);
-    expect((await platformCallSnapshot(env)).active).toBe(2);
+    await expectPlatformActive(2);
 
     // The same release again (by CallSid, then by lease id): nothing else is freed.
     expect(await admission.release(callSid)).toEqual({ released: false });
     expect(await admission.release(leases[0]!.leaseId)).toEqual({ released: false });
     expect((await admission.snapshot()).outboundActive).toBe(2);
-    expect((await platformCallSnapshot(env)).active).toBe(2);
+    await expectPlatformActive(2);
 
     // The freed slot is usable again, and only one.
     expect((await reserveOutbound(businessId)).ok).toBe(true);
@@ -146,11 +150,11 @@ describe("call admission", () => {
     const lease = (inbound as { lease: CallLease }).lease;
     held.push({ businessId, leaseId: lease.leaseId });
     expect(lease).toMatchObject({ kind: "inbound", source: "inbound", callSid, businessActive: 3 });
-    expect((await platformCallSnapshot(env)).active).toBe(4);
+    await expectPlatformActive(4);
     // Twilio retried the incoming webhook: the same CallSid is the same lease, not a second slot.
     const again = await admission.reserve({ kind: "inbound", callSid });
     expect(again.ok && again.lease.leaseId).toBe(lease.leaseId);
-    expect((await platformCallSnapshot(env)).active).toBe(4);
+    await expectPlatformActive(4);
     // Outbound is still refused by the business cap.
     expect(await reserveOutbound(businessId)).toMatchObject({ ok: false, refusal: { cap: "business", active: 3 } });
   });
@@ -171,6 +175,7 @@ describe("call admission", () => {
     expect((await callAdmission(env, businessId).snapshot()).leases).toEqual([]);
     // Once the platform has room, the same business is admitted.
     await fillerAdmission.release(held.pop()!.leaseId);
+    await expectPlatformActive(49);
     expect((await reserveOutbound(businessId)).ok).toBe(true);
   });
 
@@ -184,7 +189,7 @@ describe("call admission", () => {
     expect(await admission.release(callSid)).toEqual({ released: false });
     expect(await admission.confirm(r.lease.leaseId, callSid)).toEqual({ confirmed: false, reason: "call_ended" });
     expect((await admission.snapshot()).leases).toEqual([]);
-    expect((await platformCallSnapshot(env)).active).toBe(0);
+    await expectPlatformActive(0);
   });
 
   it("a confirm of a lease already freed says so and holds nothing", async () => {

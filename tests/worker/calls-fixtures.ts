@@ -110,6 +110,10 @@ export const fakeTwilio = {
   ): Promise<void> {
     await fetch(`${TWILIO_BASE}/__control/create-errors`, { method: "POST", body: JSON.stringify({ to, ...error }) });
   },
+  /** createCall to `to` creates the call, answers 201 and cuts the connection mid-body (an unknown outcome). */
+  async cutCreate(to: string, times?: number): Promise<void> {
+    await fetch(`${TWILIO_BASE}/__control/create-cut`, { method: "POST", body: JSON.stringify({ to, times }) });
+  },
   async lookups(callSid: string): Promise<number> {
     const res = await fetch(`${TWILIO_BASE}/__control/lookups/${callSid}`);
     return ((await res.json()) as { count: number }).count;

@@ -51,7 +51,9 @@ describe("placeOutboundCall", () => {
     expect(created!.params).toMatchObject({
       To: l.phoneE164,
       From: business.twilioNumber,
-      StatusCallback: `https://${PUBLIC_HOST}/twilio/voice/status?callLogId=${result.callLogId}`,
+      // The callback URL names the call log, business and lease (Twilio signs it): the status
+      // callback reaches the slot without Postgres.
+      StatusCallback: `https://${PUBLIC_HOST}/twilio/voice/status?callLogId=${result.callLogId}&businessId=${business.id}&leaseId=${result.leaseId}`,
       StatusCallbackMethod: "POST",
       StatusCallbackEvent: ["initiated", "ringing", "answered", "completed"],
       Timeout: "60",

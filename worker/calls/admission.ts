@@ -5,16 +5,20 @@
  */
 import type {
   CallSlotsSnapshot,
+  CallStatusResult,
   ConfirmResult,
   LeaseFreeReason,
   ReleaseResult,
   ReserveRequest,
   ReserveResult,
+  UnknownOutcome,
 } from "../../durable-objects/business/call-leases";
+import type { PaceResult } from "../../durable-objects/call-capacity/create-pacer";
 import type { PlatformSnapshot } from "../../durable-objects/call-capacity/platform-slots";
 import { businessObjectName, PLATFORM_CALLS_OBJECT_NAME } from "../../durable-objects/names";
 import type { Env } from "../env";
 import { callAdmissions, callRefusals } from "../metrics/calls";
+import type { CallLogUpdate } from "./status-callback";
 
 export type {
   CallLease,
@@ -32,6 +36,12 @@ export interface CallAdmission {
   /** By CallSid or lease id; idempotent. */
   release(ref: string, reason?: LeaseFreeReason): Promise<ReleaseResult>;
   snapshot(): Promise<CallSlotsSnapshot>;
+  /** Twilio never answered the create: the slot stays held until the call is found or proven absent. */
+  markUnknown(leaseId: string, outcome: UnknownOutcome): Promise<{ held: boolean }>;
+  /** A status callback of a call we placed (by the lease its URL names): frees on terminal, adopts the CallSid otherwise. */
+  callStatus(leaseId: string, callSid: string, status: string): Promise<CallStatusResult>;
+  /** Keeps a call log update durably in the business's object until Postgres takes it. */
+  deferCallLogUpdate(update: CallLogUpdate): Promise<void>;
 }
 
 /** Call admission for one business (its BusinessDO, which consults the platform CallCapacityDO). */
@@ -48,7 +58,29 @@ export function callAdmission(env: Env, businessId: number): CallAdmission {
     confirm: async (leaseId, callSid) => (await stub.confirmCallSlot(businessId, leaseId, callSid)) as ConfirmResult,
     release: async (ref, reason) => (await stub.releaseCallSlot(businessId, ref, reason)) as ReleaseResult,
     snapshot: async () => (await stub.callSlotsSnapshot(businessId)) as CallSlotsSnapshot,
+    markUnknown: async (leaseId, outcome) => await stub.markCallOutcomeUnknown(businessId, leaseId, outcome),
+    callStatus: async (leaseId, callSid, status) =>
+      (await stub.callStatus(businessId, leaseId, callSid, status)) as CallStatusResult,
+    deferCallLogUpdate: async (update) => {
+      await stub.deferCallLogUpdate(businessId, update);
+    },
   };
+}
+
+/**
+ * A Twilio creation time within the account's calls per second (CallCapacityDO's pacer): a direct
+ * call waits for its turn; a bulk dial gets a time within one interval, or `null` and when to come back.
+ */
+export async function paceTwilioCreate(
+  env: Env,
+  perSecond: number,
+  source: "direct" | "bulk",
+): Promise<{ retryAfterMs: number } | null> {
+  const platform = env.CALL_CAPACITY_DO.getByName(PLATFORM_CALLS_OBJECT_NAME);
+  const pace = (await platform.paceCreate(source, perSecond)) as PaceResult;
+  if (!pace.ok) return { retryAfterMs: pace.retryAfterMs };
+  if (pace.waitMs > 0) await new Promise((r) => setTimeout(r, pace.waitMs));
+  return null;
 }
 
 /** Platform-wide slots: total, by business and kind, the cap, frees by reason. */

@@ -1,15 +1,12 @@
 /** What the calls part needs to know about a business: one query, business row plus its settings. */
 import { eq } from "drizzle-orm";
-import { z } from "zod";
+import type { z } from "zod";
 import type { Database } from "../db/client";
 import { businesses, businessSettings } from "../db/schema";
+import { inboundCallActionSchema } from "../services/settings";
 
-/** business_settings.inbound_call_action: forward to a number, or take a voicemail (the default). */
-const inboundActionSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("forward"), to: z.string().regex(/^\+[1-9]\d{6,14}$/) }),
-  z.object({ type: z.literal("voicemail") }),
-]);
-export type InboundCallAction = z.infer<typeof inboundActionSchema>;
+/** business_settings.inbound_call_action (its one schema is the settings'); voicemail when unset or unreadable. */
+export type InboundCallAction = z.infer<typeof inboundCallActionSchema>;
 
 export interface CallBusiness {
   id: number;
@@ -38,7 +35,7 @@ async function load(db: Database, where: ReturnType<typeof eq>): Promise<CallBus
     .where(where)
     .limit(1);
   if (!row) return null;
-  const action = inboundActionSchema.safeParse(row.inboundCallAction);
+  const action = inboundCallActionSchema.safeParse(row.inboundCallAction);
   return { ...row, inboundCallAction: action.success ? action.data : { type: "voicemail" } };
 }
 

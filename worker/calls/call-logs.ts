@@ -8,10 +8,17 @@ import { and, eq, isNull, or, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { callLogs } from "../db/schema";
 import type { CallLogRow } from "./call-ended";
-import { isTerminalStatus, REJECTED_STATUS, statusRank, TERMINAL_CALL_STATUSES } from "./call-status";
+import {
+  isTerminalStatus,
+  REJECTED_STATUS,
+  statusRank,
+  TERMINAL_CALL_STATUSES,
+  UNKNOWN_OUTCOME_STATUS,
+} from "./call-status";
 
 export interface StatusUpdate {
-  callSid: string;
+  /** Null only when we settle a log whose call was never created (found by `callLogId`). */
+  callSid: string | null;
   status: string;
   sequenceNumber: number | null;
   durationSeconds: number | null;
@@ -19,6 +26,8 @@ export interface StatusUpdate {
   at: Date | null;
   /** Our call log id from the status callback URL (outbound calls): finds the log before its CallSid is saved. */
   callLogId: number | null;
+  /** Why, for our own settlements (e.g. an unknown create proven never placed). */
+  reason?: string | null;
 }
 
 export interface StatusUpdateResult {
@@ -33,11 +42,13 @@ const terminalList = sql.join(
   [...TERMINAL_CALL_STATUSES, REJECTED_STATUS].map((s) => sql`${s}`),
   sql`, `,
 );
-const storedRank = sql`(CASE ${callLogs.status} WHEN 'queued' THEN 0 WHEN 'initiated' THEN 1 WHEN 'ringing' THEN 2 WHEN 'in-progress' THEN 3 ELSE 4 END)`;
+const storedRank = sql`(CASE ${callLogs.status} WHEN 'queued' THEN 0 WHEN ${UNKNOWN_OUTCOME_STATUS} THEN 0 WHEN 'initiated' THEN 1 WHEN 'ringing' THEN 2 WHEN 'in-progress' THEN 3 ELSE 4 END)`;
 
-function matchCall(callSid: string, callLogId: number | null): SQL {
+function matchCall(callSid: string | null, callLogId: number | null): SQL {
+  const byId = callLogId === null ? null : and(eq(callLogs.id, callLogId), isNull(callLogs.callSid))!;
+  if (callSid === null) return byId ?? sql`false`;
   const bySid = eq(callLogs.callSid, callSid);
-  return callLogId === null ? bySid : or(bySid, and(eq(callLogs.id, callLogId), isNull(callLogs.callSid)))!;
+  return byId === null ? bySid : or(bySid, byId)!;
 }
 
 export async function applyStatusUpdate(db: Database, u: StatusUpdate): Promise<StatusUpdateResult> {
@@ -59,6 +70,7 @@ export async function applyStatusUpdate(db: Database, u: StatusUpdate): Promise<
         u.status === "in-progress" ? sql`COALESCE(${callLogs.answeredAt}, ${at})` : sql`${callLogs.answeredAt}`,
       endedAt: terminal ? sql`COALESCE(${callLogs.endedAt}, ${at})` : sql`${callLogs.endedAt}`,
       durationSeconds: u.durationSeconds ?? sql`${callLogs.durationSeconds}`,
+      reason: u.reason ?? sql`${callLogs.reason}`,
       updatedAt: sql`now()`,
     })
     .where(and(matchCall(u.callSid, u.callLogId), sql`${callLogs.status} NOT IN (${terminalList})`, newer))

@@ -20,6 +20,12 @@ export const TERMINAL_CALL_STATUSES = ["completed", "busy", "failed", "no-answer
 /** Our own terminal status for an inbound call refused at capacity (never a Twilio status). */
 export const REJECTED_STATUS = "rejected";
 
+/**
+ * Our own status for an outbound call whose create Twilio never answered (timeout, cut-off): it may
+ * exist. Not terminal; ranked like `queued`, so the call's first status callback moves it on.
+ */
+export const UNKNOWN_OUTCOME_STATUS = "unknown";
+
 const terminal = new Set<string>([...TERMINAL_CALL_STATUSES, REJECTED_STATUS]);
 
 export function isTerminalStatus(status: string): boolean {

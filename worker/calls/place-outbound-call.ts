@@ -3,11 +3,16 @@
  *
  *   PUBLIC_HOST and Twilio credentials present (else ConfigError: nothing reserved, no call made)
  *   → reserve a slot (business cap shared by direct and bulk, then the platform cap)
+ *   → a Twilio creation turn (TWILIO_CALLS_PER_SECOND; direct calls first) — bulk without a turn: refusal
  *   → call log row (status `queued`, lease id)            — refusal: a typed result, no row
  *   → Twilio createCall (status callback carries the call log id)
  *   → confirm the lease with the CallSid, save the CallSid on the log.
- * If Twilio refuses or cannot be reached, the slot is released, the log says `failed` with Twilio's
- * reason, and an OutboundCallError says whether retrying may help.
+ * If Twilio refuses (an HTTP error answer), the slot is released, the log says `failed` with Twilio's
+ * reason, and an OutboundCallError says whether retrying may help. If Twilio's answer never comes
+ * (timeout, connection cut, no answer we can read), the call may exist: the outcome is unknown. The
+ * slot and lease stay held, the log says `unknown`, and the error is not retryable — nothing may
+ * dial again. The call's first status callback (its URL names the log and the lease) or the
+ * lease sweep asking Twilio settles it (durable-objects/business/call-leases.ts).
  *
  * The log row is written before dialing (not after) so a status callback that beats the confirm
  * still finds its call (by the id in its URL), and a crash mid-way leaves a record.
@@ -20,8 +25,11 @@ import { callLogs, leads } from "../db/schema";
 import type { Env } from "../env";
 import { ApiError } from "../errors";
 import { log } from "../lib/log";
-import { callAdmission } from "./admission";
+import { isE164 } from "../services/phones";
+import { callAdmission, paceTwilioCreate } from "./admission";
 import { businessForCalls } from "./call-business";
+import { UNKNOWN_OUTCOME_STATUS } from "./call-status";
+import { statusCallbackUrl } from "./status-callback";
 import { type CreateCallInput, TwilioApiError, type TwilioCall, twilioClient } from "./twilio-client";
 import { hangup, twimlResponse } from "./twiml";
 import { sayGreeting, voiceLanguage } from "./voice-prompts";
@@ -56,7 +64,9 @@ export type OutboundCallErrorCode =
   | "no_twilio_number"
   | "lead_not_found"
   | "twilio_rejected"
-  | "twilio_unavailable";
+  | "twilio_unavailable"
+  /** Twilio's answer to the create never came: the call may exist. Never retryable. */
+  | "twilio_unknown_outcome";
 
 export class OutboundCallError extends Error {
   override readonly name = "OutboundCallError";
@@ -73,14 +83,13 @@ export class OutboundCallError extends Error {
   }
 }
 
-const E164 = /^\+[1-9]\d{6,14}$/;
 const CONFIRM_ATTEMPTS = 3;
 
 export async function placeOutboundCall(input: PlaceOutboundCallInput): Promise<PlaceOutboundCallResult> {
   const { db, env, config, businessId, source } = input;
   const host = requirePublicHost(config);
   const twilio = twilioClient(config);
-  if (!E164.test(input.toNumber)) {
+  if (!isE164(input.toNumber)) {
     throw new OutboundCallError("invalid_number", `toNumber must be E.164 (e.g. +972501234567)`, false);
   }
   const business = await businessForCalls(db, businessId);
@@ -115,6 +124,28 @@ export async function placeOutboundCall(input: PlaceOutboundCallInput): Promise<
       log.error("could not release a call slot; the sweep will", { ...fields, leaseId, error: String(err) }),
     );
 
+  // Twilio's calls per second for the account: a direct call waits its turn; a bulk dial without a
+  // turn soon gives its slot back and is refused like at capacity (the campaign waits and retries).
+  let paced: { retryAfterMs: number } | null;
+  try {
+    paced = await paceTwilioCreate(env, config.TWILIO_CALLS_PER_SECOND, source);
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  if (paced) {
+    await release();
+    const limit = config.TWILIO_CALLS_PER_SECOND;
+    const refusal: CallRefusal = {
+      cap: "rate",
+      active: limit,
+      limit,
+      message: `Twilio's ${limit} call creations per second are taken; next in ${paced.retryAfterMs} ms`,
+    };
+    log.info("bulk dial waits for Twilio's calls per second", { ...fields, retryAfterMs: paced.retryAfterMs });
+    return { ok: false, refusal };
+  }
+
   let callLogId: number;
   try {
     const [row] = await db
@@ -143,7 +174,7 @@ export async function placeOutboundCall(input: PlaceOutboundCallInput): Promise<
     call = await twilio.createCall({
       to: input.toNumber,
       from: business.twilioNumber,
-      statusCallback: `https://${host}/twilio/voice/status?callLogId=${callLogId}`,
+      statusCallback: statusCallbackUrl(host, { businessId, callLogId, leaseId }),
       answer: input.answer ?? {
         twiml: twimlResponse(
           sayGreeting(voiceLanguage(business.locale), business.name, business.greetingText),
@@ -154,23 +185,40 @@ export async function placeOutboundCall(input: PlaceOutboundCallInput): Promise<
       timeLimitSeconds: config.CALL_TIME_LIMIT_SECONDS,
     });
   } catch (err) {
-    await release();
     const reason = err instanceof Error ? err.message : String(err);
+    if (!(err instanceof TwilioApiError) || err.httpStatus === null) {
+      // No answer we can trust: Twilio may have created the call. Keep the slot; never redial.
+      await unknownOutcome({
+        db,
+        admission,
+        fields,
+        callLogId,
+        leaseId,
+        to: input.toNumber,
+        from: business.twilioNumber,
+        reason,
+      });
+      throw new OutboundCallError(
+        "twilio_unknown_outcome",
+        `Twilio did not answer the create, so the call may have been placed; it is not retried: ${reason}`,
+        false,
+        callLogId,
+        { httpStatus: null, code: null, message: reason },
+      );
+    }
+    await release();
     await db
       .update(callLogs)
       .set({ status: "failed", reason, endedAt: new Date(), updatedAt: new Date() })
       .where(and(eq(callLogs.id, callLogId), eq(callLogs.status, "queued")));
     log.warn("outbound call not placed: Twilio failed", { ...fields, callLogId, leaseId, error: reason });
-    if (err instanceof TwilioApiError) {
-      throw new OutboundCallError(
-        err.retryable ? "twilio_unavailable" : "twilio_rejected",
-        `Twilio did not place the call: ${err.message}`,
-        err.retryable,
-        callLogId,
-        { httpStatus: err.httpStatus, code: err.twilioCode, message: err.message },
-      );
-    }
-    throw err;
+    throw new OutboundCallError(
+      err.retryable ? "twilio_unavailable" : "twilio_rejected",
+      `Twilio did not place the call: ${err.message}`,
+      err.retryable,
+      callLogId,
+      { httpStatus: err.httpStatus, code: err.twilioCode, message: err.message },
+    );
   }
 
   // The call exists now: its slot must be confirmed, or it would be freed at the ring timeout.
@@ -199,6 +247,35 @@ export async function placeOutboundCall(input: PlaceOutboundCallInput): Promise<
     .where(eq(callLogs.id, callLogId));
   log.info("outbound call placed", { ...fields, callLogId, leaseId, callSid: call.sid });
   return { ok: true, callLogId, callSid: call.sid, leaseId, twilioStatus: call.status };
+}
+
+/** The create's outcome is unknown: lease marked (slot kept), log `unknown` with the reason. */
+async function unknownOutcome(a: {
+  db: Database;
+  admission: ReturnType<typeof callAdmission>;
+  fields: Record<string, unknown>;
+  callLogId: number;
+  leaseId: string;
+  to: string;
+  from: string;
+  reason: string;
+}): Promise<void> {
+  try {
+    await a.admission.markUnknown(a.leaseId, { callLogId: a.callLogId, to: a.to, from: a.from });
+  } catch (err) {
+    // The lease then ends at its ring timeout as unconfirmed; its callback (URL names it) still finds the log.
+    log.error("could not mark a call's outcome unknown", { ...a.fields, leaseId: a.leaseId, error: String(err) });
+  }
+  await a.db
+    .update(callLogs)
+    .set({ status: UNKNOWN_OUTCOME_STATUS, reason: a.reason, updatedAt: new Date() })
+    .where(and(eq(callLogs.id, a.callLogId), eq(callLogs.status, "queued")));
+  log.warn("outbound call outcome unknown: Twilio did not answer the create; slot kept", {
+    ...a.fields,
+    callLogId: a.callLogId,
+    leaseId: a.leaseId,
+    error: a.reason,
+  });
 }
 
 /**
@@ -230,6 +307,13 @@ export function outboundCallErrorToApiError(err: unknown): ApiError | null {
       return new ApiError("not_found", err.message);
     case "no_twilio_number":
       return new ApiError("conflict", err.message);
+    case "twilio_unknown_outcome":
+      return new ApiError(
+        "upstream_failed",
+        `${err.message}. Its call log says 'unknown' until Twilio's status callback or a check settles it.`,
+        { retryable: false, outcome: "unknown", callLogId: err.callLogId, twilioCode: null },
+        502,
+      );
     case "twilio_rejected":
     case "twilio_unavailable":
       return new ApiError(

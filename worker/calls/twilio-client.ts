@@ -16,6 +16,8 @@ export interface TwilioCall {
   direction: string | null;
   /** Seconds, once the call ended. */
   duration: number | null;
+  /** Twilio's date_created (whole seconds), epoch ms. */
+  createdAt: number | null;
 }
 
 export type TwilioErrorKind = "permanent" | "retryable";
@@ -55,6 +57,8 @@ export interface CreateCallInput {
 export interface TwilioClient {
   createCall(input: CreateCallInput): Promise<TwilioCall>;
   fetchCall(callSid: string): Promise<TwilioCall>;
+  /** The account's most recent calls To/From these numbers (newest first, one page). */
+  listCalls(filter: { to: string; from: string }): Promise<TwilioCall[]>;
 }
 
 /** Longest we wait for Twilio; well under the ring timeout, so an unconfirmed lease is never freed early. */
@@ -72,6 +76,14 @@ export function twilioClient(config: Config, opts: { timeoutMs?: number } = {}):
   const timeoutMs = opts.timeoutMs ?? REQUEST_TIMEOUT_MS;
 
   async function request(method: "GET" | "POST", path: string, form?: URLSearchParams): Promise<TwilioCall> {
+    return callOf(await requestJson(method, path, form), `${method} ${path}`);
+  }
+
+  async function requestJson(
+    method: "GET" | "POST",
+    path: string,
+    form?: URLSearchParams,
+  ): Promise<Record<string, unknown>> {
     let res: Response;
     try {
       res = await fetch(`${base}${path}`, {
@@ -121,24 +133,7 @@ export function twilioClient(config: Config, opts: { timeoutMs?: number } = {}):
         moreInfo,
       );
     }
-    if (typeof body.sid !== "string" || typeof body.status !== "string") {
-      throw new TwilioApiError(
-        "retryable",
-        `Twilio ${method} ${path}: unexpected response without sid/status`,
-        // Unknown outcome (see above): no status, so it is never taken for a safe-to-repeat error.
-        null,
-      );
-    }
-    const str = (v: unknown) => (typeof v === "string" ? v : null);
-    const duration = body.duration === null || body.duration === undefined ? null : Number(body.duration);
-    return {
-      sid: body.sid,
-      status: body.status,
-      to: str(body.to),
-      from: str(body.from),
-      direction: str(body.direction),
-      duration: Number.isFinite(duration) ? duration : null,
-    };
+    return body;
   }
 
   return {
@@ -163,5 +158,37 @@ export function twilioClient(config: Config, opts: { timeoutMs?: number } = {}):
       }
       return request("GET", `/Calls/${callSid}.json`);
     },
+    async listCalls(filter) {
+      const q = new URLSearchParams({ To: filter.to, From: filter.from, PageSize: "50" });
+      const path = `/Calls.json?${q}`;
+      const body = await requestJson("GET", path);
+      if (!Array.isArray(body.calls)) {
+        throw new TwilioApiError("retryable", `Twilio GET /Calls.json: unexpected response without calls`, null);
+      }
+      return body.calls.map((c) => callOf(c as Record<string, unknown>, `GET /Calls.json`));
+    },
+  };
+}
+
+function callOf(body: Record<string, unknown>, what: string): TwilioCall {
+  if (typeof body.sid !== "string" || typeof body.status !== "string") {
+    throw new TwilioApiError(
+      "retryable",
+      `Twilio ${what}: unexpected response without sid/status`,
+      // Unknown outcome (see above): no status, so it is never taken for a safe-to-repeat error.
+      null,
+    );
+  }
+  const str = (v: unknown) => (typeof v === "string" ? v : null);
+  const duration = body.duration === null || body.duration === undefined ? null : Number(body.duration);
+  const created = typeof body.date_created === "string" ? Date.parse(body.date_created) : Number.NaN;
+  return {
+    sid: body.sid,
+    status: body.status,
+    to: str(body.to),
+    from: str(body.from),
+    direction: str(body.direction),
+    duration: Number.isFinite(duration) ? duration : null,
+    createdAt: Number.isFinite(created) ? created : null,
   };
 }

@@ -21,6 +21,7 @@ import { leads, outboundCallJobs, outboundCallRuns, outboundRunStatuses } from "
 import { ApiError, notFound } from "../errors";
 import { MAX_ID } from "../lib/schemas";
 import { audienceWhere, audienceSchema as sharedAudienceSchema } from "../services/audience";
+import { E164_SQL } from "../services/phones";
 import type { WorkingHours } from "../services/settings";
 import { hasNoHours, nextOpening } from "./business-hours";
 import { type DialTarget, enqueueDialJobs, enqueueDialJobsAt } from "./enqueue";
@@ -31,7 +32,6 @@ export const MAX_RUN_JOBS = 20_000;
 /** Leads per INSERT … SELECT while creating a run. */
 export const JOB_INSERT_CHUNK = 2_500;
 /** A valid phone for dialing: E.164 (what the lead book stores after normalising). */
-const E164_SQL = "^\\+[1-9][0-9]{6,14}$";
 
 export type Run = typeof outboundCallRuns.$inferSelect;
 

@@ -24,6 +24,7 @@ import { businessByTwilioNumber, type CallBusiness } from "../calls/call-busines
 import { runCallEndedHooks } from "../calls/call-ended";
 import { applyRecording, applyStatusUpdate } from "../calls/call-logs";
 import { CALL_STATUSES, type CallStatus, isTerminalStatus, REJECTED_STATUS } from "../calls/call-status";
+import { type CallLogUpdate, callbackRefOf, recordCallLogUpdate } from "../calls/status-callback";
 import { verifiedTwilioParams } from "../calls/twilio-webhook";
 import { dial, hangup, record, type TwimlElement, twimlResponse } from "../calls/twiml";
 import { sayGreeting, sayPrompt, type VoiceLanguage, voiceLanguage } from "../calls/voice-prompts";
@@ -165,17 +166,47 @@ twilioVoiceRoutes.post("/twilio/voice/status", async (c) => {
     return c.body(null, 204);
   }
   const status = p.CallStatus as CallStatus;
-  const callLogIdParam = Number(c.req.query("callLogId"));
   const at = p.Timestamp ? new Date(p.Timestamp) : null;
-  const db = c.get("db")();
-  const result = await applyStatusUpdate(db, {
+  // Calls we place carry their business, log and lease in this (Twilio-signed) URL.
+  const { callLogId, ref } = callbackRefOf(c.req.query());
+  const update: CallLogUpdate = {
     callSid: p.CallSid,
     status,
     sequenceNumber: p.SequenceNumber ?? null,
     durationSeconds: p.CallDuration ?? null,
-    at: at && !Number.isNaN(at.getTime()) ? at : null,
-    callLogId: Number.isSafeInteger(callLogIdParam) && callLogIdParam > 0 ? callLogIdParam : null,
-  });
+    at: at && !Number.isNaN(at.getTime()) ? at.toISOString() : null,
+    callLogId,
+    reason: null,
+  };
+  const config = c.get("config");
+  if (ref) {
+    // The slot first, without Postgres: Twilio does not retry a status callback.
+    const admission = callAdmission(c.env, ref.businessId);
+    const slot = await admission.callStatus(ref.leaseId, p.CallSid, status);
+    let result: Awaited<ReturnType<typeof recordCallLogUpdate>>;
+    try {
+      result = await recordCallLogUpdate(c.get("db")(), c.env, config, update);
+    } catch (err) {
+      // Postgres is away: the business's object keeps the update and applies it when it is back.
+      await admission.deferCallLogUpdate(update);
+      log.warn("call status kept for later: the database did not take it", {
+        ...fields,
+        callLogId,
+        businessId: ref.businessId,
+        ...slot,
+        // Drizzle's message carries the SQL and its parameters: log only the cause.
+        error: err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.name) : String(err),
+      });
+      return c.body(null, 204);
+    }
+    if (!result.row) log.warn("status callback for a call we have no log of", { ...fields, callLogId });
+    else log.info("call status", { ...fields, callLogId, applied: result.applied, stored: result.row.status, ...slot });
+    return c.body(null, 204);
+  }
+
+  // Inbound calls (the number's own status callback) and older URLs: the log names the business.
+  const db = c.get("db")();
+  const result = await applyStatusUpdate(db, { ...update, at: update.at ? new Date(update.at) : null });
   const row = result.row;
   if (!row) {
     log.warn("status callback for a call we have no log of", fields);
@@ -187,7 +218,7 @@ twilioVoiceRoutes.post("/twilio/voice/status", async (c) => {
     // Before the confirm attached the CallSid, the lease is known by its id.
     if (!released.released && row.leaseId) await admission.release(row.leaseId);
     if (isTerminalStatus(row.status)) {
-      await runCallEndedHooks({ row, firstTime: result.becameTerminal, db, env: c.env, config: c.get("config") });
+      await runCallEndedHooks({ row, firstTime: result.becameTerminal, db, env: c.env, config });
     }
   }
   log.info("call status", { ...fields, callLogId: row.id, applied: result.applied, stored: row.status });

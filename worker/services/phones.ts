@@ -18,7 +18,15 @@ export function normalizePhone(input: string, region: string): PhoneResult {
   return { ok: true, e164: parsed.number };
 }
 
+/**
+ * The E.164 shape (+, a non-zero digit, 7 to 15 digits in all): the one home of that rule. The same
+ * pattern serves SQL (`E164_SQL`; Postgres regular expressions read `\d` alike).
+ */
+export const E164 = /^\+[1-9]\d{6,14}$/;
+export const E164_SQL = E164.source;
+export const isE164 = (v: string): boolean => E164.test(v);
+
 /** A number already in E.164 form (+ and digits), valid. */
-export const e164Schema = z.string().refine((v) => /^\+[1-9]\d{6,14}$/.test(v) && normalizePhone(v, "US").ok, {
+export const e164Schema = z.string().refine((v) => isE164(v) && normalizePhone(v, "US").ok, {
   message: "must be a valid phone number in E.164 form, e.g. +972501234567",
 });

@@ -5,6 +5,7 @@
  */
 import { eq } from "drizzle-orm";
 import { z } from "zod";
+import { businessObjectName } from "../../durable-objects/names";
 import type { Config } from "../config";
 import type { Database } from "../db/client";
 import { businessSettings } from "../db/schema";
@@ -27,6 +28,7 @@ export const workingHoursSchema = z
     message: "each range must start before it ends",
   });
 
+/** business_settings.inbound_call_action: forward to a number, or take a voicemail. The one schema (calls read it too). */
 export const inboundCallActionSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("forward"), to: e164Schema }).strict(),
   z.object({ type: z.literal("voicemail") }).strict(),
@@ -99,7 +101,7 @@ export function effectiveCallCap(settings: Pick<BusinessSettingsView, "outboundC
 }
 
 export function businessStub(env: Env, businessId: number) {
-  return env.BUSINESS_DO.getByName(`business:${businessId}`);
+  return env.BUSINESS_DO.getByName(businessObjectName(businessId));
 }
 
 /** Settings through the business's DO cache (TTL, invalidated on update, per business). */

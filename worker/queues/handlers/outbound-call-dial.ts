@@ -10,8 +10,10 @@
  *      or the run is paused/cancelled, or it is not due yet (then it is queued again for when it is).
  *   4. placeOutboundCall (source 'bulk'): reserve a slot in the BusinessDO, create the Twilio call,
  *      confirm the lease. Refused → unlock the job and wait for a slot. Accepted → store the CallSid.
- *      Twilio error → the slot is released (by placeOutboundCall); a retryable one (5xx, 429,
- *      network) unlocks the job and retries the message with backoff, a permanent one fails the job.
+ *      Twilio error → the slot is released (by placeOutboundCall); a retryable one (5xx, 429)
+ *      unlocks the job and retries the message with backoff, a permanent one fails the job. No
+ *      answer at all (the call may exist) → the job stays dialing and its slot held until the call
+ *      is found or ruled out; it is never dialed again.
  *
  * Waiting for a slot never spends the message's retries (10 on the high queue): it is a fresh,
  * delayed message (slotWaits + 1, exponential with jitter, capped) and this one is acked.
@@ -139,20 +141,21 @@ export const outboundCallDial: JobHandler<"outbound_call.dial"> = async (job, { 
         await unlockJob(db, row.id, lockToken);
         return failRun(db, row.id, reason);
       }
+      if (err.code === "twilio_unknown_outcome") {
+        // Twilio may have created the call: the job stays `dialing` with its slot held, never
+        // queued again. The call's status callback (or the lease sweep finding or ruling out the
+        // call) ends it through the call log, like any call (issue 10 #6).
+        log.warn("campaign job's call outcome unknown; waiting for Twilio to settle it", { ...target, reason });
+        return undefined;
+      }
       if (err.retryable && err.twilio?.httpStatus) {
         // Twilio answered 5xx/429: no call was created. Back off through the queue's retries; once
         // they are spent, the dead-letter hook fails the job with the reason.
         await unlockJob(db, row.id, lockToken, { lastError: reason });
         throw err;
       }
-      // A bad number, a deleted lead, a permanent Twilio refusal — or no answer from Twilio at all,
-      // when the call may have been created: never dialed again (a lead is never called twice).
-      const runId = await failClaimedJob(
-        db,
-        row.id,
-        lockToken,
-        err.retryable ? `${reason} (the call may have been placed, so it is not dialed again)` : reason,
-      );
+      // A bad number, a deleted lead, a permanent Twilio refusal: never dialed again.
+      const runId = await failClaimedJob(db, row.id, lockToken, reason);
       if (runId !== null) await finishRunIfDone(db, runId);
       await kickNextJobs(db, env, row.businessId);
       log.warn("campaign job failed", { ...target, code: err.code, reason });

@@ -1,0 +1,256 @@
+/**
+ * Twilio voice webhooks against a bare route in the same Worker: `npm run bench:webhook [-- --clients
+ * 100 --seconds 10]`. Figures only, never pass/fail. Loopback only, bounded.
+ *
+ * The real app (bench/webhook-worker.ts = worker/index.ts + one bare Hono route) runs in Miniflare
+ * with its Durable Objects, against an embedded PostgreSQL 17 through the Neon WebSocket proxy.
+ * Every request is signed by Twilio's own library (`twilio.getExpectedTwilioSignature`) over
+ * https://PUBLIC_HOST + path, as Twilio signs it.
+ *
+ *   webhooks: N clients, each in a loop: POST /twilio/voice/incoming for a new CallSid (signature,
+ *             business by number, admission in the BusinessDO + CallCapacityDO, call log insert,
+ *             TwiML), then POST /twilio/voice/status `completed` for it (signature, call log update,
+ *             slot release). Each request's latency is recorded under its route.
+ *   bare:     N clients POSTing the same incoming form to /__bench/bare (no signature, no DO, no DB).
+ *
+ * Printed: requests/s, p50, p99 and max per route, their ratios to the bare route, non-2xx answers
+ * and requests slower than 15 s (Twilio's webhook timeout).
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { Readable } from "node:stream";
+import { parseArgs } from "node:util";
+import { Miniflare } from "miniflare";
+import pg from "pg";
+import twilio from "twilio";
+import { freePort } from "../scripts/lib/embedded-postgres";
+import { runMigrations } from "../scripts/lib/migrate";
+import { startNeonWsProxy } from "../scripts/lib/neon-ws-proxy";
+import { bundleWorker, COMPATIBILITY, startTempPostgres } from "./lib/worker-bundle";
+
+const { values: args } = parseArgs({
+  options: {
+    clients: { type: "string", default: "100" },
+    seconds: { type: "string", default: "10" },
+    "storage-dir": { type: "string", default: tmpdir() },
+  },
+});
+const CLIENTS = Number(args.clients);
+const SECONDS = Number(args.seconds);
+const STORAGE_DIR = path.resolve(args["storage-dir"]);
+if (!(Number.isInteger(CLIENTS) && CLIENTS > 0 && CLIENTS <= 1000 && SECONDS > 0 && SECONDS <= 600)) {
+  throw new Error("clients 1-1000, seconds 1-600");
+}
+
+const PUBLIC_HOST = "bench.edge.test";
+const ACCOUNT_SID = `AC${"c".repeat(32)}`;
+const AUTH_TOKEN = "bench-twilio-token-0123456789abcdef";
+const BUSINESS_NUMBER = "+15550000002";
+const TWILIO_TIMEOUT_MS = 15_000;
+
+interface Series {
+  latencies: number[];
+  non2xx: number;
+  /** Requests whose connection failed (no answer at all). */
+  errors: number;
+  overTimeout: number;
+}
+const series = (): Series => ({ latencies: [], non2xx: 0, errors: 0, overTimeout: 0 });
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+const hex = (n: number) => Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join("");
+
+async function main(): Promise<void> {
+  const workDir = await mkdtemp(path.join(tmpdir(), "prosaas-bench-webhook-"));
+  const doDir = await mkdtemp(path.join(STORAGE_DIR, "prosaas-bench-do-"));
+  const cleanups: (() => Promise<unknown>)[] = [
+    () => rm(workDir, { recursive: true, force: true }),
+    () => rm(doDir, { recursive: true, force: true }),
+  ];
+  try {
+    console.log(
+      `webhook benchmark: ${CLIENTS} concurrent clients, ${SECONDS} s per phase; data under ${STORAGE_DIR}\n`,
+    );
+    const postgres = await startTempPostgres({ storageDir: STORAGE_DIR, database: "bench_webhook" });
+    cleanups.unshift(() => postgres.stop());
+    const proxy = await startNeonWsProxy({ port: await freePort() });
+    cleanups.unshift(() => proxy.close());
+    await runMigrations({ databaseUrl: postgres.url, wsProxy: proxy.address });
+    const client = new pg.Client({ connectionString: postgres.url });
+    await client.connect();
+    cleanups.unshift(() => client.end());
+    await client.query("INSERT INTO businesses (name, twilio_number, locale) VALUES ('Bench business', $1, 'en-US')", [
+      BUSINESS_NUMBER,
+    ]);
+
+    const outfile = bundleWorker({
+      entry: "bench/webhook-worker.ts",
+      outdir: path.join(workDir, "bundle"),
+      name: "prosaas-bench-webhook",
+    });
+    const mf = new Miniflare({
+      host: "127.0.0.1",
+      modules: true,
+      modulesRoot: path.dirname(outfile),
+      scriptPath: outfile,
+      ...COMPATIBILITY,
+      cf: false,
+      // One log line per call: keep warnings and errors (stderr), drop the rest.
+      handleRuntimeStdio(stdout: Readable, stderr: Readable) {
+        stdout.resume();
+        stderr.pipe(process.stderr);
+      },
+      durableObjectsPersist: doDir,
+      durableObjects: {
+        BUSINESS_DO: { className: "BusinessDO", useSQLite: true },
+        CALL_CAPACITY_DO: { className: "CallCapacityDO", useSQLite: true },
+        RATE_LIMITER_DO: { className: "RateLimiterDO", useSQLite: true },
+      },
+      bindings: {
+        ENVIRONMENT: "development",
+        DATABASE_URL: postgres.url,
+        NEON_WS_PROXY: proxy.address,
+        PUBLIC_HOST,
+        TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+        // Room for every client's call at once: the bench measures the path, not refusals.
+        MAX_CONCURRENT_CALLS: String(CLIENTS * 2),
+      },
+    });
+    cleanups.unshift(() => mf.dispose());
+
+    const post = async (pathAndQuery: string, params: Record<string, string>, sign: boolean, into: Series) => {
+      const headers: Record<string, string> = { "Content-Type": "application/x-www-form-urlencoded" };
+      if (sign) {
+        headers["X-Twilio-Signature"] = twilio.getExpectedTwilioSignature(
+          AUTH_TOKEN,
+          `https://${PUBLIC_HOST}${pathAndQuery}`,
+          params,
+        );
+      }
+      const t = performance.now();
+      let status = 0;
+      try {
+        const res = await mf.dispatchFetch(`http://bench.local${pathAndQuery}`, {
+          method: "POST",
+          headers,
+          body: new URLSearchParams(params).toString(),
+        });
+        await res.arrayBuffer();
+        status = res.status;
+      } catch {
+        // The connection into workerd dropped (seen under heavy machine load): counted, not fatal.
+        into.errors++;
+      }
+      const ms = performance.now() - t;
+      into.latencies.push(ms);
+      if (status !== 0 && (status < 200 || status > 299)) into.non2xx++;
+      if (ms >= TWILIO_TIMEOUT_MS) into.overTimeout++;
+    };
+    const incomingForm = (callSid: string) => ({
+      CallSid: callSid,
+      AccountSid: ACCOUNT_SID,
+      To: BUSINESS_NUMBER,
+      From: `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, "0")}`,
+      CallStatus: "ringing",
+      Direction: "inbound",
+    });
+
+    const phase = async (body: (client: number) => Promise<void>): Promise<number> => {
+      const until = performance.now() + SECONDS * 1000;
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: CLIENTS }, async (_, i) => {
+          while (performance.now() < until) await body(i);
+        }),
+      );
+      return performance.now() - started;
+    };
+
+    // Warm up: load the Worker, create the objects, open the paths.
+    const warm = { incoming: series(), status: series(), bare: series() };
+    for (let i = 0; i < 20; i++) {
+      const sid = `CA${hex(32)}`;
+      await post("/twilio/voice/incoming", incomingForm(sid), true, warm.incoming);
+      await post("/twilio/voice/status", { CallSid: sid, CallStatus: "completed" }, true, warm.status);
+      await post("/__bench/bare", incomingForm(sid), false, warm.bare);
+    }
+    if (warm.incoming.non2xx + warm.status.non2xx + warm.bare.non2xx + warm.incoming.errors > 0)
+      throw new Error(`warm-up answered non-2xx: ${JSON.stringify({ ...warm, latencies: undefined })}`);
+
+    const incoming = series();
+    const status = series();
+    const webhookMs = await phase(async () => {
+      const sid = `CA${hex(32)}`;
+      await post("/twilio/voice/incoming", incomingForm(sid), true, incoming);
+      await post(
+        "/twilio/voice/status",
+        { CallSid: sid, CallStatus: "completed", SequenceNumber: "3", CallDuration: "5" },
+        true,
+        status,
+      );
+    });
+    const bare = series();
+    const bareMs = await phase(async () => {
+      await post("/__bench/bare", incomingForm(`CA${hex(32)}`), false, bare);
+    });
+
+    const fig = (s: Series, ms: number) => {
+      const sorted = s.latencies.slice().sort((a, b) => a - b);
+      return {
+        rps: s.latencies.length / (ms / 1000),
+        p50: percentile(sorted, 50),
+        p99: percentile(sorted, 99),
+        max: sorted[sorted.length - 1] ?? Number.NaN,
+        n: s.latencies.length,
+        non2xx: s.non2xx,
+        errors: s.errors,
+        over: s.overTimeout,
+      };
+    };
+    const b = fig(bare, bareMs);
+    const rows: string[][] = [
+      ["route", "requests", "req/s", "p50 ms", "p99 ms", "max ms", "p99 / bare p99", "non-2xx", "no answer", ">= 15 s"],
+    ];
+    for (const [name, s, ms] of [
+      ["POST /twilio/voice/incoming", incoming, webhookMs],
+      ["POST /twilio/voice/status", status, webhookMs],
+      ["POST /__bench/bare", bare, bareMs],
+    ] as const) {
+      const f = fig(s, ms);
+      rows.push([
+        name,
+        String(f.n),
+        f.rps.toFixed(0),
+        f.p50.toFixed(1),
+        f.p99.toFixed(1),
+        f.max.toFixed(1),
+        `${(f.p99 / b.p99).toFixed(2)}x`,
+        String(f.non2xx),
+        String(f.errors),
+        String(f.over),
+      ]);
+    }
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const r of rows) console.log(r.map((cell, i) => cell.padEnd(widths[i]!)).join("  |  "));
+    const totals = await client.query<{ status: string; n: string }>(
+      "SELECT status, COUNT(*) AS n FROM call_logs GROUP BY status ORDER BY status",
+    );
+    console.log(
+      [
+        "",
+        `Webhook phase: each client runs incoming then status for one call (${SECONDS} s); req/s is per route.`,
+        `Call logs after the run: ${totals.rows.map((r) => `${r.status} ${r.n}`).join(", ")}.`,
+        "Latency is measured in Node around Miniflare's dispatchFetch (loopback HTTP into workerd), the same for all routes.",
+      ].join("\n"),
+    );
+  } finally {
+    for (const c of cleanups) await c().catch(() => {});
+  }
+}
+
+await main();

@@ -1,0 +1,96 @@
+/**
+ * Call log updates this BusinessDO could not (or should not wait to) write to Postgres: a status
+ * callback that arrived while the database was down (issue 10 #7), or the settlement of an unknown
+ * call outcome found by the lease sweep. Each is a row here until Postgres took it; the alarm
+ * applies them (worker/calls/status-callback.ts, the same code the callback route runs, call-ended
+ * hooks included) with backoff. Updates are idempotent and ordered by SequenceNumber there, so
+ * applying them late, twice or out of order is harmless.
+ */
+import { type CallLogUpdate, recordCallLogUpdate } from "../../worker/calls/status-callback";
+import { getConfig } from "../../worker/config";
+import { withDb } from "../../worker/db/client";
+import type { Env } from "../../worker/env";
+import { log } from "../../worker/lib/log";
+
+/** After this many failed tries (about a day with the backoff) an update is dropped, loudly. */
+const MAX_ATTEMPTS = 300;
+const BATCH = 50;
+
+interface OutboxRow {
+  id: number;
+  body: string;
+  attempts: number;
+  [key: string]: SqlStorageValue;
+}
+
+export class CallLogOutbox {
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly env: Env,
+    /** Makes sure the object's alarm covers nextDue(). */
+    private readonly arm: () => Promise<void>,
+  ) {
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS call_log_outbox (
+      id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_ms INTEGER NOT NULL
+    )`);
+  }
+
+  /** Keeps the update durably; the alarm applies it (due at once). */
+  add(update: CallLogUpdate): void {
+    this.sql.exec("INSERT INTO call_log_outbox (body, next_ms) VALUES (?, ?)", JSON.stringify(update), Date.now());
+  }
+
+  async defer(update: CallLogUpdate): Promise<void> {
+    this.add(update);
+    await this.arm();
+  }
+
+  size(): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM call_log_outbox").one().n;
+  }
+
+  nextDue(): number | null {
+    return this.sql.exec<{ t: number | null }>("SELECT MIN(next_ms) AS t FROM call_log_outbox").one().t;
+  }
+
+  /** Applies the due updates in order; the first database failure stops the batch and backs off. */
+  async flush(now: number): Promise<void> {
+    const rows = this.sql
+      .exec<OutboxRow>(
+        "SELECT id, body, attempts FROM call_log_outbox WHERE next_ms <= ? ORDER BY id LIMIT ?",
+        now,
+        BATCH,
+      )
+      .toArray();
+    if (rows.length === 0) return;
+    const config = getConfig(this.env);
+    try {
+      await withDb(config, async (db) => {
+        for (const row of rows) {
+          await recordCallLogUpdate(db, this.env, config, JSON.parse(row.body) as CallLogUpdate);
+          this.sql.exec("DELETE FROM call_log_outbox WHERE id = ?", row.id);
+        }
+      });
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      for (const row of this.sql
+        .exec<OutboxRow>("SELECT id, body, attempts FROM call_log_outbox WHERE next_ms <= ? ORDER BY id", now)
+        .toArray()) {
+        const attempts = row.attempts + 1;
+        if (attempts >= MAX_ATTEMPTS) {
+          this.sql.exec("DELETE FROM call_log_outbox WHERE id = ?", row.id);
+          log.error("call log update dropped after too many failures", { update: row.body, attempts, error });
+          continue;
+        }
+        const backoffMs = Math.min(300_000, 1000 * 2 ** Math.min(attempts, 9));
+        this.sql.exec(
+          "UPDATE call_log_outbox SET attempts = ?, next_ms = ? WHERE id = ?",
+          attempts,
+          Date.now() + backoffMs,
+          row.id,
+        );
+      }
+      log.warn("call log updates wait for the database", { error });
+    }
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * What a call status does to Postgres — the call log update and, when it made the call terminal,
+ * the call-ended hooks — in one function shared by the status callback route and the BusinessDO's
+ * call-log outbox (which applies the updates the route could not write while Postgres was down,
+ * and the settlements of unknown call outcomes).
+ *
+ * The status callback URL of an outbound call we place names its business, call log and lease
+ * (`statusCallbackUrl`). Twilio signs the whole URL (we verify against https://PUBLIC_HOST + path +
+ * query), so those parameters are as trustworthy as the callback itself, and the route can reach
+ * the business's object — and free the slot — before and without Postgres.
+ */
+import type { Config } from "../config";
+import type { Database } from "../db/client";
+import type { Env } from "../env";
+import { runCallEndedHooks } from "./call-ended";
+import { applyStatusUpdate, type StatusUpdateResult } from "./call-logs";
+import { isTerminalStatus } from "./call-status";
+
+/** A call log update, JSON-safe (it may wait in a Durable Object's storage). */
+export interface CallLogUpdate {
+  callLogId: number | null;
+  /** Null only when settling a call log whose call was never created. */
+  callSid: string | null;
+  status: string;
+  sequenceNumber: number | null;
+  durationSeconds: number | null;
+  /** ISO time of the event, when Twilio sent one. */
+  at: string | null;
+  /** Why (our own settlements). */
+  reason: string | null;
+}
+
+export async function recordCallLogUpdate(
+  db: Database,
+  env: Env,
+  config: Config,
+  u: CallLogUpdate,
+): Promise<StatusUpdateResult> {
+  const result = await applyStatusUpdate(db, {
+    callSid: u.callSid,
+    status: u.status,
+    sequenceNumber: u.sequenceNumber,
+    durationSeconds: u.durationSeconds,
+    at: u.at ? new Date(u.at) : null,
+    callLogId: u.callLogId,
+    reason: u.reason,
+  });
+  const row = result.row;
+  if (row && isTerminalStatus(u.status) && isTerminalStatus(row.status)) {
+    await runCallEndedHooks({ row, firstTime: result.becameTerminal, db, env, config });
+  }
+  return result;
+}
+
+/** The parameters an outbound call's status callback URL carries (see the header). */
+export interface CallbackRef {
+  businessId: number;
+  callLogId: number;
+  leaseId: string;
+}
+
+export function statusCallbackUrl(publicHost: string, ref: CallbackRef): string {
+  const q = new URLSearchParams({
+    callLogId: String(ref.callLogId),
+    businessId: String(ref.businessId),
+    leaseId: ref.leaseId,
+  });
+  return `https://${publicHost}/twilio/voice/status?${q}`;
+}
+
+const positiveId = (v: string | undefined): number | null => {
+  const n = Number(v);
+  return v && Number.isSafeInteger(n) && n > 0 && n <= 2 ** 31 - 1 ? n : null;
+};
+
+/** Reads the reference back from a (verified) callback's query; partial or absent → only what is there. */
+export function callbackRefOf(query: Record<string, string | undefined>): {
+  callLogId: number | null;
+  ref: CallbackRef | null;
+} {
+  const callLogId = positiveId(query.callLogId);
+  const businessId = positiveId(query.businessId);
+  const leaseId = query.leaseId && /^[0-9a-f-]{36}$/i.test(query.leaseId) ? query.leaseId : null;
+  return { callLogId, ref: callLogId && businessId && leaseId ? { callLogId, businessId, leaseId } : null };
+}
