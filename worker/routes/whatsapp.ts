@@ -16,10 +16,9 @@ import { log } from "../lib/log";
 import { idParam } from "../lib/schemas";
 import { validate } from "../lib/validate";
 import { releaseHeld } from "../queues/handlers/whatsapp-send";
-import { enqueueBatch } from "../queues/producer";
 import { businessStub } from "../services/settings";
 import { businessShard } from "../whatsapp/business-shard";
-import { queueOutgoingMessage } from "../whatsapp/outbound";
+import { queueOutgoingMessage, waitingSends } from "../whatsapp/outbound";
 import { ShardError } from "../whatsapp/shard-client";
 
 export const whatsappRoutes = new Hono<AppEnv>();
@@ -93,12 +92,7 @@ whatsappRoutes.post("/api/whatsapp/logout", requirePermission("whatsapp.manage")
 whatsappRoutes.post("/api/whatsapp/sends/resume", requirePermission("whatsapp.manage"), async (c) => {
   const businessId = businessIdOf(c);
   const sends = await businessStub(c.env, businessId).resumeSends(businessId);
-  const released = await releaseHeld(c.get("db")(), businessId);
-  await enqueueBatch(
-    c.env,
-    "whatsapp.send",
-    released.map((outboundId) => ({ type: "whatsapp.send" as const, outboundId })),
-  );
+  const released = await releaseHeld(c.get("db")(), c.env, businessId);
   return c.json({ sends, requeued: released.length });
 });
 
@@ -184,7 +178,14 @@ whatsappRoutes.get(
       .limit(limit + 1);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    return c.json({ messages: page, nextCursor: rows.length > limit && last ? cursorOf(last.sentAt, last.id) : null });
+    // The first page also lists what waits to be sent to this customer, oldest first, with why it
+    // waits and when it should go (from the business's send schedule).
+    const waiting = cursor ? [] : await waitingSends(c.get("db")(), c.env, conversation);
+    return c.json({
+      messages: page,
+      waiting,
+      nextCursor: rows.length > limit && last ? cursorOf(last.sentAt, last.id) : null,
+    });
   },
 );
 
