@@ -239,13 +239,21 @@ export class BusinessDO extends DurableObject<Env> {
       await this.armSends(Date.now() + 5_000);
       return;
     }
-    const { dispatch, nextAtMs } = this.sends.due(policy, Date.now());
+    const { dispatch, urgent, nextAtMs } = this.sends.due(policy, Date.now());
     if (dispatch.length > 0) {
+      const fast = new Set(urgent);
       try {
+        // A reply (and what goes before it to that customer) takes the high queue, which delivers
+        // at once; the rest the default queue.
+        await enqueueBatch(
+          this.env,
+          "whatsapp.send_urgent",
+          urgent.map((outboundId) => ({ type: "whatsapp.send_urgent" as const, outboundId })),
+        );
         await enqueueBatch(
           this.env,
           "whatsapp.send",
-          dispatch.map((outboundId) => ({ type: "whatsapp.send" as const, outboundId })),
+          dispatch.filter((id) => !fast.has(id)).map((outboundId) => ({ type: "whatsapp.send" as const, outboundId })),
         );
       } catch (err) {
         this.sends.undispatch(dispatch);

@@ -76,6 +76,14 @@ export interface OriginWaiting {
 }
 
 const PRIORITY: Record<SendOrigin, number> = { reply: 0, scheduled: 1, reminder: 1, broadcast: 2 };
+/** A reply's rank (and that of what goes before it to the same customer): delivered on the fast lane. */
+const URGENT = 0;
+/**
+ * Slots handed out and not finished, at most (replies excepted). The queue then never holds a
+ * backlog the pace has run ahead of: a pause, a cancel or a settings change applies to everything
+ * still here, and the estimates shown to users stay true. Two default-queue batches' worth.
+ */
+export const MAX_IN_FLIGHT = 50;
 /** A slot handed out and not finished by then is taken as lost and goes back into the schedule. */
 export const LOST_AFTER_MS = 15 * 60_000;
 const DAY_MS = 24 * 3600_000;
@@ -249,7 +257,7 @@ export class SendSchedule {
    * Hands out the slots that are due now: marks those items as dispatched, takes their permits,
    * and says when to look again (null: nothing to do until something is added or resumed).
    */
-  due(policy: SendPolicy, nowMs: number): { dispatch: number[]; nextAtMs: number | null } {
+  due(policy: SendPolicy, nowMs: number): { dispatch: number[]; urgent: number[]; nextAtMs: number | null } {
     // A delivery lost long ago: back into the schedule at its place.
     this.sql.exec("UPDATE send_queue SET dispatched_at_ms = NULL WHERE dispatched_at_ms < ?", nowMs - LOST_AFTER_MS);
     const row = this.throttle();
@@ -259,22 +267,26 @@ export class SendSchedule {
       const valid = ts.filter((t): t is number => t !== null);
       return valid.length === 0 ? null : Math.max(nowMs + 1, Math.min(...valid));
     };
-    if (row.paused_reason) return { dispatch: [], nextAtMs: lostAt };
+    if (row.paused_reason) return { dispatch: [], urgent: [], nextAtMs: lostAt };
     const waiting = this.sql
       .exec<{ n: number }>("SELECT COUNT(*) AS n FROM send_queue WHERE dispatched_at_ms IS NULL")
       .one().n;
-    if (waiting === 0) return { dispatch: [], nextAtMs: lostAt };
+    if (waiting === 0) return { dispatch: [], urgent: [], nextAtMs: lostAt };
 
     const local = localParts(nowMs, policy.timezone);
     let sentToday = row.day === local.day ? row.sent_today : 0;
     if (sentToday >= policy.dailyCap)
-      return { dispatch: [], nextAtMs: earliest(nowMs + untilMidnightMs(policy, nowMs), lostAt) };
+      return { dispatch: [], urgent: [], nextAtMs: earliest(nowMs + untilMidnightMs(policy, nowMs), lostAt) };
     const quietLeft = quietLeftMs(policy, nowMs);
     const quiet = quietLeft > 0 ? 1 : 0;
     const intervalMs = 60_000 / policy.perMinute;
     const burst = burstOf(policy.perMinute);
     let tat = Math.max(row.tat_ms, nowMs);
     const dispatch: number[] = [];
+    const urgent: number[] = [];
+    let inFlight = this.sql
+      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM send_queue WHERE dispatched_at_ms IS NOT NULL")
+      .one().n;
     let rateNext: number | null = null;
     for (;;) {
       if (sentToday >= policy.dailyCap) break;
@@ -283,10 +295,13 @@ export class SendSchedule {
         rateNext = allowedAt;
         break;
       }
-      const next = this.nextEligible(nowMs, quiet);
+      // At the in-flight bound only a reply (or what goes before it) may still go.
+      const next = this.nextEligible(nowMs, quiet, inFlight >= MAX_IN_FLIGHT ? URGENT : Number.MAX_SAFE_INTEGER);
       if (next === null) break;
-      this.sql.exec("UPDATE send_queue SET dispatched_at_ms = ? WHERE outbound_id = ?", nowMs, next);
-      dispatch.push(next);
+      this.sql.exec("UPDATE send_queue SET dispatched_at_ms = ? WHERE outbound_id = ?", nowMs, next.id);
+      dispatch.push(next.id);
+      if (next.priority <= URGENT) urgent.push(next.id);
+      inFlight++;
       tat += intervalMs;
       sentToday++;
     }
@@ -299,15 +314,15 @@ export class SendSchedule {
       );
     }
     if (sentToday >= policy.dailyCap) {
-      return { dispatch, nextAtMs: earliest(nowMs + untilMidnightMs(policy, nowMs), lostAt) };
+      return { dispatch, urgent, nextAtMs: earliest(nowMs + untilMidnightMs(policy, nowMs), lostAt) };
     }
     const stillWaiting = waiting - dispatch.length;
-    if (stillWaiting === 0) return { dispatch, nextAtMs: lostAt };
+    if (stillWaiting === 0) return { dispatch, urgent, nextAtMs: lostAt };
     // Something eligible but the pace says wait: the next slot. Otherwise whichever comes first of
     // the quiet window's end and a deferred item's time (an item blocked behind one in flight to
     // the same recipient is released by that one's finish, which re-plans at once).
-    if (rateNext !== null && this.nextEligible(nowMs, quiet) !== null) {
-      return { dispatch, nextAtMs: earliest(rateNext, lostAt) };
+    if (rateNext !== null && this.nextEligible(nowMs, quiet, Number.MAX_SAFE_INTEGER) !== null) {
+      return { dispatch, urgent, nextAtMs: earliest(rateNext, lostAt) };
     }
     const notBefore = this.sql
       .exec<{ t: number | null }>(
@@ -317,16 +332,20 @@ export class SendSchedule {
       .one().t;
     return {
       dispatch,
+      urgent,
       nextAtMs: earliest(quiet ? nowMs + quietLeft : null, notBefore, lostAt, rateNext),
     };
   }
 
-  /** The first item that may go now, in priority then written order, respecting per-recipient order. */
-  private nextEligible(nowMs: number, quiet: number): number | null {
+  /**
+   * The first item that may go now, in priority then written order, respecting per-recipient
+   * order; only up to `maxPriority` (the in-flight bound lets replies through alone).
+   */
+  private nextEligible(nowMs: number, quiet: number, maxPriority: number): { id: number; priority: number } | null {
     const rows = this.sql
-      .exec<{ outbound_id: number }>(
-        `SELECT q.outbound_id FROM send_queue q
-         WHERE q.dispatched_at_ms IS NULL
+      .exec<{ outbound_id: number; priority: number }>(
+        `SELECT q.outbound_id, q.priority FROM send_queue q
+         WHERE q.dispatched_at_ms IS NULL AND q.priority <= ?3
            AND (q.not_before_ms IS NULL OR q.not_before_ms <= ?1)
            AND (?2 = 0 OR q.window_until_ms > ?1)
            AND NOT EXISTS (
@@ -337,9 +356,11 @@ export class SendSchedule {
          LIMIT 1`,
         nowMs,
         quiet,
+        maxPriority,
       )
       .toArray();
-    return rows[0]?.outbound_id ?? null;
+    const row = rows[0];
+    return row ? { id: row.outbound_id, priority: row.priority } : null;
   }
 
   /** Why each of these sends waits and when it should go (those not in the schedule are left out). */

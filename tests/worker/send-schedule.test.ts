@@ -11,7 +11,12 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq, inArray } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { type ScheduledSend, type SendPolicy, SendSchedule } from "../../durable-objects/business/send-schedule";
+import {
+  MAX_IN_FLIGHT,
+  type ScheduledSend,
+  type SendPolicy,
+  SendSchedule,
+} from "../../durable-objects/business/send-schedule";
 import { broadcasts, leads, waOutbound } from "../../worker/db/schema";
 import { jobHandlers } from "../../worker/queues/handlers";
 import { wallClockOf } from "../../worker/services/dates";
@@ -169,6 +174,26 @@ describe("send schedule rules", () => {
     expect(result.second.sort()).toEqual([1, 2]);
   });
 
+  it("never runs more than the in-flight bound ahead of the senders, but a reply still goes, on the fast lane", async () => {
+    const policy = { ...base, perMinute: 6000 }; // 10 ms apart, burst 5
+    const t0 = Date.UTC(2026, 10, 22, 10, 0, 0);
+    const result = await withSchedule((s) => {
+      s.add(Array.from({ length: MAX_IN_FLIGHT + 20 }, (_, i) => item(i + 1, `r${i}`, "broadcast")));
+      const handedOut: number[] = [];
+      // Nobody finishes: the senders are slow.
+      for (let now = t0; now < t0 + 10_000; now += 10) handedOut.push(...s.due(policy, now).dispatch);
+      s.add([item(1000, "customer", "reply", t0 + 3600_000)]);
+      const withReply = s.due(policy, t0 + 20_000);
+      s.finish(1000);
+      s.finish(1);
+      const afterFinish = s.due(policy, t0 + 30_000);
+      return { handedOut, withReply, afterFinish };
+    });
+    expect(result.handedOut).toHaveLength(MAX_IN_FLIGHT);
+    expect(result.withReply).toMatchObject({ dispatch: [1000], urgent: [1000] });
+    expect(result.afterFinish).toMatchObject({ dispatch: [MAX_IN_FLIGHT + 1], urgent: [] });
+  });
+
   it("a pause stops every slot until resumed; adding while paused says so", async () => {
     const t0 = Date.UTC(2026, 10, 22, 10, 0, 0);
     const result = await withSchedule((s) => {
@@ -179,7 +204,7 @@ describe("send schedule rules", () => {
       s.resume();
       return { paused, added, resumed: s.due(base, t0 + 1000).dispatch };
     });
-    expect(result.paused).toEqual({ dispatch: [], nextAtMs: null });
+    expect(result.paused).toEqual({ dispatch: [], urgent: [], nextAtMs: null });
     expect(result.added).toEqual({ added: 0, paused: "banned" });
     expect(result.resumed).toEqual([1]);
   });
