@@ -127,7 +127,8 @@ async function startShard(dataDir: string): Promise<{ url: string; stop: () => P
   child.stderr?.on("data", (c: Buffer) => {
     out += c.toString();
   });
-  const deadline = Date.now() + 30_000;
+  // Generous: on a loaded machine a tsx start takes a while.
+  const deadline = Date.now() + 180_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`shard node exited:\n${out}`);
     if (Date.now() > deadline) throw new Error(`shard node not healthy:\n${out}`);
