@@ -166,6 +166,12 @@ describe("status and recovery", () => {
       timeout: 15_000,
       interval: 100,
     });
+    // The send job's tail (storing the message, telling the schedule) is done too.
+    const stub = env.BUSINESS_DO.getByName(`business:${c.tenant.businessId}`);
+    await vi.waitFor(async () => expect(await stub.sendsWaiting(c.tenant.businessId, [outboundId])).toEqual([]), {
+      timeout: 15_000,
+      interval: 100,
+    });
     // Simulate the crash window: the row is back to 'sending' from 20 minutes ago, as if the
     // isolate died after the shard call. The shard already has the idempotency key.
     await db
