@@ -5,10 +5,14 @@
  * table created here; the RPC methods are added by the parts that own them.
  */
 import { DurableObject } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
 import type { CallLogUpdate } from "../worker/calls/status-callback";
 import { getConfig } from "../worker/config";
 import { withDb } from "../worker/db/client";
+import { businesses } from "../worker/db/schema";
 import type { Env } from "../worker/env";
+import { log } from "../worker/lib/log";
+import { enqueueBatch } from "../worker/queues/producer";
 import { type BusinessSettingsView, loadSettings } from "../worker/services/settings";
 import {
   CallLeases,
@@ -21,9 +25,18 @@ import {
   type ReserveResult,
   type UnknownOutcome,
 } from "./business/call-leases";
-import { type Permit, type SendState, SendThrottle, type ThrottlePolicy } from "./business/send-throttle";
+import {
+  type OriginWaiting,
+  type ScheduledSend,
+  type SendOrigin,
+  type SendPolicy,
+  SendSchedule,
+  type SendState,
+  type Waiting,
+} from "./business/send-schedule";
 import { SettingsCache } from "./business/settings-cache";
 import { type Assignment, ShardAssignment } from "./business/shard-assignment";
+import { SharedAlarm } from "./shared-alarm";
 
 /** How long cached settings live without an invalidation. */
 const SETTINGS_TTL_MS = 60_000;
@@ -32,15 +45,23 @@ export class BusinessDO extends DurableObject<Env> {
   protected readonly sql: SqlStorage;
   /** Call-slot leases (issue 4): the logic lives in ./business/call-leases.ts. */
   private readonly calls: CallLeases;
+  /** The object's one alarm, shared by the call leases and the send schedule. */
+  private readonly sharedAlarm: SharedAlarm;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-    this.calls = new CallLeases(ctx, env, () => {
-      const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'business_id'").toArray()[0];
-      return row ? Number(row.value) : null;
-    });
+    this.sharedAlarm = new SharedAlarm(ctx.storage);
+    this.calls = new CallLeases(
+      ctx,
+      env,
+      () => {
+        const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'business_id'").toArray()[0];
+        return row ? Number(row.value) : null;
+      },
+      this.sharedAlarm,
+    );
   }
 
   private settingsCache: SettingsCache<BusinessSettingsView> | null = null;
@@ -55,10 +76,12 @@ export class BusinessDO extends DurableObject<Env> {
     return this.settingsCache.get(nowMs);
   }
 
-  /** Drops the cached settings; the next read loads them from Postgres. */
-  invalidateSettings(businessId: number): void {
+  /** Drops the cached settings; the next read loads them from Postgres. The send schedule re-plans at once. */
+  async invalidateSettings(businessId: number): Promise<void> {
     this.identify(businessId);
     this.settingsCache?.invalidate();
+    this.timezoneCache?.invalidate();
+    await this.armSends(Date.now());
   }
 
   /** Binds this object to its business id on first use and refuses a different one after. */
@@ -121,12 +144,12 @@ export class BusinessDO extends DurableObject<Env> {
     return this.calls.leaseState(leaseId);
   }
 
-  // ---- WhatsApp: send throttle (./business/send-throttle.ts) and shard assignment (./business/shard-assignment.ts) ----
+  // ---- WhatsApp: send schedule (./business/send-schedule.ts) and shard assignment (./business/shard-assignment.ts) ----
 
-  private throttleStore: SendThrottle | null = null;
-  private get throttle(): SendThrottle {
-    this.throttleStore ??= new SendThrottle(this.sql);
-    return this.throttleStore;
+  private sendsStore: SendSchedule | null = null;
+  private get sends(): SendSchedule {
+    this.sendsStore ??= new SendSchedule(this.sql);
+    return this.sendsStore;
   }
 
   private assignmentStore: ShardAssignment | null = null;
@@ -135,26 +158,140 @@ export class BusinessDO extends DurableObject<Env> {
     return this.assignmentStore;
   }
 
-  /** One send permit, or why not and when to come back. `nowMs` is for tests. */
-  takeSendPermit(businessId: number, policy: ThrottlePolicy, nowMs = Date.now()): Permit {
+  private timezoneCache: SettingsCache<string> | null = null;
+
+  /** The schedule's policy: the cached settings plus the business's timezone (cached alike). */
+  private async sendPolicy(businessId: number): Promise<SendPolicy> {
+    this.timezoneCache ??= new SettingsCache(
+      () =>
+        withDb(getConfig(this.env), async (db) => {
+          const [row] = await db
+            .select({ timezone: businesses.timezone })
+            .from(businesses)
+            .where(eq(businesses.id, businessId));
+          return row?.timezone ?? "Asia/Jerusalem";
+        }),
+      SETTINGS_TTL_MS,
+    );
+    const [settings, timezone] = await Promise.all([this.settings(businessId), this.timezoneCache.get()]);
+    return {
+      perMinute: settings.waMessagesPerMinute,
+      dailyCap: settings.waDailyCap,
+      quietStart: settings.waQuietHoursStart,
+      quietEnd: settings.waQuietHoursEnd,
+      timezone,
+    };
+  }
+
+  /** The alarm for the schedule's next slot: set only if earlier than the one already set (shared alarm). */
+  private armSends(atMs: number): Promise<void> {
+    return this.sharedAlarm.armAt(atMs);
+  }
+
+  /**
+   * Holds sends for their slots (see SendSchedule.add). While sends are paused nothing is added
+   * and the reason comes back, for the caller to park the rows as held.
+   */
+  async scheduleSends(
+    businessId: number,
+    items: ScheduledSend[],
+    redispatchBefore?: number,
+  ): Promise<{ added: number; paused: string | null }> {
     this.identify(businessId);
-    return this.throttle.take(policy, nowMs);
+    const result = this.sends.add(items, redispatchBefore);
+    if (!result.paused) await this.armSends(Date.now());
+    return result;
+  }
+
+  /** The send job is done with this message (any final or held state): the next may go. */
+  async sendFinished(businessId: number, outboundId: number): Promise<void> {
+    this.identify(businessId);
+    this.sends.finish(outboundId);
+    await this.armSends(Date.now());
+  }
+
+  /** The shard could not take the message now: it goes back into the schedule, not before `seconds`. */
+  async sendLater(businessId: number, outboundId: number, seconds: number): Promise<void> {
+    this.identify(businessId);
+    const at = Date.now() + seconds * 1000;
+    this.sends.retryAt(outboundId, at);
+    await this.armSends(at);
+  }
+
+  /** A broadcast paused or cancelled: its waiting messages leave the schedule. */
+  unscheduleOrigin(businessId: number, origin: SendOrigin, originId: number): number {
+    this.identify(businessId);
+    return this.sends.removeOrigin(origin, originId);
+  }
+
+  /** Why these sends wait and when they should go (for the inbox thread). */
+  async sendsWaiting(businessId: number, outboundIds: number[]): Promise<Waiting[]> {
+    this.identify(businessId);
+    return this.sends.waiting(await this.sendPolicy(businessId), outboundIds, Date.now());
+  }
+
+  /** Per origin record (e.g. each broadcast): how many wait, why, and until when. */
+  async originWaiting(businessId: number, origin: SendOrigin, originIds: number[]): Promise<OriginWaiting[]> {
+    this.identify(businessId);
+    return this.sends.originWaiting(await this.sendPolicy(businessId), origin, originIds, Date.now());
   }
 
   /** A ban signal: every send of this business waits until an admin resumes. */
   pauseSends(businessId: number, reason: string): SendState {
     this.identify(businessId);
-    return this.throttle.pause(reason, Date.now());
+    return this.sends.pause(reason, Date.now());
   }
 
-  resumeSends(businessId: number): SendState {
+  async resumeSends(businessId: number): Promise<SendState> {
     this.identify(businessId);
-    return this.throttle.resume();
+    const state = this.sends.resume();
+    await this.armSends(Date.now());
+    return state;
   }
 
   sendState(businessId: number): SendState {
     this.identify(businessId);
-    return this.throttle.state();
+    return this.sends.state();
+  }
+
+  /** The schedule's part of the alarm: hand out the due slots as queue messages, re-arm for the next. */
+  private async runSends(): Promise<void> {
+    const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'business_id'").toArray()[0];
+    if (!row) return;
+    const businessId = Number(row.value);
+    let policy: SendPolicy;
+    try {
+      policy = await this.sendPolicy(businessId);
+    } catch (err) {
+      // Settings unreadable (Postgres away): try again shortly, nothing is lost meanwhile.
+      log.warn("send schedule could not load its policy", { businessId, error: String(err) });
+      await this.armSends(Date.now() + 5_000);
+      return;
+    }
+    const { dispatch, urgent, nextAtMs } = this.sends.due(policy, Date.now());
+    if (dispatch.length > 0) {
+      const fast = new Set(urgent);
+      try {
+        // A reply (and what goes before it to that customer) takes the high queue, which delivers
+        // at once; the rest the default queue.
+        await enqueueBatch(
+          this.env,
+          "whatsapp.send_urgent",
+          urgent.map((outboundId) => ({ type: "whatsapp.send_urgent" as const, outboundId })),
+        );
+        await enqueueBatch(
+          this.env,
+          "whatsapp.send",
+          dispatch.filter((id) => !fast.has(id)).map((outboundId) => ({ type: "whatsapp.send" as const, outboundId })),
+        );
+      } catch (err) {
+        this.sends.undispatch(dispatch);
+        log.warn("send schedule could not queue its slots", { businessId, error: String(err) });
+        await this.armSends(Date.now() + 5_000);
+        return;
+      }
+    }
+    if (nextAtMs !== null) await this.armSends(nextAtMs);
   }
 
   /**
@@ -186,6 +323,11 @@ export class BusinessDO extends DurableObject<Env> {
    * own next time only if that is earlier than the alarm already set (see CallLeases.arm).
    */
   override async alarm(): Promise<void> {
-    await this.calls.onAlarm();
+    this.sharedAlarm.fired();
+    try {
+      await this.calls.onAlarm();
+    } finally {
+      await this.runSends();
+    }
   }
 }

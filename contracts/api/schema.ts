@@ -5214,7 +5214,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A conversation's messages, newest first
+         * A conversation's messages, newest first, and (on the first page) what still waits to be sent
          * @description Permission: `whatsapp.read`.
          */
         get: {
@@ -5239,6 +5239,7 @@ export interface paths {
                     content: {
                         "application/json": {
                             messages: components["schemas"]["Message"][];
+                            waiting: components["schemas"]["WaitingSend"][];
                             nextCursor: string | null;
                         };
                     };
@@ -7924,6 +7925,8 @@ export interface components {
             pausedAt: string | null;
             sentToday: number;
             day: string | null;
+            /** @description Sends held in the schedule, not yet handed to the queue */
+            waiting: number;
         };
         Conversation: {
             id: number;
@@ -7973,6 +7976,25 @@ export interface components {
              * @example 2026-12-02T09:30:00.000Z
              */
             createdAt: string;
+        };
+        WaitingSend: {
+            outboundId: number;
+            text: string;
+            /** @enum {string} */
+            status: "queued" | "sending" | "sent" | "held" | "failed" | "cancelled";
+            /** @enum {string} */
+            origin: "reply" | "broadcast" | "scheduled" | "reminder";
+            lastError: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-12-02T09:30:00.000Z
+             */
+            createdAt: string;
+            /** @enum {string} */
+            reason: "paused" | "quiet_hours" | "daily_cap" | "rate" | "retry" | "sending" | "held" | "queued";
+            detail: string;
+            /** @description An estimate; null while paused */
+            expectedAt: string | null;
         };
         OutboundMessage: {
             id: number;

@@ -44,6 +44,7 @@ import type { Env } from "../../worker/env";
 import { log } from "../../worker/lib/log";
 import type { PlatformFreeReason } from "../call-capacity/platform-slots";
 import { PLATFORM_CALLS_OBJECT_NAME } from "../names";
+import type { SharedAlarm } from "../shared-alarm";
 import { CallLogOutbox } from "./call-log-outbox";
 
 export type CallKind = "outbound" | "inbound";
@@ -185,18 +186,18 @@ export class CallLeases {
   private readonly pending = new Map<string, { kind: CallKind; callSid: string | null }>();
   /** Inbound reserves in flight by CallSid, so a retried webhook waits for the same lease. */
   private readonly pendingBySid = new Map<string, Promise<ReserveResult>>();
-  /** The alarm this object set (its only setter), so the hot path needs no storage read to know it. */
-  private armedAt: number | null | undefined;
   /** The background platform-release flush in flight, and whether another is wanted after it. */
   private flushing: Promise<void> | null = null;
   private flushAgain = false;
   readonly callLogs: CallLogOutbox;
 
   constructor(
-    private readonly ctx: DurableObjectState,
+    ctx: DurableObjectState,
     private readonly env: Env,
     /** The business this object belongs to, once known (BusinessDO.identify). */
     private readonly businessIdOf: () => number | null,
+    /** The object's one alarm, shared with its other concerns. */
+    private readonly alarm: SharedAlarm,
   ) {
     this.sql = ctx.storage.sql;
     this.sql.exec(`CREATE TABLE IF NOT EXISTS call_leases (
@@ -510,8 +511,6 @@ export class CallLeases {
 
   /** The alarm: send platform releases, apply call log updates, sweep expired leases, prune tombstones, re-arm. */
   async onAlarm(): Promise<void> {
-    // The alarm that woke us is gone now.
-    this.armedAt = null;
     const now = Date.now();
     await this.flushPlatformReleases(now);
     const due = this.sql
@@ -717,7 +716,7 @@ export class CallLeases {
       reason,
       now + OUTBOX_GRACE_MS,
     );
-    if (this.armedAt === null || this.armedAt === undefined || this.armedAt > now + OUTBOX_GRACE_MS) {
+    if (!this.alarm.coversBy(now + OUTBOX_GRACE_MS)) {
       void this.arm().catch((err) => log.error("could not arm the call lease alarm", { error: String(err) }));
     }
   }
@@ -784,11 +783,6 @@ export class CallLeases {
       .one().t;
     const logsNext = this.callLogs.nextDue();
     const next = leasesNext === null ? logsNext : logsNext === null ? leasesNext : Math.min(leasesNext, logsNext);
-    if (next === null) return;
-    if (this.armedAt === undefined) this.armedAt = await this.ctx.storage.getAlarm();
-    if (this.armedAt === null || next < this.armedAt) {
-      this.armedAt = next;
-      await this.ctx.storage.setAlarm(next);
-    }
+    if (next !== null) await this.alarm.armAt(next);
   }
 }

@@ -1,17 +1,17 @@
 /**
  * WhatsApp end to end through real shard nodes (fake session driver): connect, reply from the
- * inbox, sends at most once, ban signals pausing sends, and the throttle itself.
+ * inbox, sends at most once, ban signals pausing sends. The send schedule's own rules (pace,
+ * priority, quiet hours, daily cap) are in send-schedule.test.ts.
  */
 
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { waConversations, waOutbound } from "../../worker/db/schema";
-import { handleQueueBatch } from "../../worker/queues/consumer";
 import { requeueStaleOutbound } from "../../worker/whatsapp/outbound";
 import { createTenant, type Tenant } from "./fixtures";
 import { testDb } from "./helpers";
+import { deliverConcurrently } from "./messaging-fixtures";
 import { uniquePhone } from "./phones";
 import { deliver, inboundMessage, shardNode } from "./whatsapp-helpers";
 
@@ -89,22 +89,26 @@ describe("inbox replies", () => {
     expect(await sentTexts(c)).toHaveLength(1);
   });
 
-  it("a send job delivered twice (at-least-once) sends once", async () => {
-    const res = await c.tenant.agent.request("POST", `/api/whatsapp/conversations/${c.conversationId}/reply`, {
-      text: "exactly once",
-    });
-    const { outboundId } = (await res.json()) as { outboundId: number };
-    const batch = createMessageBatch("prosaas-default", [
-      { id: "dup-a", timestamp: new Date(), attempts: 1, body: { type: "whatsapp.send", outboundId } },
-      { id: "dup-b", timestamp: new Date(), attempts: 1, body: { type: "whatsapp.send", outboundId } },
-    ]);
-    await handleQueueBatch(batch, env);
-    await getQueueResult(batch, createExecutionContext());
-    await vi.waitFor(async () => expect((await outboundStatus(outboundId)).status).toBe("sent"), {
-      timeout: 15_000,
-      interval: 100,
-    });
-    await new Promise((r) => setTimeout(r, 500));
+  it("a send job delivered twice, to two consumers at the same time, sends once", async () => {
+    // A waiting row straight in Postgres (not in the schedule), so the only deliveries are the
+    // two copies raced here.
+    const [row] = await db
+      .insert(waOutbound)
+      .values({
+        businessId: c.tenant.businessId,
+        to: c.chatJid,
+        text: "exactly once",
+        idempotencyKey: `race:${crypto.randomUUID()}`,
+        origin: "reply",
+      })
+      .returning();
+    const job = { type: "whatsapp.send", outboundId: row!.id };
+    await deliverConcurrently("prosaas-default", [[job], [job]]);
+    // Both consumers are done: one sent, the other found the row claimed.
+    expect((await outboundStatus(row!.id)).status).toBe("sent");
+    expect((await outboundStatus(row!.id)).attempts).toBe(1);
+    // Redelivered after the send: still once.
+    await deliverConcurrently("prosaas-default", [[job]]);
     expect((await sentTexts(c)).filter((t) => t === "exactly once")).toHaveLength(1);
   });
 
@@ -162,6 +166,12 @@ describe("status and recovery", () => {
       timeout: 15_000,
       interval: 100,
     });
+    // The send job's tail (storing the message, telling the schedule) is done too.
+    const stub = env.BUSINESS_DO.getByName(`business:${c.tenant.businessId}`);
+    await vi.waitFor(async () => expect(await stub.sendsWaiting(c.tenant.businessId, [outboundId])).toEqual([]), {
+      timeout: 15_000,
+      interval: 100,
+    });
     // Simulate the crash window: the row is back to 'sending' from 20 minutes ago, as if the
     // isolate died after the shard call. The shard already has the idempotency key.
     await db
@@ -214,62 +224,5 @@ describe("ban signals", () => {
       timeout: 20_000,
       interval: 200,
     });
-  });
-});
-
-describe("send throttle (BusinessDO)", () => {
-  const policy = { perMinute: 20, dailyCap: 1000, quietStart: null, quietEnd: null, timezone: "Asia/Jerusalem" };
-
-  it("spreads a burst: after the burst allowance, one send per interval (3 s at 20/min)", async () => {
-    const stub = env.BUSINESS_DO.getByName(`business:${900_001}`);
-    const t0 = Date.UTC(2026, 10, 22, 10, 0, 0);
-    const grantedAt: number[] = [];
-    let now = t0;
-    // 20 senders, each coming back when told (the queue's delay), on a virtual clock.
-    const pending = Array.from({ length: 20 }, () => t0);
-    while (grantedAt.length < 20) {
-      now = Math.min(...pending);
-      const index = pending.indexOf(now);
-      const permit = await stub.takeSendPermit(900_001, policy, now);
-      if (permit.ok) {
-        grantedAt.push(now);
-        pending[index] = Number.POSITIVE_INFINITY;
-      } else {
-        expect(permit.reason).toBe("rate");
-        pending[index] = now + permit.retryAfterSeconds! * 1000;
-      }
-    }
-    expect(grantedAt.filter((t) => t === t0)).toHaveLength(2); // the burst
-    const gaps = grantedAt.slice(2).map((t, i) => t - grantedAt[i + 1]!);
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(0);
-    // 18 more at one per 3 s: the last goes out no sooner than 18 intervals after the burst.
-    expect(grantedAt[19]! - t0).toBeGreaterThanOrEqual(18 * 3000 - 3000);
-    // …and in any 60 s window never more than the rate plus the burst.
-    for (const start of grantedAt)
-      expect(grantedAt.filter((t) => t >= start && t < start + 60_000).length).toBeLessThanOrEqual(22);
-  });
-
-  it("holds sends in quiet hours (business timezone) and says until when; stops at the daily cap", async () => {
-    const stub = env.BUSINESS_DO.getByName(`business:${900_002}`);
-    // 23:30 in Jerusalem (UTC+2 in November) with quiet hours 22:00–08:00: 8.5 h to wait.
-    const lateEvening = Date.UTC(2026, 10, 22, 21, 30, 0);
-    const quiet = await stub.takeSendPermit(
-      900_002,
-      { ...policy, quietStart: "22:00", quietEnd: "08:00" },
-      lateEvening,
-    );
-    expect(quiet).toMatchObject({ ok: false, reason: "quiet_hours" });
-    expect(quiet.ok === false && quiet.retryAfterSeconds).toBeGreaterThanOrEqual(8.5 * 3600);
-    const morning = Date.UTC(2026, 10, 23, 6, 30, 0);
-    expect(
-      (await stub.takeSendPermit(900_002, { ...policy, quietStart: "22:00", quietEnd: "08:00" }, morning)).ok,
-    ).toBe(true);
-
-    const capped = { ...policy, dailyCap: 2, perMinute: 60 };
-    const noon = Date.UTC(2026, 10, 24, 10, 0, 0);
-    expect((await stub.takeSendPermit(900_002, capped, noon)).ok).toBe(true);
-    expect((await stub.takeSendPermit(900_002, capped, noon + 5_000)).ok).toBe(true);
-    expect(await stub.takeSendPermit(900_002, capped, noon + 10_000)).toMatchObject({ ok: false, reason: "daily_cap" });
-    expect((await stub.takeSendPermit(900_002, capped, noon + 24 * 3600_000)).ok).toBe(true);
   });
 });

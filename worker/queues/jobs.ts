@@ -21,6 +21,16 @@ export const purgeExpiredSessionsJob = z.object({
 /** Send one persisted outgoing WhatsApp message (wa_outbound row) through the throttle and the shard. */
 export const whatsappSendJob = z.object({ type: z.literal("whatsapp.send"), outboundId: z.number().int().positive() });
 
+/**
+ * The same, for a message a customer is waiting for (a reply, and what goes before it to that
+ * customer): on the high queue, which delivers at once, so it does not wait behind a broadcast's
+ * batch on the default queue. The send schedule picks the queue.
+ */
+export const whatsappSendUrgentJob = z.object({
+  type: z.literal("whatsapp.send_urgent"),
+  outboundId: z.number().int().positive(),
+});
+
 /** Re-queue outgoing messages whose queue message was lost. */
 export const whatsappRequeueStaleJob = z.object({
   type: z.literal("whatsapp.requeue_stale"),
@@ -83,6 +93,7 @@ export const outboundCallSweepJob = z.object({
 export const jobs = {
   "maintenance.purge_expired_sessions": { queue: "low", schema: purgeExpiredSessionsJob },
   "whatsapp.send": { queue: "default", schema: whatsappSendJob },
+  "whatsapp.send_urgent": { queue: "high", schema: whatsappSendUrgentJob },
   "whatsapp.requeue_stale": { queue: "low", schema: whatsappRequeueStaleJob },
   "outbound_call.dial": { queue: "high", schema: outboundCallDialJob },
   "outbound_call.sweep": { queue: "low", schema: outboundCallSweepJob },

@@ -28,7 +28,7 @@ broadcastRoutes.get(
   "/api/broadcasts",
   requirePermission("broadcasts.read"),
   validate("query", listBroadcastsQuery),
-  async (c) => c.json(await listBroadcasts(c.get("db")(), businessIdOf(c), c.req.valid("query"))),
+  async (c) => c.json(await listBroadcasts(c.get("db")(), c.env, businessIdOf(c), c.req.valid("query"))),
 );
 
 broadcastRoutes.post(
@@ -39,7 +39,7 @@ broadcastRoutes.post(
     const db = c.get("db")();
     const businessId = businessIdOf(c);
     const broadcast = await createBroadcast(db, c.env, businessId, c.get("auth").user.id, c.req.valid("json"));
-    return c.json(await getBroadcast(db, businessId, broadcast.id), 201);
+    return c.json(await getBroadcast(db, c.env, businessId, broadcast.id), 201);
   },
 );
 
@@ -47,14 +47,14 @@ broadcastRoutes.get(
   "/api/broadcasts/:id",
   requirePermission("broadcasts.read"),
   validate("param", idParam),
-  async (c) => c.json(await getBroadcast(c.get("db")(), businessIdOf(c), c.req.valid("param").id)),
+  async (c) => c.json(await getBroadcast(c.get("db")(), c.env, businessIdOf(c), c.req.valid("param").id)),
 );
 
 /** pause / resume / cancel: each changes the broadcast, then answers with its fresh progress. */
 const transitions = {
-  pause: (db, _env, businessId, id) => pauseBroadcast(db, businessId, id),
+  pause: (db, env, businessId, id) => pauseBroadcast(db, env, businessId, id),
   resume: (db, env, businessId, id) => resumeBroadcast(db, env, businessId, id),
-  cancel: (db, _env, businessId, id) => cancelBroadcast(db, businessId, id),
+  cancel: (db, env, businessId, id) => cancelBroadcast(db, env, businessId, id),
 } satisfies Record<string, (db: Database, env: Env, businessId: number, id: number) => Promise<unknown>>;
 
 for (const [action, apply] of Object.entries(transitions)) {
@@ -67,7 +67,7 @@ for (const [action, apply] of Object.entries(transitions)) {
       const businessId = businessIdOf(c);
       const { id } = c.req.valid("param");
       await apply(db, c.env, businessId, id);
-      return c.json(await getBroadcast(db, businessId, id));
+      return c.json(await getBroadcast(db, c.env, businessId, id));
     },
   );
 }

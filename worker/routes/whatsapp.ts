@@ -18,6 +18,7 @@ import {
   sessionModel,
   sessionUnavailableModel,
   shardMoveModel,
+  waitingSendModel,
 } from "../contract/models/whatsapp";
 import { apiRoute } from "../contract/route";
 import { createRouter } from "../contract/router";
@@ -27,10 +28,9 @@ import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { log } from "../lib/log";
 import { idParam } from "../lib/schemas";
 import { releaseHeld } from "../queues/handlers/whatsapp-send";
-import { enqueueBatch } from "../queues/producer";
 import { businessStub } from "../services/settings";
 import { businessShard } from "../whatsapp/business-shard";
-import { queueOutgoingMessage } from "../whatsapp/outbound";
+import { queueOutgoingMessage, waitingSends } from "../whatsapp/outbound";
 import { ShardError } from "../whatsapp/shard-client";
 
 export const whatsappRoutes = createRouter();
@@ -182,12 +182,7 @@ const resumeSends = apiRoute({
 whatsappRoutes.openapi(resumeSends, async (c) => {
   const businessId = businessIdOf(c);
   const sends = await businessStub(c.env, businessId).resumeSends(businessId);
-  const released = await releaseHeld(c.get("db")(), businessId);
-  await enqueueBatch(
-    c.env,
-    "whatsapp.send",
-    released.map((outboundId) => ({ type: "whatsapp.send" as const, outboundId })),
-  );
+  const released = await releaseHeld(c.get("db")(), c.env, businessId);
   return c.json({ sends, requeued: released.length }, 200);
 });
 
@@ -266,12 +261,16 @@ const listMessages = apiRoute({
   method: "get",
   path: "/api/whatsapp/conversations/{id}/messages",
   tag: "WhatsApp",
-  summary: "A conversation's messages, newest first",
+  summary: "A conversation's messages, newest first, and (on the first page) what still waits to be sent",
   auth: { permission: "whatsapp.read" },
   request: { params: idParam, query: pageQuery },
   responses: {
     200: jsonContent(
-      z.strictObject({ messages: z.array(messageModel), nextCursor: z.string().nullable() }),
+      z.strictObject({
+        messages: z.array(messageModel),
+        waiting: z.array(waitingSendModel),
+        nextCursor: z.string().nullable(),
+      }),
       "A page of messages",
     ),
   },
@@ -300,8 +299,11 @@ whatsappRoutes.openapi(listMessages, async (c) => {
     .limit(limit + 1);
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
+  // The first page also lists what waits to be sent to this customer, oldest first, with why it
+  // waits and when it should go (from the business's send schedule).
+  const waiting = cursor ? [] : await waitingSends(c.get("db")(), c.env, conversation);
   return c.json(
-    { messages: page, nextCursor: rows.length > limit && last ? cursorOf(last.sentAt, last.id) : null },
+    { messages: page, waiting, nextCursor: rows.length > limit && last ? cursorOf(last.sentAt, last.id) : null },
     200,
   );
 });

@@ -10,10 +10,12 @@
  *   chunk of recipients, through queueOutgoingMessages with the key `broadcast:<id>:<leadId>`: a
  *   redelivered or duplicated chunk job finds the rows it made and creates nothing twice; the send
  *   job then sends each row at most once, at the business's pace.
- * - Pause moves the broadcast's still-`queued` wa_outbound rows to `held` (the send job skips
- *   anything not `queued`); resume moves them back and queues them again; cancel makes queued and
- *   held rows `cancelled`. A message already handed to the shard (`sending`) finishes.
- * - Progress is counted from the recipients (and their messages' states) whenever asked.
+ * - Pause moves the broadcast's still-`queued` wa_outbound rows to `held` and takes them out of the
+ *   business's send schedule; resume moves them back and schedules them again; cancel makes queued
+ *   and held rows `cancelled` (out of the schedule too). A message already handed to the shard
+ *   (`sending`) finishes.
+ * - Progress is counted from the recipients (and their messages' states) whenever asked; what
+ *   still waits says why and until when, from the send schedule (`progress.waiting`).
  */
 import { and, desc, eq, inArray, isNotNull, isNull, lt, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
@@ -25,9 +27,10 @@ import { log } from "../lib/log";
 import { intArray } from "../lib/pg-arrays";
 import { MAX_ID } from "../lib/schemas";
 import { enqueueBatch } from "../queues/producer";
-import { queueOutgoingMessages } from "../whatsapp/outbound";
+import { queueOutgoingMessages, scheduleOutbound } from "../whatsapp/outbound";
 import { audienceWhere, audienceSchema as sharedAudienceSchema } from "./audience";
 import { businessProfile } from "./message-context";
+import { businessStub } from "./settings";
 import { renderTemplate, templateSchema } from "./templates";
 
 /** Recipients per dispatch job: small enough for one batch's time budget, large enough to be cheap. */
@@ -67,6 +70,18 @@ export interface Progress {
   sent: number;
   failed: number;
   cancelled: number;
+  /**
+   * Messages held in the business's send schedule (counted in `queued`), with why the next one
+   * waits (pace, quiet hours, daily cap, sends paused) and when the next and the last should go.
+   * Null when nothing of this broadcast is in the schedule.
+   */
+  waiting: {
+    count: number;
+    reason: string;
+    detail: string;
+    nextAt: string | null;
+    lastAt: string | null;
+  } | null;
 }
 
 function emptyProgress(b: Pick<Broadcast, "totalRecipients" | "skippedLeads">): Progress {
@@ -79,10 +94,11 @@ function emptyProgress(b: Pick<Broadcast, "totalRecipients" | "skippedLeads">): 
     sent: 0,
     failed: 0,
     cancelled: 0,
+    waiting: null,
   };
 }
 
-export async function progressOf(db: Database, list: Broadcast[]): Promise<Map<number, Progress>> {
+export async function progressOf(db: Database, env: Env, list: Broadcast[]): Promise<Map<number, Progress>> {
   const result = new Map(list.map((b) => [b.id, emptyProgress(b)]));
   if (list.length === 0) return result;
   const rows = await db
@@ -107,6 +123,26 @@ export async function progressOf(db: Database, list: Broadcast[]): Promise<Map<n
     else if (row.outboundStatus === "held") p.held += row.count;
     else if (row.outboundStatus === "sending") p.sending += row.count;
     else p.queued += row.count;
+  }
+  const waitingIn = list.filter((b) => result.get(b.id)!.queued > 0);
+  if (waitingIn.length > 0) {
+    // One business per page (the list is the caller's business's own).
+    const businessId = waitingIn[0]!.businessId;
+    const schedule = await businessStub(env, businessId).originWaiting(
+      businessId,
+      "broadcast",
+      waitingIn.map((b) => b.id),
+    );
+    for (const w of schedule) {
+      if (w.waiting === 0 || !w.next) continue;
+      result.get(w.originId)!.waiting = {
+        count: w.waiting,
+        reason: w.next.reason,
+        detail: w.next.detail,
+        nextAt: w.next.expectedAt,
+        lastAt: w.last?.expectedAt ?? null,
+      };
+    }
   }
   return result;
 }
@@ -291,8 +327,8 @@ export async function dispatchBroadcastChunk(
   // A pause or cancel that landed while this chunk was being created did not see these rows;
   // apply it to them now (the other order is covered by the pause/cancel itself).
   const [after] = await db.select({ status: broadcasts.status }).from(broadcasts).where(eq(broadcasts.id, broadcastId));
-  if (after?.status === "paused") await holdMessages(db, broadcast);
-  else if (after?.status === "cancelled") await cancelMessages(db, broadcast);
+  if (after?.status === "paused") await holdMessages(db, env, broadcast);
+  else if (after?.status === "cancelled") await cancelMessages(db, env, broadcast);
   else await completeIfDone(db, broadcastId);
   return { queued: reachable.length, unreachable: unreachable.length };
 }
@@ -305,20 +341,27 @@ function outboundOf(broadcast: Pick<Broadcast, "id" | "businessId">): SQL {
   )!;
 }
 
-async function holdMessages(db: Database, broadcast: Pick<Broadcast, "id" | "businessId">): Promise<number> {
+/** Takes the broadcast's waiting messages out of the business's send schedule. */
+async function unschedule(env: Env, broadcast: Pick<Broadcast, "id" | "businessId">): Promise<void> {
+  await businessStub(env, broadcast.businessId).unscheduleOrigin(broadcast.businessId, "broadcast", broadcast.id);
+}
+
+async function holdMessages(db: Database, env: Env, broadcast: Pick<Broadcast, "id" | "businessId">): Promise<number> {
   const held = await db
     .update(waOutbound)
     .set({ status: "held", lastError: "broadcast paused", updatedAt: new Date() })
     .where(and(outboundOf(broadcast), eq(waOutbound.status, "queued")))
     .returning({ id: waOutbound.id });
+  await unschedule(env, broadcast);
   return held.length;
 }
 
-async function cancelMessages(db: Database, broadcast: Pick<Broadcast, "id" | "businessId">): Promise<void> {
+async function cancelMessages(db: Database, env: Env, broadcast: Pick<Broadcast, "id" | "businessId">): Promise<void> {
   await db
     .update(waOutbound)
     .set({ status: "cancelled", lastError: "broadcast cancelled", updatedAt: new Date() })
     .where(and(outboundOf(broadcast), inArray(waOutbound.status, ["queued", "held"])));
+  await unschedule(env, broadcast);
   // Recipients whose message is not in the shard's hands (or was never created) are cancelled;
   // one being sent right now keeps `queued` until its outcome says sent or failed.
   await db.execute(sql`
@@ -343,7 +386,7 @@ function conflict(b: Broadcast, action: string): ApiError {
   return new ApiError("conflict", `Broadcast ${b.id} is ${b.status}; it cannot be ${action}`, { status: b.status });
 }
 
-export async function pauseBroadcast(db: Database, businessId: number, id: number): Promise<Broadcast> {
+export async function pauseBroadcast(db: Database, env: Env, businessId: number, id: number): Promise<Broadcast> {
   const b = await findBroadcast(db, businessId, id);
   if (b.status === "paused") return b;
   const [paused] = await db
@@ -352,7 +395,7 @@ export async function pauseBroadcast(db: Database, businessId: number, id: numbe
     .where(and(eq(broadcasts.id, id), inArray(broadcasts.status, ["queued", "running"])))
     .returning();
   if (!paused) throw conflict(await findBroadcast(db, businessId, id), "paused");
-  await holdMessages(db, paused);
+  await holdMessages(db, env, paused);
   return paused;
 }
 
@@ -369,12 +412,8 @@ export async function resumeBroadcast(db: Database, env: Env, businessId: number
     .update(waOutbound)
     .set({ status: "queued", lastError: null, updatedAt: new Date() })
     .where(and(outboundOf(resumed), eq(waOutbound.status, "held")))
-    .returning({ id: waOutbound.id });
-  await enqueueBatch(
-    env,
-    "whatsapp.send",
-    released.map((r) => ({ type: "whatsapp.send" as const, outboundId: r.id })),
-  );
+    .returning();
+  await scheduleOutbound(db, env, released);
   // Recipients whose chunk was skipped while paused.
   const undispatched = await db
     .select({ leadId: broadcastRecipients.leadId })
@@ -396,7 +435,7 @@ export async function resumeBroadcast(db: Database, env: Env, businessId: number
   return findBroadcast(db, businessId, id);
 }
 
-export async function cancelBroadcast(db: Database, businessId: number, id: number): Promise<Broadcast> {
+export async function cancelBroadcast(db: Database, env: Env, businessId: number, id: number): Promise<Broadcast> {
   const b = await findBroadcast(db, businessId, id);
   if (b.status === "cancelled") return b;
   const [cancelled] = await db
@@ -405,15 +444,15 @@ export async function cancelBroadcast(db: Database, businessId: number, id: numb
     .where(and(eq(broadcasts.id, id), inArray(broadcasts.status, ["queued", "running", "paused"])))
     .returning();
   if (!cancelled) throw conflict(await findBroadcast(db, businessId, id), "cancelled");
-  await cancelMessages(db, cancelled);
+  await cancelMessages(db, env, cancelled);
   return cancelled;
 }
 
-export async function getBroadcast(db: Database, businessId: number, id: number) {
+export async function getBroadcast(db: Database, env: Env, businessId: number, id: number) {
   await findBroadcast(db, businessId, id); // 404 for another business's id, before any write
   await completeIfDone(db, id);
   const b = await findBroadcast(db, businessId, id);
-  return { broadcast: b, progress: (await progressOf(db, [b])).get(b.id)! };
+  return { broadcast: b, progress: (await progressOf(db, env, [b])).get(b.id)! };
 }
 
 export const listBroadcastsQuery = z
@@ -424,7 +463,12 @@ export const listBroadcastsQuery = z
   })
   .strict();
 
-export async function listBroadcasts(db: Database, businessId: number, q: z.infer<typeof listBroadcastsQuery>) {
+export async function listBroadcasts(
+  db: Database,
+  env: Env,
+  businessId: number,
+  q: z.infer<typeof listBroadcastsQuery>,
+) {
   const rows = await db
     .select()
     .from(broadcasts)
@@ -432,7 +476,7 @@ export async function listBroadcasts(db: Database, businessId: number, q: z.infe
     .orderBy(desc(broadcasts.id))
     .limit(q.limit + 1);
   const page = rows.slice(0, q.limit);
-  const progress = await progressOf(db, page);
+  const progress = await progressOf(db, env, page);
   return {
     broadcasts: page.map((b) => ({ ...b, progress: progress.get(b.id)! })),
     nextCursor: rows.length > q.limit ? page[page.length - 1]!.id : null,

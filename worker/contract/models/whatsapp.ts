@@ -17,8 +17,24 @@ export const sendStateModel = z
     pausedAt: z.string().nullable(),
     sentToday: z.number().int(),
     day: z.string().nullable(),
+    waiting: z.number().int().openapi({ description: "Sends held in the schedule, not yet handed to the queue" }),
   })
   .openapi("WhatsAppSendState");
+
+/** A message not sent yet: why it waits and when it should go (from the business's send schedule). */
+export const waitingSendModel = z
+  .strictObject({
+    outboundId: id,
+    text: z.string(),
+    status: z.enum(waOutboundStatuses),
+    origin: z.enum(waOutboundOrigins),
+    lastError: z.string().nullable(),
+    createdAt: timestamp,
+    reason: z.enum(["paused", "quiet_hours", "daily_cap", "rate", "retry", "sending", "held", "queued"]),
+    detail: z.string(),
+    expectedAt: z.string().nullable().openapi({ description: "An estimate; null while paused" }),
+  })
+  .openapi("WaitingSend");
 
 export const shardMoveModel = z
   .strictObject({ from: z.number().int(), to: z.number().int(), fencingToken: z.number().int(), startedAt: z.string() })

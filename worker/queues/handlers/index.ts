@@ -11,6 +11,7 @@ import { requeueStaleOutbound, whatsappSend, whatsappSendDeadLettered } from "./
 export const jobHandlers: { [T in JobType]: JobHandler<T> } = {
   "maintenance.purge_expired_sessions": purgeExpiredSessions,
   "whatsapp.send": whatsappSend,
+  "whatsapp.send_urgent": (job, ctx) => whatsappSend({ type: "whatsapp.send", outboundId: job.outboundId }, ctx),
   "whatsapp.requeue_stale": async (job, { db, env }) => {
     await requeueStaleOutbound(db(), env, job.olderThanMinutes);
     return undefined;
@@ -31,5 +32,6 @@ export const deadLetterHandlers: Partial<{
   [T in JobType]: (job: Job<T>, reason: string, db: Database) => Promise<void>;
 }> = {
   "whatsapp.send": (job, reason, db) => whatsappSendDeadLettered(db, job.outboundId, reason),
+  "whatsapp.send_urgent": (job, reason, db) => whatsappSendDeadLettered(db, job.outboundId, reason),
   "outbound_call.dial": (job, reason, db) => outboundCallDialDeadLettered(db, job, reason),
 };

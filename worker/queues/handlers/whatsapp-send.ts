@@ -1,26 +1,30 @@
 /**
- * Sends one outgoing WhatsApp message (a wa_outbound row): the business's throttle first, then
- * the shard, with the row's idempotency key so a redelivered job never sends twice.
+ * Sends one outgoing WhatsApp message (a wa_outbound row) when the business's send schedule
+ * (BusinessDO, durable-objects/business/send-schedule.ts) hands out its slot: pacing, quiet hours
+ * and the daily cap were applied there, so this job only claims the row, sends it through the
+ * shard with the row's idempotency key (a redelivered job never sends twice), and tells the
+ * schedule it is done so the next message to the same customer may go.
  *
- * Waiting (pacing, quiet hours, daily cap, a shard move) re-queues a fresh message with a delay
- * and acks this one, so waiting never spends the message's retry budget. A ban signal pauses
- * the business's sends and parks the row as `held` until an admin resumes.
+ * The shard not ready (session not open, a move) puts the message back into the schedule with a
+ * delay instead of re-queueing it. A ban signal pauses the business's sends and parks the row as
+ * `held` until an admin resumes.
  */
 import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
-import { businesses, waMessages, waOutbound } from "../../db/schema";
+import { waMessages, waOutbound } from "../../db/schema";
+import type { Env } from "../../env";
 import { log } from "../../lib/log";
-import { businessStub, getBusinessSettings } from "../../services/settings";
+import { businessStub } from "../../services/settings";
 import { banReason } from "../../whatsapp/ban-signals";
 import { businessShard } from "../../whatsapp/business-shard";
 import { upsertConversation } from "../../whatsapp/conversations";
+import { scheduleOutbound } from "../../whatsapp/outbound";
 import { type FinalStatus, type OutboundRow, recordOutboundOutcome } from "../../whatsapp/outbound-outcome";
 import { ShardError } from "../../whatsapp/shard-client";
 import type { JobHandler } from "../handler";
-import { enqueue } from "../producer";
 
-/** Longest delay a Queues message accepts (12 h). */
-const MAX_DELAY_SECONDS = 43_200;
+/** Final or parked: the schedule may forget the message. */
+const DONE_STATUSES: readonly OutboundRow["status"][] = ["sent", "failed", "cancelled", "held"];
 
 /**
  * Moves the row to `status`. With `from`, only if the row is still in that state: a pause or a
@@ -77,59 +81,36 @@ async function storeSentMessage(
     .onConflictDoNothing();
 }
 
-export const whatsappSend: JobHandler<"whatsapp.send"> = async (job, { db: getDb, env, config, attempts }) => {
+export const whatsappSend: JobHandler<"whatsapp.send"> = async (job, { db: getDb, env, config }) => {
   const db = getDb();
-  const [row] = await db.select().from(waOutbound).where(eq(waOutbound.id, job.outboundId));
-  // Deleted, or already final/held/in another consumer's hands: nothing to do (idempotent).
-  if (row?.status !== "queued") return undefined;
-
-  const later = async (seconds: number, why: string) => {
-    await enqueue(
-      env,
-      { type: "whatsapp.send", outboundId: row.id },
-      { delaySeconds: Math.min(MAX_DELAY_SECONDS, Math.max(1, seconds)) },
-    );
+  // Claim first (one round trip): only one consumer moves the row from queued to sending, so a
+  // job delivered twice, even to two consumers at once, sends once.
+  const [claimed] = await db
+    .update(waOutbound)
+    .set({ status: "sending", attempts: sql`${waOutbound.attempts} + 1`, updatedAt: new Date() })
+    .where(and(eq(waOutbound.id, job.outboundId), eq(waOutbound.status, "queued")))
+    .returning();
+  if (!claimed) {
+    // Deleted, already final or parked (free its place in the schedule), or in another
+    // consumer's hands (that one will finish it).
+    const [row] = await db
+      .select({ businessId: waOutbound.businessId, status: waOutbound.status })
+      .from(waOutbound)
+      .where(eq(waOutbound.id, job.outboundId));
+    if (row && DONE_STATUSES.includes(row.status)) await finished(env, row.businessId, job.outboundId);
+    return undefined;
+  }
+  const row = claimed;
+  const stub = businessStub(env, row.businessId);
+  const later = async (seconds: number, why: string, lastError: string | null) => {
+    await setStatus(db, claimed, "queued", { lastError }, "sending");
+    await stub.sendLater(row.businessId, row.id, seconds);
     log.info("whatsapp send deferred", { businessId: row.businessId, outboundId: row.id, seconds, why });
     return undefined;
   };
 
-  const [business] = await db
-    .select({ timezone: businesses.timezone })
-    .from(businesses)
-    .where(eq(businesses.id, row.businessId));
-  const settings = await getBusinessSettings(env, row.businessId);
-  const stub = businessStub(env, row.businessId);
-  const permit = await stub.takeSendPermit(row.businessId, {
-    perMinute: settings.waMessagesPerMinute,
-    dailyCap: settings.waDailyCap,
-    quietStart: settings.waQuietHoursStart,
-    quietEnd: settings.waQuietHoursEnd,
-    timezone: business?.timezone ?? "Asia/Jerusalem",
-  });
-  if (!permit.ok) {
-    if (permit.reason === "paused") {
-      await setStatus(db, row, "held", { lastError: permit.detail }, "queued");
-      // An admin may have resumed between the permit and this write (resume releases held rows
-      // first, then we parked this one): look again, so the row is not left held with sends on.
-      if (!(await stub.sendState(row.businessId)).paused) {
-        await setStatus(db, row, "queued", {}, "held");
-        return later(1, "sends resumed while parking");
-      }
-      return undefined;
-    }
-    return later(permit.retryAfterSeconds ?? 60, permit.detail);
-  }
-
   const shard = await businessShard(db, env, config, row.businessId);
-  if (shard.move) return later(30, `shard move to ${shard.move.to} in progress`);
-
-  // Claim: only one consumer moves the row from queued to sending.
-  const [claimed] = await db
-    .update(waOutbound)
-    .set({ status: "sending", attempts: sql`${waOutbound.attempts} + 1`, updatedAt: new Date() })
-    .where(and(eq(waOutbound.id, row.id), eq(waOutbound.status, "queued")))
-    .returning();
-  if (!claimed) return undefined;
+  if (shard.move) return later(30, `shard move to ${shard.move.to} in progress`, null);
 
   try {
     const sent = await shard.client.sendText(row.businessId, {
@@ -145,6 +126,7 @@ export const whatsappSend: JobHandler<"whatsapp.send"> = async (job, { db: getDb
       lastError: null,
     });
     await storeSentMessage(db, done!, sent);
+    await finished(env, row.businessId, row.id);
     return undefined;
   } catch (err) {
     if (!(err instanceof ShardError)) {
@@ -155,6 +137,7 @@ export const whatsappSend: JobHandler<"whatsapp.send"> = async (job, { db: getDb
     if (ban) {
       await stub.pauseSends(row.businessId, ban);
       await setStatus(db, claimed, "held", { lastError: ban }, "sending");
+      await finished(env, row.businessId, row.id);
       log.warn("whatsapp sends paused by a ban signal", { businessId: row.businessId, reason: ban });
       return undefined;
     }
@@ -162,32 +145,38 @@ export const whatsappSend: JobHandler<"whatsapp.send"> = async (job, { db: getDb
       case "session_not_open":
       case "stale_fencing_token":
       case "idempotency_key_in_flight":
-        await setStatus(db, claimed, "queued", { lastError: err.message }, "sending");
-        return later(Math.min(600, 30 * 2 ** Math.min(attempts, 4)), err.code);
+        return later(Math.min(600, 30 * 2 ** Math.min(claimed.attempts - 1, 4)), err.code, err.message);
       case "send_outcome_unknown":
         // It may have gone out: never send it again.
         await setStatus(db, claimed, "failed", {
           lastError: "the shard restarted mid-send; the message may or may not have been delivered",
         });
+        await finished(env, row.businessId, row.id);
         return undefined;
     }
     if (err.retryable) {
       await setStatus(db, claimed, "queued", { lastError: err.message }, "sending");
-      throw err; // back off through the queue's retries; exhausted → dead-letter → failed
+      throw err; // back off through the queue's retries (its slot stays taken); exhausted → dead-letter → failed
     }
     await setStatus(db, claimed, "failed", { lastError: `${err.code}: ${err.message}` }, "sending");
+    await finished(env, row.businessId, row.id);
     return undefined;
   }
 };
+
+/** Tells the schedule the message is done (the next one to the same customer may go). */
+async function finished(env: Env, businessId: number, outboundId: number): Promise<void> {
+  await businessStub(env, businessId).sendFinished(businessId, outboundId);
+}
 
 /** Re-queues rows whose queue message was lost (see outbound.ts). */
 export { requeueStaleOutbound } from "../../whatsapp/outbound";
 
 /**
- * Held messages of a business go back to the queue (after an admin resumed sends) — except those
- * of a broadcast that is itself paused or cancelled, which wait for the broadcast.
+ * Held messages of a business go back into its send schedule (after an admin resumed sends) —
+ * except those of a broadcast that is itself paused or cancelled, which wait for the broadcast.
  */
-export async function releaseHeld(db: Database, businessId: number): Promise<number[]> {
+export async function releaseHeld(db: Database, env: Env, businessId: number): Promise<number[]> {
   const rows = await db
     .update(waOutbound)
     .set({ status: "queued", updatedAt: new Date() })
@@ -198,11 +187,15 @@ export async function releaseHeld(db: Database, businessId: number): Promise<num
         sql`not (${waOutbound.origin} = 'broadcast' and ${waOutbound.originId} in (select id from broadcasts where business_id = ${businessId} and status in ('paused', 'cancelled')))`,
       ),
     )
-    .returning({ id: waOutbound.id });
+    .returning();
+  await scheduleOutbound(db, env, rows);
   return rows.map((r) => r.id);
 }
 
-/** The message ran out of retries: it failed, and whoever asked for it is told. */
+/**
+ * The message ran out of retries: it failed, and whoever asked for it is told. (Its place in the
+ * schedule is freed when the schedule takes the slot as lost: the re-delivery finds it failed.)
+ */
 export async function whatsappSendDeadLettered(db: Database, outboundId: number, reason: string): Promise<void> {
   const [row] = await db.select().from(waOutbound).where(eq(waOutbound.id, outboundId));
   if (!row || row.status === "sent" || row.status === "failed" || row.status === "cancelled") return;
