@@ -175,7 +175,7 @@ export const callLogs = pgTable(
   ],
 );
 
-export const outboundRunStatuses = ["queued", "running", "paused", "cancelled", "completed", "failed"] as const;
+export const campaignStatuses = ["queued", "running", "paused", "cancelled", "completed", "failed"] as const;
 
 export const outboundCallRuns = pgTable(
   "outbound_call_runs",
@@ -183,7 +183,7 @@ export const outboundCallRuns = pgTable(
     id: id(),
     businessId: businessRef(),
     name: text("name").notNull(),
-    status: text("status", { enum: outboundRunStatuses }).notNull().default("queued"),
+    status: text("status", { enum: campaignStatuses }).notNull().default("queued"),
     createdByUserId: integer("created_by_user_id").references(() => users.id, { onDelete: "set null" }),
     /** The filter or explicit lead ids the run was created from, for the record. */
     audience: jsonb("audience").notNull(),

@@ -2,7 +2,8 @@ import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { ApiError } from "../errors";
 import { timingSafeEqual } from "../lib/constant-time";
-import { registry, renderMetrics } from "../metrics/registry";
+import { registry } from "../metrics/registry";
+import { renderMetrics } from "../metrics/render";
 
 export const metricsRoutes = new Hono<AppEnv>();
 

@@ -20,7 +20,6 @@ import { callAdmission } from "../../calls/admission";
 import { OutboundCallError, placeOutboundCall } from "../../calls/place-outbound-call";
 import { twilioClient } from "../../calls/twilio-client";
 import { nextOpening } from "../../campaigns/business-hours";
-import { registerCampaignCallHook } from "../../campaigns/call-ended";
 import { type DialTarget, enqueueDialLater, kickNextJobs } from "../../campaigns/enqueue";
 import {
   claimJob,
@@ -42,8 +41,6 @@ import { log } from "../../lib/log";
 import { campaignMetrics } from "../../metrics/campaigns";
 import { effectiveCallCap, getBusinessSettings } from "../../services/settings";
 import type { JobHandler } from "../handler";
-
-registerCampaignCallHook();
 
 /** Why this configuration cannot dial at all, or null. */
 function configProblem(config: Config): string | null {
