@@ -18,6 +18,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
+import type { Audience } from "../services/audience";
 
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () => timestamp("updated_at", { withTimezone: true }).notNull().defaultNow();
@@ -185,8 +186,11 @@ export const outboundCallRuns = pgTable(
     name: text("name").notNull(),
     status: text("status", { enum: campaignStatuses }).notNull().default("queued"),
     createdByUserId: integer("created_by_user_id").references(() => users.id, { onDelete: "set null" }),
-    /** The filter or explicit lead ids the run was created from, for the record. */
-    audience: jsonb("audience").notNull(),
+    /**
+     * The filter or explicit lead ids the campaign was created from, for the record, and whether it
+     * dials only in working hours.
+     */
+    audience: jsonb("audience").$type<Audience & { businessHoursOnly?: boolean }>().notNull(),
     maxAttempts: smallint("max_attempts").notNull().default(1),
     retryDelaySeconds: integer("retry_delay_seconds").notNull().default(600),
     windowStart: tsz("window_start"),
@@ -472,7 +476,7 @@ export const broadcasts = pgTable(
     name: text("name").notNull(),
     template: text("template").notNull(),
     /** The lead filter the audience was drawn from, for the record. */
-    audience: jsonb("audience").notNull(),
+    audience: jsonb("audience").$type<Audience>().notNull(),
     status: text("status", { enum: broadcastStatuses }).notNull().default("queued"),
     totalRecipients: integer("total_recipients").notNull().default(0),
     skippedLeads: integer("skipped_leads").notNull().default(0),
