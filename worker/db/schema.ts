@@ -176,6 +176,12 @@ export const callLogs = pgTable(
   ],
 );
 
+/*
+ * Bulk call campaigns. The API and the code call them campaigns; the tables keep their first names
+ * (outbound_call_runs: a campaign; outbound_call_jobs: its jobs, one per lead): drizzle-kit asks
+ * interactively whether a table was renamed, so a rename cannot be generated unattended, and a
+ * hand-written rename migration is not worth the risk for a name.
+ */
 export const campaignStatuses = ["queued", "running", "paused", "cancelled", "completed", "failed"] as const;
 
 export const outboundCallRuns = pgTable(
