@@ -230,15 +230,15 @@ async function main(): Promise<void> {
     const before = await dbStats(client);
     let monitorQueries = 0;
     const t0 = performance.now();
-    const res = await worker.dispatchFetch("http://bench.local/api/outbound-runs", {
+    const res = await worker.dispatchFetch("http://bench.local/api/campaigns", {
       method: "POST",
       headers: { Cookie: cookie, "Content-Type": "application/json" },
       body: JSON.stringify({ name: "Benchmark", audience: {} }),
     });
     const createMs = performance.now() - t0;
-    const body = (await res.json()) as { run: { id: number }; queued: number };
+    const body = (await res.json()) as { campaign: { id: number }; queued: number };
     if (res.status !== 201) throw new Error(`create failed: ${res.status} ${JSON.stringify(body)}`);
-    const runId = body.run.id;
+    const runId = body.campaign.id;
 
     // ---- dial until the run completes, sampling the business's active calls ----
     let maxActive = 0;

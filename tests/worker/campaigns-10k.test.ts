@@ -9,7 +9,7 @@ import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { app } from "../../worker/app";
-import { campaignTenant, jobsOf, runOf } from "./campaigns-fixtures";
+import { campaignOf, campaignTenant, jobsOf } from "./campaigns-fixtures";
 import { BASE, testDb } from "./helpers";
 
 const { db, close } = testDb();
@@ -39,7 +39,7 @@ describe("a 10,000-lead run", () => {
     const ctx = createExecutionContext();
     const started = Date.now();
     const res = await app.fetch(
-      new Request(`${BASE}/api/outbound-runs`, {
+      new Request(`${BASE}/api/campaigns`, {
         method: "POST",
         headers: { Cookie: t.admin.cookie, "Content-Type": "application/json" },
         body: JSON.stringify({ name: "Ten thousand", audience: { status: "new" }, schedule: { start } }),
@@ -50,8 +50,12 @@ describe("a 10,000-lead run", () => {
     const elapsedMs = Date.now() - started;
     await waitOnExecutionContext(ctx);
     expect(res.status).toBe(201);
-    const body = (await res.json()) as { run: { id: number; totalJobs: number }; queued: number; skippedLeads: number };
-    expect(body).toMatchObject({ queued: 10_000, skippedLeads: 50, run: { totalJobs: 10_000 } });
+    const body = (await res.json()) as {
+      campaign: { id: number; totalJobs: number };
+      queued: number;
+      skippedLeads: number;
+    };
+    expect(body).toMatchObject({ queued: 10_000, skippedLeads: 50, campaign: { totalJobs: 10_000 } });
     console.log(`10,000-lead run created and queued in ${elapsedMs} ms (${batches.length} sendBatch calls)`);
     expect(elapsedMs).toBeLessThan(15_000);
 
@@ -61,13 +65,13 @@ describe("a 10,000-lead run", () => {
     // Delayed to the run's start (6 h away), within the 12 h a message may wait.
     expect(batches.every((b) => b.delaySeconds! > 6 * 3600 - 60 && b.delaySeconds! <= 6 * 3600)).toBe(true);
 
-    const jobs = await jobsOf(db, body.run.id);
+    const jobs = await jobsOf(db, body.campaign.id);
     expect(jobs).toHaveLength(10_000);
     expect(new Set(jobs.map((j) => j.leadId)).size).toBe(10_000);
     expect(jobs.every((j) => j.status === "queued" && j.phoneE164.startsWith("+1555"))).toBe(true);
 
-    const cancelled = await t.admin.request("POST", `/api/outbound-runs/${body.run.id}/cancel`);
+    const cancelled = await t.admin.request("POST", `/api/campaigns/${body.campaign.id}/cancel`);
     expect(await cancelled.json()).toMatchObject({ cancelledJobs: 10_000 });
-    expect((await runOf(db, body.run.id)).status).toBe("cancelled");
+    expect((await campaignOf(db, body.campaign.id)).status).toBe("cancelled");
   });
 });

@@ -14,19 +14,19 @@ import { and, eq, isNotNull, sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { callAdmission } from "../../worker/calls/admission";
 import { placeOutboundCall } from "../../worker/calls/place-outbound-call";
-import { createRun, createRunSchema } from "../../worker/campaigns/runs";
+import { createCampaign, createCampaignSchema } from "../../worker/campaigns/runs";
 import { getConfig } from "../../worker/config";
 import { callLogs, deadLetters, outboundCallJobs, outboundCallRuns } from "../../worker/db/schema";
 import { handleQueueBatch } from "../../worker/queues/consumer";
 import { fakeTwilio, TWILIO_BASE, uniqueNumber } from "./calls-fixtures";
 import {
   type CampaignTenant,
+  campaignOf,
   campaignTenant,
   endCall,
   insertLeads,
   jobsOf,
   Phones,
-  runOf,
   sleep,
   statusCounts,
   twilioCallsTo,
@@ -40,10 +40,10 @@ const config = getConfig(env);
 
 /** A run made by the service, with no queue message sent: the test delivers them itself. */
 async function quietRun(t: CampaignTenant, leadIds: number[], extra: Record<string, unknown> = {}) {
-  return createRun(db, {
+  return createCampaign(db, {
     businessId: t.businessId,
     userId: t.admin.userId,
-    body: createRunSchema.parse({ name: "Quiet run", audience: { leadIds }, ...extra }),
+    body: createCampaignSchema.parse({ name: "Quiet run", audience: { leadIds }, ...extra }),
   });
 }
 
@@ -78,7 +78,7 @@ async function driveRun(runId: number, phones: Phones, cap: number, timeoutMs = 
     expect(live.length).toBeLessThanOrEqual(cap);
     expect(phones.maxActive).toBeLessThanOrEqual(cap);
     if (live.length > 0 && (live.length >= cap || settled(live.length))) await phones.end(live[0]!);
-    else if (live.length === 0 && (await runOf(db, runId)).status === "completed") return;
+    else if (live.length === 0 && (await campaignOf(db, runId)).status === "completed") return;
     else await sleep(20);
   }
   throw new Error(
@@ -110,33 +110,37 @@ describe("a campaign dials each lead once, never above the business's cap", () =
   it("20 leads at cap 3: at most 3 active at any sample, all 20 dialed exactly once, the run completes", async () => {
     const t = await campaignTenant(db, { cap: 3 });
     const people = await insertLeads(db, t.businessId, 20, { withoutPhone: 2 });
-    const res = await t.admin.request("POST", "/api/outbound-runs", {
+    const res = await t.admin.request("POST", "/api/campaigns", {
       name: "Seed test 1",
       audience: { leadIds: people.map((p) => p.id) },
     });
     expect(res.status).toBe(201);
-    const created = (await res.json()) as { run: { id: number; status: string }; queued: number; skippedLeads: number };
+    const created = (await res.json()) as {
+      campaign: { id: number; status: string };
+      queued: number;
+      skippedLeads: number;
+    };
     expect(created).toMatchObject({ queued: 20, skippedLeads: 2 });
 
     const numbers = people.flatMap((p) => (p.phone ? [p.phone] : []));
     const phones = new Phones(new Set(numbers), t.businessId);
-    await driveRun(created.run.id, phones, 3);
+    await driveRun(created.campaign.id, phones, 3);
 
     expect(phones.maxActive).toBe(3); // the cap was reached, and held
     expect(phones.maxLive).toBeLessThanOrEqual(3);
     expectOneCallPerNumber(await twilioCallsTo(numbers), numbers);
-    const jobs = await jobsOf(db, created.run.id);
+    const jobs = await jobsOf(db, created.campaign.id);
     expect(jobs.map((j) => [j.status, j.attempts])).toEqual(jobs.map(() => ["completed", 1]));
     expect(new Set(jobs.map((j) => j.callSid)).size).toBe(20);
 
-    const view = (await (await t.agent.request("GET", `/api/outbound-runs/${created.run.id}`)).json()) as {
-      run: Record<string, unknown> & { jobs: Record<string, number> };
+    const view = (await (await t.agent.request("GET", `/api/campaigns/${created.campaign.id}`)).json()) as {
+      campaign: Record<string, unknown> & { jobs: Record<string, number> };
       slots: Record<string, number>;
     };
-    expect(view.run).toMatchObject({ status: "completed", totalJobs: 20, skippedLeads: 2, activeCalls: 0 });
-    expect(view.run.jobs).toMatchObject({ completed: 20, queued: 0, done: 20, remaining: 0 });
-    expect(view.run.startedAt).not.toBeNull();
-    expect(view.run.estimatedFinishAt).toBe(view.run.finishedAt);
+    expect(view.campaign).toMatchObject({ status: "completed", totalJobs: 20, skippedLeads: 2, activeCalls: 0 });
+    expect(view.campaign.jobs).toMatchObject({ completed: 20, queued: 0, done: 20, remaining: 0 });
+    expect(view.campaign.startedAt).not.toBeNull();
+    expect(view.campaign.estimatedFinishAt).toBe(view.campaign.finishedAt);
     expect(view.slots).toMatchObject({ active: 0, cap: 3 });
   });
 
@@ -153,11 +157,11 @@ describe("a campaign dials each lead once, never above the business's cap", () =
       source: "direct",
     });
     if (!direct.ok) throw new Error("the direct call was refused");
-    const res = await t.admin.request("POST", "/api/outbound-runs", {
+    const res = await t.admin.request("POST", "/api/campaigns", {
       name: "Mixed",
       audience: { leadIds: people.map((p) => p.id) },
     });
-    const runId = ((await res.json()) as { run: { id: number } }).run.id;
+    const runId = ((await res.json()) as { campaign: { id: number } }).campaign.id;
 
     const numbers = people.map((p) => p.phone!);
     const phones = new Phones(new Set(numbers), t.businessId);
@@ -167,7 +171,7 @@ describe("a campaign dials each lead once, never above the business's cap", () =
     let maxBulkWithDirect = 0;
     const deadline = Date.now() + 60_000;
     const settled = settleTracker();
-    while ((await runOf(db, runId)).status !== "completed") {
+    while ((await campaignOf(db, runId)).status !== "completed") {
       if (Date.now() > deadline) throw new Error("the mixed run did not finish");
       const [snap, live] = await Promise.all([admission.snapshot(), phones.live()]);
       expect(snap.outboundActive).toBeLessThanOrEqual(3);
@@ -221,7 +225,7 @@ describe("a campaign dials each lead once, never above the business's cap", () =
     const numbers = people.map((p) => p.phone!);
     const phones = new Phones(new Set(numbers), t.businessId);
     for (let round = 0; round < 40; round++) {
-      const waiting = (await jobsOf(db, created.run.id)).filter((j) => j.status === "queued");
+      const waiting = (await jobsOf(db, created.campaign.id)).filter((j) => j.status === "queued");
       if (waiting.length === 0 && (await phones.live()).length === 0) break;
       const targets = waiting.map((j) => ({ jobId: j.id, businessId: t.businessId }));
       // Two consumers at once, each given every message (and each message twice within its batch).
@@ -232,7 +236,7 @@ describe("a campaign dials each lead once, never above the business's cap", () =
     }
     expect(phones.maxActive).toBeLessThanOrEqual(3);
     expectOneCallPerNumber(await twilioCallsTo(numbers), numbers);
-    const jobs = await jobsOf(db, created.run.id);
+    const jobs = await jobsOf(db, created.campaign.id);
     expect(jobs.every((j) => j.status === "completed" && j.attempts === 1)).toBe(true);
     // No job has two calls: one call log with a CallSid per job.
     const logs = await db
@@ -242,7 +246,7 @@ describe("a campaign dials each lead once, never above the business's cap", () =
       .groupBy(callLogs.outboundJobId);
     expect(logs).toHaveLength(12);
     expect(logs.every((l) => l.n === 1)).toBe(true);
-    expect((await runOf(db, created.run.id)).status).toBe("completed");
+    expect((await campaignOf(db, created.campaign.id)).status).toBe("completed");
   });
 
   it("without PUBLIC_HOST the run fails saying so and nothing is dialed; once set, resuming it dials", async () => {
@@ -256,19 +260,19 @@ describe("a campaign dials each lead once, never above the business's cap", () =
     expect(result.retryMessages).toEqual([]);
     expect(result.explicitAcks).toHaveLength(4);
 
-    const run = await runOf(db, created.run.id);
+    const run = await campaignOf(db, created.campaign.id);
     expect(run.status).toBe("failed");
     expect(run.lastError).toContain("PUBLIC_HOST");
     const numbers = people.map((p) => p.phone!);
     expect(await twilioCallsTo(numbers)).toEqual([]);
     expect(await db.select().from(callLogs).where(eq(callLogs.businessId, t.businessId))).toEqual([]);
     expect((await callAdmission(env, t.businessId).snapshot()).leases).toEqual([]);
-    expect((await jobsOf(db, created.run.id)).map((j) => [j.status, j.attempts])).toEqual(
+    expect((await jobsOf(db, created.campaign.id)).map((j) => [j.status, j.attempts])).toEqual(
       people.map(() => ["queued", 0]),
     );
 
     // The API refuses to start (or resume) a run that could not dial, naming the variable.
-    const refused = await callWithSettings({ PUBLIC_HOST: "" }, "/api/outbound-runs", {
+    const refused = await callWithSettings({ PUBLIC_HOST: "" }, "/api/campaigns", {
       method: "POST",
       headers: { Cookie: t.admin.cookie, "Content-Type": "application/json" },
       body: JSON.stringify({ name: "No host", audience: { leadIds: [people[0]!.id] } }),
@@ -277,12 +281,14 @@ describe("a campaign dials each lead once, never above the business's cap", () =
     expect(await errorOf(refused)).toMatchObject({ details: { variables: ["PUBLIC_HOST"] } });
 
     // PUBLIC_HOST is set (the real env): resume, and every job is dialed once.
-    const resumed = await t.admin.request("POST", `/api/outbound-runs/${created.run.id}/resume`);
+    const resumed = await t.admin.request("POST", `/api/campaigns/${created.campaign.id}/resume`);
     expect(resumed.status).toBe(200);
-    expect(((await resumed.json()) as { run: { status: string; lastError: string | null } }).run).toMatchObject({
+    expect(
+      ((await resumed.json()) as { campaign: { status: string; lastError: string | null } }).campaign,
+    ).toMatchObject({
       lastError: null,
     });
-    await driveRun(created.run.id, new Phones(new Set(numbers), t.businessId), 3);
+    await driveRun(created.campaign.id, new Phones(new Set(numbers), t.businessId), 3);
     expectOneCallPerNumber(await twilioCallsTo(numbers), numbers);
   });
 });
@@ -299,43 +305,43 @@ describe("pause, resume, cancel", () => {
   it("pause: no new dials while calls in progress finish; resume: dialing again; cancel: waiting jobs cancelled", async () => {
     const t = await campaignTenant(db, { cap: 3 });
     const people = await insertLeads(db, t.businessId, 8);
-    const res = await t.admin.request("POST", "/api/outbound-runs", {
+    const res = await t.admin.request("POST", "/api/campaigns", {
       name: "Pausable",
       audience: { leadIds: people.map((p) => p.id) },
     });
-    const runId = ((await res.json()) as { run: { id: number } }).run.id;
+    const runId = ((await res.json()) as { campaign: { id: number } }).campaign.id;
     const numbers = people.map((p) => p.phone!);
     const phones = new Phones(new Set(numbers), t.businessId);
     const liveCount = (n: number) =>
       until(`${n} live calls`, async () => ((await phones.live()).length === n ? true : undefined));
 
     await liveCount(3);
-    const paused = await t.admin.request("POST", `/api/outbound-runs/${runId}/pause`);
+    const paused = await t.admin.request("POST", `/api/campaigns/${runId}/pause`);
     expect(paused.status).toBe(200);
-    expect(((await paused.json()) as { run: { status: string } }).run.status).toBe("paused");
+    expect(((await paused.json()) as { campaign: { status: string } }).campaign.status).toBe("paused");
     for (const call of await phones.live()) await phones.end(call);
     await sleep(1500);
     expect(await twilioCallsTo(numbers)).toHaveLength(3); // nothing new while paused
-    const view = (await (await t.agent.request("GET", `/api/outbound-runs/${runId}`)).json()) as {
-      run: { status: string; activeCalls: number; jobs: Record<string, number>; estimatedFinishAt: string | null };
+    const view = (await (await t.agent.request("GET", `/api/campaigns/${runId}`)).json()) as {
+      campaign: { status: string; activeCalls: number; jobs: Record<string, number>; estimatedFinishAt: string | null };
     };
-    expect(view.run).toMatchObject({ status: "paused", activeCalls: 0, estimatedFinishAt: null });
-    expect(view.run.jobs).toMatchObject({ completed: 3, queued: 5 });
+    expect(view.campaign).toMatchObject({ status: "paused", activeCalls: 0, estimatedFinishAt: null });
+    expect(view.campaign.jobs).toMatchObject({ completed: 3, queued: 5 });
 
-    expect((await t.admin.request("POST", `/api/outbound-runs/${runId}/resume`)).status).toBe(200);
+    expect((await t.admin.request("POST", `/api/campaigns/${runId}/resume`)).status).toBe(200);
     await liveCount(3);
     expect(await twilioCallsTo(numbers)).toHaveLength(6);
 
-    const cancelled = await t.admin.request("POST", `/api/outbound-runs/${runId}/cancel`);
+    const cancelled = await t.admin.request("POST", `/api/campaigns/${runId}/cancel`);
     expect(cancelled.status).toBe(200);
-    expect(await cancelled.json()).toMatchObject({ run: { status: "cancelled" }, cancelledJobs: 2 });
+    expect(await cancelled.json()).toMatchObject({ campaign: { status: "cancelled" }, cancelledJobs: 2 });
     for (const call of await phones.live()) await phones.end(call);
     await sleep(1500);
     expect(await twilioCallsTo(numbers)).toHaveLength(6); // nothing dialed after the cancel
     expect(await statusCounts(db, runId)).toEqual({ completed: 6, cancelled: 2 });
-    expect((await runOf(db, runId)).status).toBe("cancelled");
+    expect((await campaignOf(db, runId)).status).toBe("cancelled");
 
-    const again = await t.admin.request("POST", `/api/outbound-runs/${runId}/pause`);
+    const again = await t.admin.request("POST", `/api/campaigns/${runId}/pause`);
     expect(again.status).toBe(409);
     expect(await errorOf(again)).toMatchObject({ code: "conflict", details: { status: "cancelled" } });
   });
@@ -356,7 +362,7 @@ describe("failures", () => {
     // Retried (with the queue's backoff), not acked: a real failure spends the message's retries.
     expect(first.retryMessages).toHaveLength(1);
     expect(first.explicitAcks).toEqual([]);
-    const [job] = await jobsOf(db, created.run.id);
+    const [job] = await jobsOf(db, created.campaign.id);
     expect(job).toMatchObject({ status: "queued", attempts: 0, lockToken: null, callSid: null });
     expect(job!.lastError).toContain("503");
     expect((await callAdmission(env, t.businessId).snapshot()).leases).toEqual([]);
@@ -365,11 +371,11 @@ describe("failures", () => {
     expect(second.retryMessages).toEqual([]);
     const calls = await twilioCallsTo([person!.phone!]);
     expect(calls).toHaveLength(1);
-    const [dialed] = await jobsOf(db, created.run.id);
+    const [dialed] = await jobsOf(db, created.campaign.id);
     expect(dialed).toMatchObject({ status: "in_call", attempts: 1, callSid: calls[0]!.sid, lastError: null });
     await endCall(calls[0]!);
-    expect((await jobsOf(db, created.run.id))[0]!.status).toBe("completed");
-    expect((await runOf(db, created.run.id)).status).toBe("completed");
+    expect((await jobsOf(db, created.campaign.id))[0]!.status).toBe("completed");
+    expect((await campaignOf(db, created.campaign.id)).status).toBe("completed");
   });
 
   it("Twilio refusing a number for good (4xx) fails that job with the reason, frees the slot, and the run goes on", async () => {
@@ -382,14 +388,14 @@ describe("failures", () => {
     );
     const result = await deliver(dialBatch(created.jobs));
     expect(result.retryMessages).toEqual([]);
-    const jobs = await jobsOf(db, created.run.id);
+    const jobs = await jobsOf(db, created.campaign.id);
     expect(jobs[0]!.status).toBe("failed");
     expect(jobs[0]!.lastError).toContain("21215");
     expect(jobs[1]!.status).toBe("in_call");
     const [call] = await twilioCallsTo([people[1]!.phone!]);
     await endCall(call!);
-    expect(await statusCounts(db, created.run.id)).toEqual({ failed: 1, completed: 1 });
-    expect((await runOf(db, created.run.id)).status).toBe("completed");
+    expect(await statusCounts(db, created.campaign.id)).toEqual({ failed: 1, completed: 1 });
+    expect((await campaignOf(db, created.campaign.id)).status).toBe("completed");
   });
 
   it("a malformed dial job goes to the dead-letter queue with the reason", async () => {
@@ -409,20 +415,20 @@ describe("failures", () => {
     const created = await quietRun(t, [person!.id]);
     const batch = createMessageBatch("prosaas-high-dlq", [
       {
-        id: `exhausted-${created.run.id}`,
+        id: `exhausted-${created.campaign.id}`,
         timestamp: new Date(),
         attempts: 1,
         body: { type: "outbound_call.dial", jobId: created.jobs[0]!.jobId, businessId: t.businessId },
       },
     ]);
     await deliver(batch);
-    const [job] = await jobsOf(db, created.run.id);
+    const [job] = await jobsOf(db, created.campaign.id);
     expect(job).toMatchObject({ status: "failed", lastError: "retries exhausted on prosaas-high" });
-    expect((await runOf(db, created.run.id)).status).toBe("completed");
+    expect((await campaignOf(db, created.campaign.id)).status).toBe("completed");
     const [recorded] = await db
       .select()
       .from(deadLetters)
-      .where(eq(deadLetters.messageId, `exhausted-${created.run.id}`));
+      .where(eq(deadLetters.messageId, `exhausted-${created.campaign.id}`));
     expect(recorded).toMatchObject({ queue: "prosaas-high", jobType: "outbound_call.dial" });
   });
 });
@@ -436,7 +442,7 @@ describe("retry policy and schedule", () => {
     const [first] = await twilioCallsTo([person!.phone!]);
     await endCall(first!, "no-answer");
 
-    const [waiting] = await jobsOf(db, created.run.id);
+    const [waiting] = await jobsOf(db, created.campaign.id);
     expect(waiting).toMatchObject({
       status: "queued",
       attempts: 1,
@@ -462,9 +468,9 @@ describe("retry policy and schedule", () => {
     const calls = await twilioCallsTo([person!.phone!]);
     expect(calls).toHaveLength(2);
     await endCall(calls.find((c) => c.sid !== first!.sid)!, "busy");
-    const [final] = await jobsOf(db, created.run.id);
+    const [final] = await jobsOf(db, created.campaign.id);
     expect(final).toMatchObject({ status: "busy", attempts: 2, outcome: "busy" });
-    expect((await runOf(db, created.run.id)).status).toBe("completed");
+    expect((await campaignOf(db, created.campaign.id)).status).toBe("completed");
   });
 
   it("a run whose window has closed cancels its waiting jobs and finishes; nothing is dialed", async () => {
@@ -478,10 +484,10 @@ describe("retry policy and schedule", () => {
     await db
       .update(outboundCallRuns)
       .set({ windowEnd: new Date(Date.now() - 1000) })
-      .where(eq(outboundCallRuns.id, created.run.id));
+      .where(eq(outboundCallRuns.id, created.campaign.id));
     await deliver(dialBatch(created.jobs.slice(0, 1)));
-    expect(await statusCounts(db, created.run.id)).toEqual({ cancelled: 3 });
-    expect((await runOf(db, created.run.id)).status).toBe("completed");
+    expect(await statusCounts(db, created.campaign.id)).toEqual({ cancelled: 3 });
+    expect((await campaignOf(db, created.campaign.id)).status).toBe("completed");
     expect(await twilioCallsTo(people.map((p) => p.phone!))).toEqual([]);
   });
 });

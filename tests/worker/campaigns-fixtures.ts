@@ -51,7 +51,7 @@ export async function jobsOf(db: Database, runId: number) {
   return db.select().from(outboundCallJobs).where(eq(outboundCallJobs.runId, runId)).orderBy(outboundCallJobs.id);
 }
 
-export async function runOf(db: Database, runId: number) {
+export async function campaignOf(db: Database, runId: number) {
   const [run] = await db.select().from(outboundCallRuns).where(eq(outboundCallRuns.id, runId));
   return run!;
 }

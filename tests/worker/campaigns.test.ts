@@ -10,7 +10,7 @@ import { eq, sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { hasNoHours, localTime, nextOpening } from "../../worker/campaigns/business-hours";
 import { SLOT_WAIT_MAX_SECONDS, slotWaitDelaySeconds } from "../../worker/campaigns/policy";
-import { createRun, createRunSchema } from "../../worker/campaigns/runs";
+import { createCampaign, createCampaignSchema } from "../../worker/campaigns/runs";
 import { sweepCampaigns } from "../../worker/campaigns/sweep";
 import { getConfig } from "../../worker/config";
 import { businesses, callLogs, outboundCallJobs, outboundCallRuns } from "../../worker/db/schema";
@@ -25,7 +25,7 @@ afterAll(close);
 const config = getConfig(env);
 
 interface RunBody {
-  run: {
+  campaign: {
     id: number;
     status: string;
     totalJobs: number;
@@ -44,7 +44,7 @@ interface RunBody {
 
 const inAnHour = () => new Date(Date.now() + 3600_000).toISOString();
 
-describe("POST /api/outbound-runs", () => {
+describe("POST /api/campaigns", () => {
   it("admins and owners create runs; agents may only read them", async () => {
     const t = await campaignTenant(db);
     const people = await insertLeads(db, t.businessId, 2);
@@ -53,37 +53,37 @@ describe("POST /api/outbound-runs", () => {
       audience: { leadIds: people.map((p) => p.id) },
       schedule: { start: inAnHour() },
     };
-    expect((await t.agent.request("POST", "/api/outbound-runs", body)).status).toBe(403);
-    const res = await t.admin.request("POST", "/api/outbound-runs", body);
+    expect((await t.agent.request("POST", "/api/campaigns", body)).status).toBe(403);
+    const res = await t.admin.request("POST", "/api/campaigns", body);
     expect(res.status).toBe(201);
     const created = (await res.json()) as RunBody;
-    expect(created.run).toMatchObject({ status: "queued", totalJobs: 2, maxAttempts: 1, retryDelaySeconds: 600 });
+    expect(created.campaign).toMatchObject({ status: "queued", totalJobs: 2, maxAttempts: 1, retryDelaySeconds: 600 });
     expect(created.firstDialAt).toBe(new Date(body.schedule.start).toISOString());
-    expect((await t.owner.request("POST", "/api/outbound-runs", body)).status).toBe(201);
-    expect((await t.agent.request("GET", `/api/outbound-runs/${created.run.id}`)).status).toBe(200);
-    expect((await t.agent.request("GET", "/api/outbound-runs")).status).toBe(200);
-    expect((await t.agent.request("POST", `/api/outbound-runs/${created.run.id}/cancel`)).status).toBe(403);
-    expect((await t.admin.request("POST", `/api/outbound-runs/${created.run.id}/cancel`)).status).toBe(200);
+    expect((await t.owner.request("POST", "/api/campaigns", body)).status).toBe(201);
+    expect((await t.agent.request("GET", `/api/campaigns/${created.campaign.id}`)).status).toBe(200);
+    expect((await t.agent.request("GET", "/api/campaigns")).status).toBe(200);
+    expect((await t.agent.request("POST", `/api/campaigns/${created.campaign.id}/cancel`)).status).toBe(403);
+    expect((await t.admin.request("POST", `/api/campaigns/${created.campaign.id}/cancel`)).status).toBe(200);
   });
 
   it("another business's run is not found, whatever the action", async () => {
     const t = await campaignTenant(db);
     const [person] = await insertLeads(db, t.businessId, 1);
-    const run = await createRun(db, {
+    const run = await createCampaign(db, {
       businessId: t.businessId,
       userId: null,
-      body: createRunSchema.parse({
+      body: createCampaignSchema.parse({
         name: "Mine",
         audience: { leadIds: [person!.id] },
         schedule: { start: inAnHour() },
       }),
     });
     const other = await createTenant(db, "Nosy");
-    expect((await other.owner.request("GET", `/api/outbound-runs/${run.run.id}`)).status).toBe(404);
+    expect((await other.owner.request("GET", `/api/campaigns/${run.campaign.id}`)).status).toBe(404);
     for (const action of ["pause", "resume", "cancel"])
-      expect((await other.owner.request("POST", `/api/outbound-runs/${run.run.id}/${action}`)).status).toBe(404);
+      expect((await other.owner.request("POST", `/api/campaigns/${run.campaign.id}/${action}`)).status).toBe(404);
     // Nor can its leads be put into a run of another business: they simply do not match.
-    const res = await other.owner.request("POST", "/api/outbound-runs", {
+    const res = await other.owner.request("POST", "/api/campaigns", {
       name: "Theirs",
       audience: { leadIds: [person!.id] },
     });
@@ -100,7 +100,7 @@ describe("POST /api/outbound-runs", () => {
     await db.execute(
       sql`INSERT INTO leads (business_id, first_name, phone_e164, status) VALUES (${t.businessId}, 'Bad', '0501234567', 'contacted')`,
     );
-    const res = await t.admin.request("POST", "/api/outbound-runs", {
+    const res = await t.admin.request("POST", "/api/campaigns", {
       name: "Contacted",
       audience: { status: ["contacted"] },
       schedule: { start: inAnHour() },
@@ -110,9 +110,9 @@ describe("POST /api/outbound-runs", () => {
     expect(res.status).toBe(201);
     const created = (await res.json()) as RunBody;
     expect(created).toMatchObject({ queued: 3, skippedLeads: 3 });
-    expect(created.run).toMatchObject({ totalJobs: 3, skippedLeads: 3, maxAttempts: 3, retryDelaySeconds: 900 });
-    expect(created.run.audience).toEqual({ status: ["contacted"] });
-    const jobs = await jobsOf(db, created.run.id);
+    expect(created.campaign).toMatchObject({ totalJobs: 3, skippedLeads: 3, maxAttempts: 3, retryDelaySeconds: 900 });
+    expect(created.campaign.audience).toEqual({ status: ["contacted"] });
+    const jobs = await jobsOf(db, created.campaign.id);
     expect(jobs.map((j) => j.leadId).sort()).toEqual(
       hot
         .filter((p) => p.phone)
@@ -125,7 +125,7 @@ describe("POST /api/outbound-runs", () => {
   it("explicit lead ids: unknown ids are reported, duplicates make one job", async () => {
     const t = await campaignTenant(db);
     const people = await insertLeads(db, t.businessId, 2);
-    const res = await t.admin.request("POST", "/api/outbound-runs", {
+    const res = await t.admin.request("POST", "/api/campaigns", {
       name: "Picked",
       audience: { leadIds: [people[0]!.id, people[0]!.id, people[1]!.id, 999_999_999] },
       schedule: { start: inAnHour() },
@@ -148,16 +148,16 @@ describe("POST /api/outbound-runs", () => {
       [{ name: "x", audience: {}, schedule: { businessHours: true } }, "schedule.businessHours"],
     ];
     for (const [body, field] of cases) {
-      const res = await t.admin.request("POST", "/api/outbound-runs", body);
+      const res = await t.admin.request("POST", "/api/campaigns", body);
       await expectFieldRefused(res, field, JSON.stringify(body));
     }
-    const runs = (await (await t.admin.request("GET", "/api/outbound-runs")).json()) as { runs: unknown[] };
-    expect(runs.runs).toEqual([]);
+    const runs = (await (await t.admin.request("GET", "/api/campaigns")).json()) as { campaigns: unknown[] };
+    expect(runs.campaigns).toEqual([]);
   });
 
   it("without Twilio credentials the API refuses to start a run (503 naming them)", async () => {
     const t = await campaignTenant(db);
-    const res = await callWithSettings({ TWILIO_AUTH_TOKEN: "" }, "/api/outbound-runs", {
+    const res = await callWithSettings({ TWILIO_AUTH_TOKEN: "" }, "/api/campaigns", {
       method: "POST",
       headers: { Cookie: t.admin.cookie, "Content-Type": "application/json" },
       body: JSON.stringify({ name: "x", audience: {} }),
@@ -179,59 +179,59 @@ describe("POST /api/outbound-runs", () => {
     ]!;
     const patched = await t.owner.request("PATCH", "/api/settings", { workingHours: { [day]: [["10:00", "11:00"]] } });
     expect(patched.status).toBe(200);
-    const res = await t.admin.request("POST", "/api/outbound-runs", {
+    const res = await t.admin.request("POST", "/api/campaigns", {
       name: "Office hours",
       audience: { leadIds: [person!.id] },
       schedule: { businessHours: true },
     });
     expect(res.status).toBe(201);
     const created = (await res.json()) as RunBody;
-    expect(created.run.schedule.businessHours).toBe(true);
+    expect(created.campaign.schedule.businessHours).toBe(true);
     const first = new Date(created.firstDialAt!);
     expect(first.getTime()).toBeGreaterThan(Date.now() + 24 * 3600_000);
     expect(localTime(first, business!.timezone)).toMatchObject({ minutes: 600 });
-    const [job] = await jobsOf(db, created.run.id);
+    const [job] = await jobsOf(db, created.campaign.id);
     expect(job!.nextAttemptAt!.toISOString()).toBe(first.toISOString());
-    await t.admin.request("POST", `/api/outbound-runs/${created.run.id}/cancel`);
+    await t.admin.request("POST", `/api/campaigns/${created.campaign.id}/cancel`);
   });
 });
 
-describe("GET /api/outbound-runs", () => {
+describe("GET /api/campaigns", () => {
   it("lists the business's runs newest first with progress, in pages", async () => {
     const t = await campaignTenant(db);
     const people = await insertLeads(db, t.businessId, 3);
     const ids: number[] = [];
     for (const name of ["one", "two", "three"]) {
-      const res = await t.admin.request("POST", "/api/outbound-runs", {
+      const res = await t.admin.request("POST", "/api/campaigns", {
         name,
         audience: { leadIds: people.map((p) => p.id) },
         schedule: { start: inAnHour() },
       });
-      ids.push(((await res.json()) as RunBody).run.id);
+      ids.push(((await res.json()) as RunBody).campaign.id);
     }
-    await t.admin.request("POST", `/api/outbound-runs/${ids[0]}/cancel`);
-    const page1 = (await (await t.agent.request("GET", "/api/outbound-runs?limit=2")).json()) as {
-      runs: RunBody["run"][];
+    await t.admin.request("POST", `/api/campaigns/${ids[0]}/cancel`);
+    const page1 = (await (await t.agent.request("GET", "/api/campaigns?limit=2")).json()) as {
+      campaigns: RunBody["campaign"][];
       nextCursor: string | null;
     };
-    expect(page1.runs.map((r) => r.id)).toEqual([ids[2], ids[1]]);
-    expect(page1.runs[0]!.jobs).toMatchObject({ queued: 3, remaining: 3, done: 0 });
+    expect(page1.campaigns.map((r) => r.id)).toEqual([ids[2], ids[1]]);
+    expect(page1.campaigns[0]!.jobs).toMatchObject({ queued: 3, remaining: 3, done: 0 });
     const page2 = (await (
-      await t.agent.request("GET", `/api/outbound-runs?limit=2&cursor=${page1.nextCursor}`)
+      await t.agent.request("GET", `/api/campaigns?limit=2&cursor=${page1.nextCursor}`)
     ).json()) as {
-      runs: RunBody["run"][];
+      campaigns: RunBody["campaign"][];
       nextCursor: string | null;
     };
-    expect(page2.runs.map((r) => [r.id, r.status])).toEqual([[ids[0], "cancelled"]]);
-    expect(page2.runs[0]!.jobs).toMatchObject({ cancelled: 3, done: 3, remaining: 0 });
+    expect(page2.campaigns.map((r) => [r.id, r.status])).toEqual([[ids[0], "cancelled"]]);
+    expect(page2.campaigns[0]!.jobs).toMatchObject({ cancelled: 3, done: 3, remaining: 0 });
     expect(page2.nextCursor).toBeNull();
-    const cancelled = (await (await t.agent.request("GET", "/api/outbound-runs?status=cancelled")).json()) as {
-      runs: RunBody["run"][];
+    const cancelled = (await (await t.agent.request("GET", "/api/campaigns?status=cancelled")).json()) as {
+      campaigns: RunBody["campaign"][];
     };
-    expect(cancelled.runs.map((r) => r.id)).toEqual([ids[0]]);
+    expect(cancelled.campaigns.map((r) => r.id)).toEqual([ids[0]]);
     const other = await createTenant(db, "Empty");
-    expect(await (await other.agent.request("GET", "/api/outbound-runs")).json()).toEqual({
-      runs: [],
+    expect(await (await other.agent.request("GET", "/api/campaigns")).json()).toEqual({
+      campaigns: [],
       nextCursor: null,
     });
   });
@@ -241,10 +241,10 @@ describe("the campaign sweep", () => {
   it("settles jobs left dialing by a crash and calls whose end was never applied, and refills idle slots", async () => {
     const t = await campaignTenant(db, { cap: 3 });
     const people = await insertLeads(db, t.businessId, 4);
-    const created = await createRun(db, {
+    const created = await createCampaign(db, {
       businessId: t.businessId,
       userId: null,
-      body: createRunSchema.parse({ name: "Crashed", audience: { leadIds: people.map((p) => p.id) } }),
+      body: createCampaignSchema.parse({ name: "Crashed", audience: { leadIds: people.map((p) => p.id) } }),
     });
     const [noLog, askedTwilio, callEnded, lost] = created.jobs.map((j) => j.jobId) as [number, number, number, number];
     const longAgo = sql`now() - interval '2 hours'`;
@@ -289,7 +289,7 @@ describe("the campaign sweep", () => {
     const report = await sweepCampaigns(db, env, config, { staleDialingMinutes: 10, businessId: t.businessId });
     expect(report).toMatchObject({ redialable: 1, settledDialing: 1, settledCalls: 1 });
     expect(report.kicked).toBeGreaterThanOrEqual(1);
-    const byId = new Map((await jobsOf(db, created.run.id)).map((j) => [j.id, j]));
+    const byId = new Map((await jobsOf(db, created.campaign.id)).map((j) => [j.id, j]));
     expect(byId.get(askedTwilio)).toMatchObject({ status: "failed" });
     expect(byId.get(askedTwilio)!.lastError).toContain("may have been placed");
     expect(byId.get(callEnded)).toMatchObject({ status: "completed", outcome: "completed" });
@@ -304,7 +304,7 @@ describe("the campaign sweep", () => {
     expect(await twilioCallsTo([people[1]!.phone!])).toEqual([]); // never dialed twice
     // The job is marked in_call just after Twilio accepted the call: wait for that write.
     const statuses = await until("both jobs in_call", async () => {
-      const after = new Map((await jobsOf(db, created.run.id)).map((j) => [j.id, j]));
+      const after = new Map((await jobsOf(db, created.campaign.id)).map((j) => [j.id, j]));
       const pair = [after.get(noLog)!.status, after.get(lost)!.status];
       return pair.every((s) => s === "in_call") ? pair : undefined;
     });
@@ -316,19 +316,19 @@ describe("sweep housekeeping", () => {
   it("closes a run whose window ended while its jobs' messages were lost: waiting jobs cancelled, nothing dialed", async () => {
     const t = await campaignTenant(db, { cap: 3 });
     const people = await insertLeads(db, t.businessId, 2);
-    // createRun without enqueueing: as if every queue message had been lost.
-    const created = await createRun(db, {
+    // createCampaign without enqueueing: as if every queue message had been lost.
+    const created = await createCampaign(db, {
       businessId: t.businessId,
       userId: null,
-      body: createRunSchema.parse({ name: "Window passed", audience: { leadIds: people.map((p) => p.id) } }),
+      body: createCampaignSchema.parse({ name: "Window passed", audience: { leadIds: people.map((p) => p.id) } }),
     });
     await db
       .update(outboundCallRuns)
       .set({ status: "running", windowEnd: new Date(Date.now() - 60_000) })
-      .where(eq(outboundCallRuns.id, created.run.id));
+      .where(eq(outboundCallRuns.id, created.campaign.id));
     await sweepCampaigns(db, env, config, { staleDialingMinutes: 10, businessId: t.businessId });
-    expect((await jobsOf(db, created.run.id)).map((j) => j.status)).toEqual(["cancelled", "cancelled"]);
-    const [run] = await db.select().from(outboundCallRuns).where(eq(outboundCallRuns.id, created.run.id));
+    expect((await jobsOf(db, created.campaign.id)).map((j) => j.status)).toEqual(["cancelled", "cancelled"]);
+    const [run] = await db.select().from(outboundCallRuns).where(eq(outboundCallRuns.id, created.campaign.id));
     expect(run!.status).toBe("completed");
     expect(await twilioCallsTo(people.map((p) => p.phone!))).toEqual([]);
   });
@@ -370,15 +370,15 @@ describe("working hours and backoff", () => {
   it("a job waiting for a slot is a fresh delayed message, never a spent retry", async () => {
     const t = await campaignTenant(db, { cap: 1 });
     const people = await insertLeads(db, t.businessId, 2);
-    const created = await createRun(db, {
+    const created = await createCampaign(db, {
       businessId: t.businessId,
       userId: null,
-      body: createRunSchema.parse({ name: "Busy", audience: { leadIds: people.map((p) => p.id) } }),
+      body: createCampaignSchema.parse({ name: "Busy", audience: { leadIds: people.map((p) => p.id) } }),
     });
     const batch = createMessageBatch(
       "prosaas-high",
       created.jobs.map((j, i) => ({
-        id: `wait-${created.run.id}-${i}`,
+        id: `wait-${created.campaign.id}-${i}`,
         timestamp: new Date(),
         attempts: 1,
         body: { type: "outbound_call.dial", ...j },
@@ -388,10 +388,10 @@ describe("working hours and backoff", () => {
     const result = await getQueueResult(batch, createExecutionContext());
     expect(result.retryMessages).toEqual([]);
     expect(result.explicitAcks).toHaveLength(2);
-    const jobs = await jobsOf(db, created.run.id);
+    const jobs = await jobsOf(db, created.campaign.id);
     expect(jobs.map((j) => j.status)).toEqual(["in_call", "queued"]);
     expect(jobs[1]).toMatchObject({ attempts: 0, lockToken: null });
-    await db.execute(sql`UPDATE outbound_call_runs SET status = 'cancelled' WHERE id = ${created.run.id}`);
+    await db.execute(sql`UPDATE outbound_call_runs SET status = 'cancelled' WHERE id = ${created.campaign.id}`);
   });
 });
 

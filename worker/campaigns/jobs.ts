@@ -1,18 +1,36 @@
 /**
- * The state of one campaign job (outbound_call_jobs row), changed only here, each change one
- * atomic statement guarded by the state it expects — so concurrent consumers, redelivered
- * messages and racing status callbacks cannot dial a lead twice or move a job backwards.
+ * The state of one campaign job (outbound_call_jobs row) and of its campaign's dialing state
+ * (outbound_call_runs.status), changed only here, each change one atomic statement guarded by the
+ * state it expects — so concurrent consumers, redelivered messages, racing status callbacks and a
+ * user pausing or cancelling at the same moment cannot dial a lead twice or move a job backwards.
  *
  *   queued ──claim──▶ dialing ──Twilio accepted──▶ in_call ──status callback──▶ completed / no_answer / busy / failed
  *     ▲                  │                                         │
  *     └──── unlock ──────┘ (no slot, retryable error)              └─ no_answer / busy with attempts left: queued again, later
- *   queued ──run cancelled──▶ cancelled
+ *   queued ──campaign cancelled / window closed──▶ cancelled
+ *
+ * A campaign: queued ──first claim──▶ running ⇄ paused; queued/running/paused ──no job left──▶
+ * completed; any unfinished ──cancel──▶ cancelled; queued/running ──cannot dial──▶ failed ──resume──▶
+ * queued/running. Which of these statuses may dial, and which jobs are unfinished: ./policy.ts.
  *
  * `attempts` counts calls placed: the claim adds one, an unlock (no call placed) takes it back.
  */
 import { type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { isRetryableOutcome, jobStatusForCall } from "./policy";
+import {
+  ACTIVE_JOB_STATUSES,
+  DIALING_CAMPAIGN_STATUSES,
+  isRetryableOutcome,
+  jobStatusForCall,
+  UNFINISHED_CAMPAIGN_STATUSES,
+} from "./policy";
+
+/** A status list as SQL: `IN (${sqlList(list)})`. */
+const sqlList = (list: readonly string[]): SQL =>
+  sql.join(
+    list.map((s) => sql`${s}`),
+    sql`, `,
+  );
 
 /** The job as a claim attempt found it, and whether this caller now holds it. */
 export interface ClaimResult {
@@ -74,7 +92,7 @@ export async function claimJob(
         AND (j.next_attempt_at IS NULL OR j.next_attempt_at <= now())
         AND EXISTS (
           SELECT 1 FROM outbound_call_runs r
-          WHERE r.id = j.run_id AND r.status IN ('queued', 'running')
+          WHERE r.id = j.run_id AND r.status IN (${sqlList(DIALING_CAMPAIGN_STATUSES)})
             AND (r.window_start IS NULL OR r.window_start <= now())
             AND (r.window_end IS NULL OR r.window_end > now()))
       RETURNING j.id, j.attempts
@@ -210,7 +228,7 @@ export function pickNextDueJobs(businessId: number, limit: number): SQL {
       SELECT j.id FROM outbound_call_jobs j
       JOIN outbound_call_runs r ON r.id = j.run_id
       WHERE r.business_id = ${businessId}
-        AND r.status IN ('queued', 'running')
+        AND r.status IN (${sqlList(DIALING_CAMPAIGN_STATUSES)})
         AND (r.window_start IS NULL OR r.window_start <= now())
         AND (r.window_end IS NULL OR r.window_end > now())
         AND j.status = 'queued' AND j.lock_token IS NULL
@@ -248,7 +266,7 @@ export async function applyCallEnd(
 ): Promise<CallEndResult> {
   const final = jobStatusForCall(input.callStatus);
   const retryable = isRetryableOutcome(input.callStatus);
-  const again = sql`(${retryable}::boolean AND j.attempts < r.max_attempts AND r.status IN ('queued', 'running', 'paused'))`;
+  const again = sql`(${retryable}::boolean AND j.attempts < r.max_attempts AND r.status IN (${sqlList(UNFINISHED_CAMPAIGN_STATUSES)}))`;
   const result = await db.execute<Record<string, unknown>>(sql`
     WITH ended AS (
       UPDATE outbound_call_jobs j
@@ -285,19 +303,83 @@ export async function applyCallEnd(
 }
 
 /**
- * Marks a run completed once none of its jobs is queued, dialing or on a call. Run after the job's
- * own change has committed (a separate statement), so of two jobs ending at once the later check
- * sees both finished. Idempotent.
+ * "Is the campaign done", the one place it is decided: an unfinished campaign (queued, running or
+ * paused) is marked completed once none of its jobs is unfinished (queued, dialing or on a call).
+ * Run after the job's own change has committed (a separate statement), so of two jobs ending at
+ * once the later check sees both finished. Idempotent.
  */
 export async function finishRunIfDone(db: Database, runId: number): Promise<boolean> {
   const result = await db.execute(sql`
     UPDATE outbound_call_runs r
     SET status = 'completed', finished_at = now(), updated_at = now()
-    WHERE r.id = ${runId} AND r.status IN ('queued', 'running', 'paused')
+    WHERE r.id = ${runId} AND r.status IN (${sqlList(UNFINISHED_CAMPAIGN_STATUSES)})
       AND NOT EXISTS (
         SELECT 1 FROM outbound_call_jobs j
-        WHERE j.run_id = r.id AND j.status IN ('queued', 'dialing', 'in_call'))`);
+        WHERE j.run_id = r.id AND j.status IN (${sqlList(ACTIVE_JOB_STATUSES)}))`);
   return (result.rowCount ?? 0) > 0;
+}
+
+/** A user paused the campaign: no new claims (they need a dialing status); calls in progress finish. */
+export async function pauseCampaignRun(db: Database, businessId: number, campaignId: number): Promise<boolean> {
+  const result = await db.execute(sql`
+    UPDATE outbound_call_runs SET status = 'paused', updated_at = now()
+    WHERE id = ${campaignId} AND business_id = ${businessId} AND status IN (${sqlList(DIALING_CAMPAIGN_STATUSES)})`);
+  return (result.rowCount ?? 0) > 0;
+}
+
+/**
+ * Paused or failed → dialing again (queued if it never dialed, else running); a failed campaign's
+ * error is cleared (its cause was fixed). Returns the ids and due delays (seconds) of its waiting
+ * jobs to queue again, or null when the campaign was in neither status.
+ */
+export async function resumeCampaignRun(
+  db: Database,
+  businessId: number,
+  campaignId: number,
+): Promise<{ jobId: number; delaySeconds: number }[] | null> {
+  const resumed = await db.execute(sql`
+    UPDATE outbound_call_runs
+    SET status = CASE WHEN started_at IS NULL THEN 'queued' ELSE 'running' END,
+        last_error = CASE WHEN status = 'failed' THEN NULL ELSE last_error END,
+        updated_at = now()
+    WHERE id = ${campaignId} AND business_id = ${businessId} AND status IN ('paused', 'failed')`);
+  if ((resumed.rowCount ?? 0) === 0) return null;
+  const waiting = await db.execute<{ id: number; delay: number }>(sql`
+    SELECT j.id, greatest(0, ceil(extract(epoch FROM (greatest(j.next_attempt_at, r.window_start) - now()))))::int AS delay
+    FROM outbound_call_jobs j JOIN outbound_call_runs r ON r.id = j.run_id
+    WHERE j.run_id = ${campaignId} AND j.status = 'queued' AND j.lock_token IS NULL`);
+  return waiting.rows.map((r) => ({ jobId: Number(r.id), delaySeconds: Number(r.delay ?? 0) }));
+}
+
+/**
+ * Cancels the campaign and its waiting jobs in one statement; calls in progress finish (their
+ * jobs end by their status callbacks). Returns how many jobs were cancelled, or null when the
+ * campaign was already finished.
+ */
+export async function cancelCampaignRun(db: Database, businessId: number, campaignId: number): Promise<number | null> {
+  const result = await db.execute<{ id: number; cancelled_jobs: number }>(sql`
+    WITH run AS (
+      UPDATE outbound_call_runs SET status = 'cancelled', finished_at = now(), updated_at = now()
+      WHERE id = ${campaignId} AND business_id = ${businessId}
+        AND status IN (${sqlList([...UNFINISHED_CAMPAIGN_STATUSES, "failed"])})
+      RETURNING id
+    ),
+    jobs AS (
+      UPDATE outbound_call_jobs SET status = 'cancelled', last_error = 'the campaign was cancelled', completed_at = now(),
+        updated_at = now()
+      WHERE run_id IN (SELECT id FROM run) AND status = 'queued' AND lock_token IS NULL
+      RETURNING id
+    )
+    SELECT id, (SELECT count(*)::int FROM jobs) AS cancelled_jobs FROM run`);
+  const row = result.rows[0];
+  return row ? Number(row.cancelled_jobs) : null;
+}
+
+/** A new campaign's jobs could not be queued: it fails with the reason (resuming queues them again). */
+export async function failCampaignRun(db: Database, campaignId: number, reason: string): Promise<void> {
+  await db.execute(sql`
+    UPDATE outbound_call_runs SET status = 'failed', last_error = ${reason}, updated_at = now()
+    WHERE id = ${campaignId} AND status IN (${sqlList(DIALING_CAMPAIGN_STATUSES)})`);
 }
 
 /**
@@ -310,7 +392,7 @@ export async function failRunOfJob(db: Database, jobId: number, reason: string):
     UPDATE outbound_call_runs r
     SET status = 'failed', last_error = ${reason}, updated_at = now()
     WHERE r.id = (SELECT run_id FROM outbound_call_jobs WHERE id = ${jobId})
-      AND r.status IN ('queued', 'running')
+      AND r.status IN (${sqlList(DIALING_CAMPAIGN_STATUSES)})
     RETURNING r.id`);
   const row = result.rows[0];
   return row ? Number(row.id) : null;

@@ -1,10 +1,19 @@
 /**
  * The timing rules of bulk call campaigns, in one place: how long a job waits for a call slot,
- * how far a message may be delayed, and what a run's jobs' statuses mean.
+ * how far a message may be delayed, and what a campaign's and its jobs' statuses mean.
  */
-import type { outboundJobStatuses } from "../db/schema";
+import type { campaignStatuses, outboundJobStatuses } from "../db/schema";
 
 export type JobStatus = (typeof outboundJobStatuses)[number];
+export type CampaignStatus = (typeof campaignStatuses)[number];
+
+/** Campaigns whose jobs may be claimed and dialed now (within their window). */
+export const DIALING_CAMPAIGN_STATUSES = ["queued", "running"] as const satisfies readonly CampaignStatus[];
+/** Campaigns not finished: dialing, or paused with jobs still to dial. */
+export const UNFINISHED_CAMPAIGN_STATUSES = [
+  ...DIALING_CAMPAIGN_STATUSES,
+  "paused",
+] as const satisfies readonly CampaignStatus[];
 
 /** Jobs not finished yet: waiting, being dialed, or on a call. */
 export const ACTIVE_JOB_STATUSES = ["queued", "dialing", "in_call"] as const satisfies readonly JobStatus[];

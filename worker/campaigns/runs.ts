@@ -1,23 +1,24 @@
 /**
- * Bulk call campaigns ("outbound runs"): create one for a set of leads, read its live progress,
- * list them, pause, resume and cancel. Postgres keeps the durable record (the run and one job per
- * lead); the high-priority queue carries job ids to the dial consumer
- * (worker/queues/handlers/outbound-call-dial.ts).
+ * Bulk call campaigns: create one for a set of leads, read its live progress, list them, pause,
+ * resume and cancel. Postgres keeps the durable record (the campaign — table outbound_call_runs —
+ * and one job per lead, outbound_call_jobs); the high-priority queue carries job ids to the dial
+ * consumer (worker/queues/handlers/outbound-call-dial.ts). Every change of a campaign's or a job's
+ * status after creation is in ./jobs.ts.
  *
- * - Creating a run inserts its jobs with INSERT … SELECT over the lead list's own filters, in
+ * - Creating a campaign inserts its jobs with INSERT … SELECT over the lead list's own filters, in
  *   chunks of JOB_INSERT_CHUNK leads (keyset on lead id), inside one transaction: 10,000 leads are
- *   a handful of statements, and a refused run writes nothing. Leads without a valid E.164 phone
- *   are counted as skipped and get no job, so they are never dialed. The unique (run, lead) index
- *   makes "one job per lead" a property of the table.
+ *   a handful of statements, and a refused campaign writes nothing. Leads without a valid E.164
+ *   phone are counted as skipped and get no job, so they are never dialed. The unique (run, lead)
+ *   index makes "one job per lead" a property of the table.
  * - Jobs are queued after the commit (a consumer must find its job), in sendBatch calls of ≤ 100.
- * - Pause stops new dials (claims need a queued or running run); calls in progress finish.
- *   Resume queues the run's waiting jobs again. Cancel cancels the waiting jobs; nothing new is
- *   dialed, calls in progress finish.
+ * - Pause stops new dials (claims need a queued or running campaign); calls in progress finish.
+ *   Resume queues the campaign's waiting jobs again. Cancel cancels the waiting jobs; nothing new
+ *   is dialed, calls in progress finish.
  */
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Database } from "../db/client";
-import { leads, outboundCallJobs, outboundCallRuns, outboundRunStatuses } from "../db/schema";
+import { campaignStatuses, leads, outboundCallJobs, outboundCallRuns } from "../db/schema";
 import { ApiError, notFound } from "../errors";
 import { MAX_ID } from "../lib/schemas";
 import { audienceWhere, audienceSchema as sharedAudienceSchema } from "../services/audience";
@@ -25,18 +26,26 @@ import { E164_SQL } from "../services/phones";
 import type { WorkingHours } from "../services/settings";
 import { hasNoHours, nextOpening } from "./business-hours";
 import { type DialTarget, enqueueDialJobs, enqueueDialJobsAt } from "./enqueue";
-import { ACTIVE_JOB_STATUSES, delayUntil, type JobStatus, TERMINAL_JOB_STATUSES } from "./policy";
+import { cancelCampaignRun, failCampaignRun, finishRunIfDone, pauseCampaignRun, resumeCampaignRun } from "./jobs";
+import {
+  ACTIVE_JOB_STATUSES,
+  DIALING_CAMPAIGN_STATUSES,
+  delayUntil,
+  type JobStatus,
+  TERMINAL_JOB_STATUSES,
+  UNFINISHED_CAMPAIGN_STATUSES,
+} from "./policy";
 
 /** The most jobs one run may have: bounds the creating transaction and the enqueue fan-out. */
-export const MAX_RUN_JOBS = 20_000;
+export const MAX_CAMPAIGN_JOBS = 20_000;
 /** Leads per INSERT … SELECT while creating a run. */
 export const JOB_INSERT_CHUNK = 2_500;
 /** A valid phone for dialing: E.164 (what the lead book stores after normalising). */
 
-export type Run = typeof outboundCallRuns.$inferSelect;
+export type Campaign = typeof outboundCallRuns.$inferSelect;
 
 /** Who a run dials: see ../services/audience.ts. */
-export const audienceSchema = sharedAudienceSchema(MAX_RUN_JOBS);
+export const audienceSchema = sharedAudienceSchema(MAX_CAMPAIGN_JOBS);
 
 export const scheduleSchema = z
   .object({
@@ -54,7 +63,7 @@ export const scheduleSchema = z
   })
   .refine((s) => !s.end || new Date(s.end) > new Date(), { path: ["end"], message: "must be in the future" });
 
-export const createRunSchema = z
+export const createCampaignSchema = z
   .object({
     name: z.string().trim().min(1, "must not be empty").max(200),
     audience: audienceSchema,
@@ -70,11 +79,11 @@ export const createRunSchema = z
       .default(600),
   })
   .strict();
-export type CreateRunInput = z.infer<typeof createRunSchema>;
+export type CreateCampaignInput = z.infer<typeof createCampaignSchema>;
 
-export const listRunsQuery = z
+export const listCampaignsQuery = z
   .object({
-    status: z.enum(outboundRunStatuses).optional(),
+    status: z.enum(campaignStatuses).optional(),
     limit: z.coerce.number().int().min(1).max(100).default(20),
     /** The last id of the previous page. */
     cursor: z.coerce.number().int().positive().max(MAX_ID).optional(),
@@ -82,12 +91,12 @@ export const listRunsQuery = z
   .strict();
 
 /** Whether a run dials only in working hours (recorded with its audience when it was created). */
-export function usesBusinessHours(run: Pick<Run, "audience">): boolean {
-  return (run.audience as { businessHoursOnly?: unknown } | null)?.businessHoursOnly === true;
+export function usesBusinessHours(campaign: Pick<Campaign, "audience">): boolean {
+  return (campaign.audience as { businessHoursOnly?: unknown } | null)?.businessHoursOnly === true;
 }
 
-export interface CreatedRun {
-  run: Run;
+export interface CreatedCampaign {
+  campaign: Campaign;
   jobs: DialTarget[];
   /** Explicit lead ids that are not leads of this business. */
   notFound: number[];
@@ -95,17 +104,17 @@ export interface CreatedRun {
   notBefore: Date | null;
 }
 
-export async function createRun(
+export async function createCampaign(
   db: Database,
   input: {
     businessId: number;
     userId: number | null;
-    body: CreateRunInput;
+    body: CreateCampaignInput;
     /** For a working-hours run: the hours and the business's time zone. */
     hours?: { workingHours: WorkingHours | null; timezone: string };
     now?: Date;
   },
-): Promise<CreatedRun> {
+): Promise<CreatedCampaign> {
   const { businessId, body } = input;
   const now = input.now ?? new Date();
   const businessHours = body.schedule?.businessHours ?? false;
@@ -158,11 +167,11 @@ export async function createRun(
         jobs.push({ jobId: Number(row.id), businessId });
         afterLeadId = Math.max(afterLeadId, Number(row.lead_id));
       }
-      if (jobs.length > MAX_RUN_JOBS) {
+      if (jobs.length > MAX_CAMPAIGN_JOBS) {
         throw new ApiError(
           "validation_failed",
-          `Invalid body: audience matches more than ${MAX_RUN_JOBS} leads with a phone; narrow it down`,
-          { fields: [{ field: "audience", message: `matches more than ${MAX_RUN_JOBS} leads with a phone` }] },
+          `Invalid body: audience matches more than ${MAX_CAMPAIGN_JOBS} leads with a phone; narrow it down`,
+          { fields: [{ field: "audience", message: `matches more than ${MAX_CAMPAIGN_JOBS} leads with a phone` }] },
         );
       }
       if (inserted.rows.length < JOB_INSERT_CHUNK) break;
@@ -204,22 +213,23 @@ export async function createRun(
       .set({ totalJobs: jobs.length, skippedLeads: skipped, updatedAt: sql`now()` })
       .where(eq(outboundCallRuns.id, run.id))
       .returning();
-    return { run: updated!, jobs, notFound: notFoundIds, notBefore };
+    return { campaign: updated!, jobs, notFound: notFoundIds, notBefore };
   });
 }
 
-/** Queues a new run's jobs; if that fails, the run is marked failed with the reason (resume retries). */
-export async function enqueueRun(db: Database, env: import("../env").Env, created: CreatedRun): Promise<void> {
+/** Queues a new campaign's jobs; if that fails, it is marked failed with the reason (resume retries). */
+export async function enqueueCampaign(
+  db: Database,
+  env: import("../env").Env,
+  created: CreatedCampaign,
+): Promise<void> {
   try {
     await enqueueDialJobs(env, created.jobs, delayUntil(created.notBefore, new Date()));
   } catch (err) {
-    const reason = `queueing the run's jobs failed (${err instanceof Error ? err.message : String(err)}); resume the run to queue them again`;
-    await db
-      .update(outboundCallRuns)
-      .set({ status: "failed", lastError: reason, updatedAt: sql`now()` })
-      .where(eq(outboundCallRuns.id, created.run.id));
-    throw new ApiError("service_unavailable", `The run was created but not started: ${reason}`, {
-      runId: created.run.id,
+    const reason = `queueing the campaign's jobs failed (${err instanceof Error ? err.message : String(err)}); resume the campaign to queue them again`;
+    await failCampaignRun(db, created.campaign.id, reason);
+    throw new ApiError("service_unavailable", `The campaign was created but not started: ${reason}`, {
+      campaignId: created.campaign.id,
     });
   }
 }
@@ -269,7 +279,7 @@ export async function jobCounts(db: Database, runIds: number[]): Promise<Map<num
 const activeKeys = ACTIVE_JOB_STATUSES.map((s) => countKey[s]);
 const terminalKeys = TERMINAL_JOB_STATUSES.map((s) => countKey[s]);
 
-export function runView(run: Run, counts: JobCounts, now = new Date()) {
+export function campaignView(run: Campaign, counts: JobCounts, now = new Date()) {
   const done = terminalKeys.reduce((n, k) => n + counts[k], 0);
   const remaining = activeKeys.reduce((n, k) => n + counts[k], 0);
   let estimatedFinishAt: string | null = null;
@@ -304,18 +314,18 @@ export function runView(run: Run, counts: JobCounts, now = new Date()) {
     estimatedFinishAt,
   };
 }
-export type RunView = ReturnType<typeof runView>;
+export type CampaignView = ReturnType<typeof campaignView>;
 
-export async function getRun(db: Database, businessId: number, runId: number): Promise<Run> {
+export async function getCampaign(db: Database, businessId: number, campaignId: number): Promise<Campaign> {
   const [run] = await db
     .select()
     .from(outboundCallRuns)
-    .where(and(eq(outboundCallRuns.id, runId), eq(outboundCallRuns.businessId, businessId)));
-  if (!run) throw notFound("Outbound run");
+    .where(and(eq(outboundCallRuns.id, campaignId), eq(outboundCallRuns.businessId, businessId)));
+  if (!run) throw notFound("Campaign");
   return run;
 }
 
-export async function listRuns(db: Database, businessId: number, q: z.infer<typeof listRunsQuery>) {
+export async function listCampaigns(db: Database, businessId: number, q: z.infer<typeof listCampaignsQuery>) {
   const where = [eq(outboundCallRuns.businessId, businessId)];
   if (q.status) where.push(eq(outboundCallRuns.status, q.status));
   if (q.cursor) where.push(lt(outboundCallRuns.id, q.cursor));
@@ -332,105 +342,65 @@ export async function listRuns(db: Database, businessId: number, q: z.infer<type
   );
   const now = new Date();
   return {
-    runs: page.map((r) => runView(r, counts.get(r.id)!, now)),
+    campaigns: page.map((r) => campaignView(r, counts.get(r.id)!, now)),
     nextCursor: rows.length > q.limit ? String(page[page.length - 1]!.id) : null,
   };
 }
 
-// ---- pause, resume, cancel ------------------------------------------------------------------------
+// ---- pause, resume, cancel (the state changes themselves are in ./jobs.ts) ----------------------
 
-async function refuseTransition(db: Database, businessId: number, runId: number, action: string, allowed: string[]) {
-  const run = await getRun(db, businessId, runId);
+async function refuseTransition(
+  db: Database,
+  businessId: number,
+  campaignId: number,
+  action: string,
+  allowed: string[],
+) {
+  const campaign = await getCampaign(db, businessId, campaignId);
   return new ApiError(
     "conflict",
-    `The run is ${run.status}; only ${allowed.join(" or ")} runs can be ${action}`,
-    { status: run.status },
+    `The campaign is ${campaign.status}; only ${allowed.join(" or ")} campaigns can be ${action}`,
+    { status: campaign.status },
     409,
   );
 }
 
-export async function pauseRun(db: Database, businessId: number, runId: number): Promise<Run> {
-  const [run] = await db
-    .update(outboundCallRuns)
-    .set({ status: "paused", updatedAt: sql`now()` })
-    .where(
-      and(
-        eq(outboundCallRuns.id, runId),
-        eq(outboundCallRuns.businessId, businessId),
-        inArray(outboundCallRuns.status, ["queued", "running"]),
-      ),
-    )
-    .returning();
-  if (!run) throw await refuseTransition(db, businessId, runId, "paused", ["queued", "running"]);
-  return run;
+export async function pauseCampaign(db: Database, businessId: number, campaignId: number): Promise<Campaign> {
+  if (!(await pauseCampaignRun(db, businessId, campaignId)))
+    throw await refuseTransition(db, businessId, campaignId, "paused", [...DIALING_CAMPAIGN_STATUSES]);
+  return getCampaign(db, businessId, campaignId);
 }
 
 /**
- * Paused (or failed: e.g. PUBLIC_HOST was missing and is set now) → dialing again: the run's
+ * Paused (or failed: e.g. PUBLIC_HOST was missing and is set now) → dialing again: the campaign's
  * waiting jobs are queued again, each when it is due. Messages from before the pause may still
  * arrive too; duplicates are harmless (one claim wins).
  */
-export async function resumeRun(
+export async function resumeCampaign(
   db: Database,
   env: import("../env").Env,
   businessId: number,
-  runId: number,
-): Promise<Run> {
-  const [run] = await db
-    .update(outboundCallRuns)
-    .set({
-      status: sql`CASE WHEN ${outboundCallRuns.startedAt} IS NULL THEN 'queued' ELSE 'running' END`,
-      lastError: sql`CASE WHEN ${outboundCallRuns.status} = 'failed' THEN NULL ELSE ${outboundCallRuns.lastError} END`,
-      updatedAt: sql`now()`,
-    })
-    .where(
-      and(
-        eq(outboundCallRuns.id, runId),
-        eq(outboundCallRuns.businessId, businessId),
-        inArray(outboundCallRuns.status, ["paused", "failed"]),
-      ),
-    )
-    .returning();
-  if (!run) throw await refuseTransition(db, businessId, runId, "resumed", ["paused", "failed"]);
-  const waiting = await db.execute<{ id: number; delay: number }>(sql`
-    SELECT j.id, greatest(0, ceil(extract(epoch FROM (greatest(j.next_attempt_at, r.window_start) - now()))))::int AS delay
-    FROM outbound_call_jobs j JOIN outbound_call_runs r ON r.id = j.run_id
-    WHERE j.run_id = ${runId} AND j.status = 'queued' AND j.lock_token IS NULL`);
+  campaignId: number,
+): Promise<Campaign> {
+  const waiting = await resumeCampaignRun(db, businessId, campaignId);
+  if (!waiting) throw await refuseTransition(db, businessId, campaignId, "resumed", ["paused", "failed"]);
   await enqueueDialJobsAt(
     env,
-    waiting.rows.map((r) => ({ jobId: Number(r.id), businessId, delaySeconds: Number(r.delay ?? 0) })),
+    waiting.map((w) => ({ ...w, businessId })),
   );
-  if (waiting.rows.length === 0) {
-    // Nothing left to dial (e.g. everything finished while paused).
-    await db.execute(sql`
-      UPDATE outbound_call_runs r SET status = 'completed', finished_at = now(), updated_at = now()
-      WHERE r.id = ${runId} AND r.status IN ('queued', 'running')
-        AND NOT EXISTS (SELECT 1 FROM outbound_call_jobs j WHERE j.run_id = r.id AND j.status IN ('queued', 'dialing', 'in_call'))`);
-    return getRun(db, businessId, runId);
-  }
-  return run;
+  // Nothing left to dial (e.g. everything finished while paused): it is done.
+  if (waiting.length === 0) await finishRunIfDone(db, campaignId);
+  return getCampaign(db, businessId, campaignId);
 }
 
-/** Cancels the run and its waiting jobs in one statement; calls in progress finish. */
-export async function cancelRun(
+/** Cancels the campaign and its waiting jobs; calls in progress finish. */
+export async function cancelCampaign(
   db: Database,
   businessId: number,
-  runId: number,
-): Promise<{ run: Run; cancelledJobs: number }> {
-  const result = await db.execute<{ id: number; cancelled_jobs: number }>(sql`
-    WITH run AS (
-      UPDATE outbound_call_runs SET status = 'cancelled', finished_at = now(), updated_at = now()
-      WHERE id = ${runId} AND business_id = ${businessId} AND status IN ('queued', 'running', 'paused', 'failed')
-      RETURNING id
-    ),
-    jobs AS (
-      UPDATE outbound_call_jobs SET status = 'cancelled', last_error = 'the run was cancelled', completed_at = now(),
-        updated_at = now()
-      WHERE run_id IN (SELECT id FROM run) AND status = 'queued' AND lock_token IS NULL
-      RETURNING id
-    )
-    SELECT id, (SELECT count(*)::int FROM jobs) AS cancelled_jobs FROM run`);
-  const row = result.rows[0];
-  if (!row) throw await refuseTransition(db, businessId, runId, "cancelled", ["queued", "running", "paused", "failed"]);
-  return { run: await getRun(db, businessId, runId), cancelledJobs: Number(row.cancelled_jobs) };
+  campaignId: number,
+): Promise<{ campaign: Campaign; cancelledJobs: number }> {
+  const cancelledJobs = await cancelCampaignRun(db, businessId, campaignId);
+  if (cancelledJobs === null)
+    throw await refuseTransition(db, businessId, campaignId, "cancelled", [...UNFINISHED_CAMPAIGN_STATUSES, "failed"]);
+  return { campaign: await getCampaign(db, businessId, campaignId), cancelledJobs };
 }

@@ -7,7 +7,7 @@
 import { EXPIRY_REASONS } from "../../durable-objects/call-capacity/platform-slots";
 import { PLATFORM_CALLS_OBJECT_NAME } from "../../durable-objects/names";
 import { Counter, Gauge } from "./prom";
-import { onScrape, registry } from "./registry";
+import { registry, type ScrapeCollector } from "./registry";
 
 export const callAdmissions = new Counter({
   name: "prosaas_call_admissions_total",
@@ -56,7 +56,15 @@ const leaseExpiries = new Counter({
   registers: [registry],
 });
 
-onScrape(async ({ env }) => {
+/** Who ended calls, counted once per call (the callback that made it terminal), by origin. */
+export const callsEnded = new Counter({
+  name: "prosaas_calls_ended_total",
+  help: "Calls that reached a terminal status, by source (direct, bulk, inbound).",
+  labelNames: ["source"] as const,
+  registers: [registry],
+});
+
+export const collectCallMetrics: ScrapeCollector = async ({ env }) => {
   const snap = await env.CALL_CAPACITY_DO.getByName(PLATFORM_CALLS_OBJECT_NAME).snapshot();
   callsActive.reset();
   for (const row of snap.byBusinessKind)
@@ -66,4 +74,4 @@ onScrape(async ({ env }) => {
   // The source of truth holds the running totals; the counter mirrors them.
   leaseExpiries.reset();
   for (const reason of EXPIRY_REASONS) leaseExpiries.inc({ reason }, snap.freedTotal[reason] ?? 0);
-});
+};

@@ -4,10 +4,12 @@
  * dial jobs must be global, so they are read from Postgres at scrape time.
  */
 import { sql } from "drizzle-orm";
+import { UNFINISHED_CAMPAIGN_STATUSES } from "../campaigns/policy";
 import { getConfig } from "../config";
 import { withDb } from "../db/client";
+import { outboundJobStatuses } from "../db/schema";
 import { Counter, Gauge } from "./prom";
-import { onScrape, registry } from "./registry";
+import { registry, type ScrapeCollector } from "./registry";
 
 export const campaignMetrics = {
   dials: new Counter({
@@ -24,14 +26,14 @@ export const campaignMetrics = {
 
 const jobsByStatus = new Gauge({
   name: "prosaas_campaign_jobs",
-  help: "Jobs of unfinished campaign runs (queued, running, paused), by job status (read from Postgres at scrape).",
+  help: "Jobs of unfinished campaigns (queued, running, paused), by job status (read from Postgres at scrape).",
   labelNames: ["status"] as const,
   registers: [registry],
 });
 
 const runsByStatus = new Gauge({
   name: "prosaas_campaign_runs",
-  help: "Campaign runs by status (read from Postgres at scrape).",
+  help: "Campaigns by status (read from Postgres at scrape).",
   labelNames: ["status"] as const,
   registers: [registry],
 });
@@ -42,24 +44,26 @@ const deadLettered = new Gauge({
   registers: [registry],
 });
 
-onScrape(async ({ env }) => {
+export const collectCampaignMetrics: ScrapeCollector = async ({ env }) => {
   await withDb(getConfig(env), async (db) => {
     const [jobs, runs, dlq] = await Promise.all([
       db.execute<{ status: string; n: number }>(sql`
         SELECT j.status, count(*)::int AS n FROM outbound_call_jobs j
         JOIN outbound_call_runs r ON r.id = j.run_id
-        WHERE r.status IN ('queued', 'running', 'paused') GROUP BY j.status`),
+        WHERE r.status IN (${sql.join(
+          UNFINISHED_CAMPAIGN_STATUSES.map((s) => sql`${s}`),
+          sql`, `,
+        )}) GROUP BY j.status`),
       db.execute<{ status: string; n: number }>(
         sql`SELECT status, count(*)::int AS n FROM outbound_call_runs GROUP BY status`,
       ),
       db.execute<{ n: number }>(sql`SELECT count(*)::int AS n FROM dead_letters WHERE job_type = 'outbound_call.dial'`),
     ]);
     jobsByStatus.reset();
-    for (const status of ["queued", "dialing", "in_call", "completed", "no_answer", "busy", "failed", "cancelled"])
-      jobsByStatus.set({ status }, 0);
+    for (const status of outboundJobStatuses) jobsByStatus.set({ status }, 0);
     for (const row of jobs.rows) jobsByStatus.set({ status: row.status }, Number(row.n));
     runsByStatus.reset();
     for (const row of runs.rows) runsByStatus.set({ status: row.status }, Number(row.n));
     deadLettered.set(Number(dlq.rows[0]?.n ?? 0));
   });
-});
+};

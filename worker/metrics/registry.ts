@@ -4,10 +4,9 @@
  * Counters live in the isolate that served the request: a Worker has many isolates, so request
  * counters are per isolate (the `isolate` label tells them apart). Series that must be global —
  * active calls, jobs by status — are gauges collected at scrape time from their source of truth
- * (Durable Objects, Postgres) through `onScrape` collectors.
+ * (Durable Objects, Postgres) by the collectors ./render.ts runs.
  */
 
-import { log } from "../lib/log";
 import { Counter, Histogram, Registry } from "./prom";
 
 export const registry = new Registry();
@@ -34,25 +33,5 @@ export const queueMessages = new Counter({
   registers: [registry],
 });
 
-/** A collector runs before each scrape to refresh gauges from their source of truth. */
+/** A collector refreshes gauges from their source of truth before each scrape (./render.ts lists them). */
 export type ScrapeCollector = (ctx: { env: import("../env").Env }) => Promise<void>;
-const collectors: ScrapeCollector[] = [];
-
-export function onScrape(collector: ScrapeCollector): void {
-  collectors.push(collector);
-}
-
-let labelled = false;
-
-export async function renderMetrics(env: import("../env").Env): Promise<string> {
-  if (!labelled) {
-    // Random values are not allowed at global scope in Workers, so the isolate id is set here.
-    registry.setDefaultLabels({ isolate: crypto.randomUUID().slice(0, 8) });
-    labelled = true;
-  }
-  const results = await Promise.allSettled(collectors.map((collect) => collect({ env })));
-  for (const r of results) {
-    if (r.status === "rejected") log.warn("metrics collector failed", { error: String(r.reason) });
-  }
-  return registry.metrics();
-}

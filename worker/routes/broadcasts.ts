@@ -2,13 +2,16 @@
  * Broadcasts: one template to an audience of leads (worker/services/broadcasts.ts has the rules).
  * Reading is for every role; creating, pausing, resuming and cancelling for admins and up.
  */
-import { Hono } from "hono";
-import type { AppEnv } from "../app-env";
-import { businessIdOf, requireAuth, requirePermission } from "../auth/middleware";
+import { z } from "@hono/zod-openapi";
+import { businessIdOf } from "../auth/middleware";
+import { jsonBody, jsonContent } from "../contract/content";
+import { broadcastListItemModel, broadcastWithProgressModel } from "../contract/models/broadcast";
+import { id } from "../contract/models/common";
+import { apiRoute } from "../contract/route";
+import { createRouter } from "../contract/router";
 import type { Database } from "../db/client";
 import type { Env } from "../env";
 import { idParam } from "../lib/schemas";
-import { validate } from "../lib/validate";
 import {
   cancelBroadcast,
   createBroadcast,
@@ -20,54 +23,97 @@ import {
   resumeBroadcast,
 } from "../services/broadcasts";
 
-export const broadcastRoutes = new Hono<AppEnv>();
-broadcastRoutes.use("/api/broadcasts", requireAuth);
-broadcastRoutes.use("/api/broadcasts/*", requireAuth);
+export const broadcastRoutes = createRouter();
 
-broadcastRoutes.get(
-  "/api/broadcasts",
-  requirePermission("broadcasts.read"),
-  validate("query", listBroadcastsQuery),
-  async (c) => c.json(await listBroadcasts(c.get("db")(), c.env, businessIdOf(c), c.req.valid("query"))),
-);
-
-broadcastRoutes.post(
-  "/api/broadcasts",
-  requirePermission("broadcasts.manage"),
-  validate("json", createBroadcastSchema),
-  async (c) => {
-    const db = c.get("db")();
-    const businessId = businessIdOf(c);
-    const broadcast = await createBroadcast(db, c.env, businessId, c.get("auth").user.id, c.req.valid("json"));
-    return c.json(await getBroadcast(db, c.env, businessId, broadcast.id), 201);
+const listBroadcastsRoute = apiRoute({
+  method: "get",
+  path: "/api/broadcasts",
+  tag: "Broadcasts",
+  summary: "List broadcasts with their progress, newest first",
+  auth: { permission: "broadcasts.read" },
+  request: { query: listBroadcastsQuery },
+  responses: {
+    200: jsonContent(
+      z.strictObject({
+        broadcasts: z.array(broadcastListItemModel),
+        nextCursor: id.nullable().openapi({ description: "Pass as `cursor` for the next page" }),
+      }),
+      "A page of broadcasts",
+    ),
   },
+});
+
+broadcastRoutes.openapi(listBroadcastsRoute, async (c) =>
+  c.json(await listBroadcasts(c.get("db")(), c.env, businessIdOf(c), c.req.valid("query")), 200),
 );
 
-broadcastRoutes.get(
-  "/api/broadcasts/:id",
-  requirePermission("broadcasts.read"),
-  validate("param", idParam),
-  async (c) => c.json(await getBroadcast(c.get("db")(), c.env, businessIdOf(c), c.req.valid("param").id)),
+const createBroadcastRoute = apiRoute({
+  method: "post",
+  path: "/api/broadcasts",
+  tag: "Broadcasts",
+  summary: "Send one template to an audience of leads",
+  auth: { permission: "broadcasts.manage" },
+  request: { body: jsonBody(createBroadcastSchema) },
+  responses: { 201: jsonContent(broadcastWithProgressModel, "The new broadcast") },
+});
+
+broadcastRoutes.openapi(createBroadcastRoute, async (c) => {
+  const db = c.get("db")();
+  const businessId = businessIdOf(c);
+  const broadcast = await createBroadcast(db, c.env, businessId, c.get("auth").user.id, c.req.valid("json"));
+  return c.json(await getBroadcast(db, c.env, businessId, broadcast.id), 201);
+});
+
+const getBroadcastRoute = apiRoute({
+  method: "get",
+  path: "/api/broadcasts/{id}",
+  tag: "Broadcasts",
+  summary: "A broadcast and its progress",
+  auth: { permission: "broadcasts.read" },
+  request: { params: idParam },
+  responses: { 200: jsonContent(broadcastWithProgressModel, "The broadcast") },
+  errors: ["not_found"],
+});
+
+broadcastRoutes.openapi(getBroadcastRoute, async (c) =>
+  c.json(await getBroadcast(c.get("db")(), c.env, businessIdOf(c), c.req.valid("param").id), 200),
 );
 
 /** pause / resume / cancel: each changes the broadcast, then answers with its fresh progress. */
 const transitions = {
-  pause: (db, env, businessId, id) => pauseBroadcast(db, env, businessId, id),
-  resume: (db, env, businessId, id) => resumeBroadcast(db, env, businessId, id),
-  cancel: (db, env, businessId, id) => cancelBroadcast(db, env, businessId, id),
-} satisfies Record<string, (db: Database, env: Env, businessId: number, id: number) => Promise<unknown>>;
+  pause: {
+    summary: "Pause a broadcast: its messages not yet sent are held",
+    apply: (db, env, businessId, id) => pauseBroadcast(db, env, businessId, id),
+  },
+  resume: {
+    summary: "Resume a paused broadcast: held messages are sent",
+    apply: (db, env, businessId, id) => resumeBroadcast(db, env, businessId, id),
+  },
+  cancel: {
+    summary: "Cancel a broadcast: its messages not yet sent are cancelled",
+    apply: (db, env, businessId, id) => cancelBroadcast(db, env, businessId, id),
+  },
+} satisfies Record<
+  string,
+  { summary: string; apply: (db: Database, env: Env, businessId: number, id: number) => Promise<unknown> }
+>;
 
-for (const [action, apply] of Object.entries(transitions)) {
-  broadcastRoutes.post(
-    `/api/broadcasts/:id/${action}`,
-    requirePermission("broadcasts.manage"),
-    validate("param", idParam),
-    async (c) => {
-      const db = c.get("db")();
-      const businessId = businessIdOf(c);
-      const { id } = c.req.valid("param");
-      await apply(db, c.env, businessId, id);
-      return c.json(await getBroadcast(db, c.env, businessId, id));
-    },
-  );
+for (const [action, { summary, apply }] of Object.entries(transitions)) {
+  const route = apiRoute({
+    method: "post",
+    path: `/api/broadcasts/{id}/${action}`,
+    tag: "Broadcasts",
+    summary,
+    auth: { permission: "broadcasts.manage" },
+    request: { params: idParam },
+    responses: { 200: jsonContent(broadcastWithProgressModel, "The broadcast with its fresh progress") },
+    errors: ["not_found", "conflict"],
+  });
+  broadcastRoutes.openapi(route, async (c) => {
+    const db = c.get("db")();
+    const businessId = businessIdOf(c);
+    const { id } = c.req.valid("param");
+    await apply(db, c.env, businessId, id);
+    return c.json(await getBroadcast(db, c.env, businessId, id), 200);
+  });
 }

@@ -1,20 +1,20 @@
 /**
  * Calls for the dashboard: place a direct call to a lead, the call log, and recordings.
  */
+import { z } from "@hono/zod-openapi";
 import { and, desc, eq, gte, lte, type SQL, sql } from "drizzle-orm";
-import { Hono } from "hono";
-import { z } from "zod";
-import type { AppEnv } from "../app-env";
-import { businessIdOf, requireAuth, requirePermission } from "../auth/middleware";
+import { businessIdOf } from "../auth/middleware";
 import { outboundCallErrorToApiError, placeOutboundCall, refusalToApiError } from "../calls/place-outbound-call";
+import { jsonBody, jsonContent } from "../contract/content";
+import { callLogModel } from "../contract/models/call";
+import { id } from "../contract/models/common";
+import { apiRoute } from "../contract/route";
+import { createRouter } from "../contract/router";
 import { callLogs, leads } from "../db/schema";
 import { ApiError, notFound } from "../errors";
 import { idParam, MAX_ID } from "../lib/schemas";
-import { validate } from "../lib/validate";
 
-export const callRoutes = new Hono<AppEnv>();
-callRoutes.use("/api/calls", requireAuth);
-callRoutes.use("/api/calls/*", requireAuth);
+export const callRoutes = createRouter();
 
 const placeBody = z.object({ leadId: z.number().int().positive().max(MAX_ID) }).strict();
 
@@ -22,7 +22,29 @@ const placeBody = z.object({ leadId: z.number().int().positive().max(MAX_ID) }).
  * Reserve a slot → dial through Twilio → confirm. At capacity: 409 saying which cap and how many
  * calls hold it. Without PUBLIC_HOST (Twilio could not call back): 503 naming it, no call made.
  */
-callRoutes.post("/api/calls", requirePermission("calls.place"), validate("json", placeBody), async (c) => {
+const placeCall = apiRoute({
+  method: "post",
+  path: "/api/calls",
+  tag: "Calls",
+  summary: "Call a lead now (a direct call through Twilio)",
+  description:
+    "Reserves a call slot, dials through Twilio and confirms. At capacity: 409 `call_capacity_reached` saying which cap and how many calls hold it (Retry-After). Without PUBLIC_HOST or Twilio settings: 503 naming the variable; no call is made.",
+  auth: { permission: "calls.place" },
+  request: { body: jsonBody(placeBody) },
+  responses: {
+    201: jsonContent(
+      z.strictObject({
+        callLogId: id,
+        callSid: z.string(),
+        status: z.string().openapi({ description: "Twilio's status of the new call (usually `queued`)" }),
+      }),
+      "The call was placed",
+    ),
+  },
+  errors: ["not_found", "conflict", "call_capacity_reached", "upstream_failed", "service_unavailable"],
+});
+
+callRoutes.openapi(placeCall, async (c) => {
   const businessId = businessIdOf(c);
   const { leadId } = c.req.valid("json");
   const db = c.get("db")();
@@ -66,7 +88,25 @@ const listQuery = z
   })
   .strict();
 
-callRoutes.get("/api/calls", requirePermission("calls.read"), validate("query", listQuery), async (c) => {
+const listCalls = apiRoute({
+  method: "get",
+  path: "/api/calls",
+  tag: "Calls",
+  summary: "The call log, newest first",
+  auth: { permission: "calls.read" },
+  request: { query: listQuery },
+  responses: {
+    200: jsonContent(
+      z.strictObject({
+        calls: z.array(callLogModel),
+        nextBefore: id.nullable().openapi({ description: "Pass as `before` for the next page" }),
+      }),
+      "A page of calls",
+    ),
+  },
+});
+
+callRoutes.openapi(listCalls, async (c) => {
   const q = c.req.valid("query");
   const where: SQL[] = [eq(callLogs.businessId, businessIdOf(c))];
   if (q.direction) where.push(eq(callLogs.direction, q.direction));
@@ -83,7 +123,7 @@ callRoutes.get("/api/calls", requirePermission("calls.read"), validate("query", 
     .orderBy(desc(callLogs.id))
     .limit(q.limit + 1);
   const page = rows.slice(0, q.limit);
-  return c.json({ calls: page, nextBefore: rows.length > q.limit ? page[page.length - 1]!.id : null });
+  return c.json({ calls: page, nextBefore: rows.length > q.limit ? page[page.length - 1]!.id : null }, 200);
 });
 
 async function callOf(c: Parameters<typeof businessIdOf>[0], id: number) {
@@ -96,8 +136,19 @@ async function callOf(c: Parameters<typeof businessIdOf>[0], id: number) {
   return call;
 }
 
-callRoutes.get("/api/calls/:id", requirePermission("calls.read"), validate("param", idParam), async (c) => {
-  return c.json({ call: await callOf(c, c.req.valid("param").id) });
+const getCall = apiRoute({
+  method: "get",
+  path: "/api/calls/{id}",
+  tag: "Calls",
+  summary: "One call",
+  auth: { permission: "calls.read" },
+  request: { params: idParam },
+  responses: { 200: jsonContent(z.strictObject({ call: callLogModel }), "The call") },
+  errors: ["not_found"],
+});
+
+callRoutes.openapi(getCall, async (c) => {
+  return c.json({ call: await callOf(c, c.req.valid("param").id) }, 200);
 });
 
 /**
@@ -105,7 +156,41 @@ callRoutes.get("/api/calls/:id", requirePermission("calls.read"), validate("para
  * media URL is built from the recording SID and our account — never from a stored URL — so this
  * can only ever fetch our own Twilio recordings.
  */
-callRoutes.get("/api/calls/:id/recording", requirePermission("calls.read"), validate("param", idParam), async (c) => {
+const audio = (description: string) => ({
+  description,
+  content: { "audio/mpeg": { schema: z.string().openapi({ format: "binary" }) } },
+});
+
+const getRecording = apiRoute({
+  method: "get",
+  path: "/api/calls/{id}/recording",
+  tag: "Calls",
+  summary: "Stream the call's recording (MP3), with Range for seeking",
+  auth: { permission: "calls.read" },
+  request: {
+    params: idParam,
+    headers: z.object({
+      range: z
+        .string()
+        .optional()
+        .openapi({ description: "`bytes=start-end`; other forms are ignored", example: "bytes=0-" }),
+    }),
+  },
+  responses: {
+    200: audio("The whole recording"),
+    206: {
+      ...audio("The requested byte range"),
+      headers: z.object({ "Content-Range": z.string().openapi({ example: "bytes 0-1023/48000" }) }),
+    },
+    416: {
+      description: "The range lies outside the recording",
+      headers: z.object({ "Content-Range": z.string().openapi({ example: "bytes */48000" }) }),
+    },
+  },
+  errors: ["not_found", "upstream_failed", "service_unavailable"],
+});
+
+callRoutes.openapi(getRecording, async (c) => {
   const call = await callOf(c, c.req.valid("param").id);
   if (!call.recordingSid || !/^RE[0-9a-f]{32}$/i.test(call.recordingSid)) throw notFound("Recording");
   const config = c.get("config");

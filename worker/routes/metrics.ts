@@ -3,7 +3,8 @@ import { apiRoute } from "../contract/route";
 import { createRouter } from "../contract/router";
 import { ApiError } from "../errors";
 import { timingSafeEqual } from "../lib/constant-time";
-import { registry, renderMetrics } from "../metrics/registry";
+import { registry } from "../metrics/registry";
+import { renderMetrics } from "../metrics/render";
 
 export const metricsRoutes = createRouter();
 

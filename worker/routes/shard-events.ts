@@ -8,7 +8,7 @@
  * event never holds back the events behind it. Only a body that is not a delivery at all (not JSON,
  * no `events` array) is refused with 400; a database outage is a 5xx, and the shard retries both.
  */
-import { Hono } from "hono";
+import { z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { shardEventDelivery } from "../../contracts/shard-events";
 import {
@@ -18,8 +18,11 @@ import {
   SHARD_TIMESTAMP_HEADER,
   verifyShardPayload,
 } from "../../contracts/shard-signing";
-import type { AppEnv } from "../app-env";
 import { enforceRateLimit } from "../auth/rate-limits";
+import { jsonContent } from "../contract/content";
+import { apiRoute } from "../contract/route";
+import { createRouter } from "../contract/router";
+import { signedBody } from "../contract/signed-body";
 import { ApiError, validationError } from "../errors";
 import { log } from "../lib/log";
 import { shardEventMetrics } from "../metrics/whatsapp";
@@ -29,19 +32,50 @@ import { businessAssignment } from "../whatsapp/business-shard";
 import { ingestShardEvents } from "../whatsapp/ingest";
 import { shardSecret } from "../whatsapp/shard-router";
 
-export const shardEventRoutes = new Hono<AppEnv>();
-// Enforced while reading, so a chunked body without Content-Length cannot make us buffer more.
-shardEventRoutes.use(
-  "/internal/shards/events",
-  bodyLimit({
-    maxSize: 5 * 1024 * 1024,
-    onError: () => {
-      throw new ApiError("payload_too_large", "delivery larger than 5 MB");
-    },
-  }),
-);
+export const shardEventRoutes = createRouter();
 
-shardEventRoutes.post("/internal/shards/events", async (c) => {
+const count = z.number().int().min(0);
+
+const deliverEvents = apiRoute({
+  method: "post",
+  path: "/internal/shards/events",
+  tag: "Shard events",
+  summary: "A shard node delivers what happened on WhatsApp",
+  description:
+    "Signed with HMAC-SHA256 over timestamp + body (headers X-Shard-Id, X-Shard-Timestamp, X-Shard-Signature; the timestamp within SHARD_EVENT_MAX_SKEW_SECONDS). Each event is stored once, by its id, before the 2xx that lets the shard drop it from its outbox; any other answer makes the shard retry.",
+  auth: "shard",
+  request: {
+    body: signedBody(
+      shardEventDelivery,
+      "application/json",
+      "The events, read only once the signature checks out (contracts/shard-events.ts).",
+    ),
+  },
+  responses: {
+    200: jsonContent(
+      z.strictObject({
+        stored: count,
+        duplicates: count.openapi({ description: "Events stored before (a redelivery), acknowledged again" }),
+        ignored: count.openapi({
+          description: "Events for a business that does not exist (any more): acknowledged, not stored",
+        }),
+      }),
+      "Every event is stored (or was already)",
+    ),
+  },
+  errors: ["rate_limited"],
+  // Enforced while reading, so a chunked body without Content-Length cannot make us buffer more.
+  middleware: [
+    bodyLimit({
+      maxSize: 5 * 1024 * 1024,
+      onError: () => {
+        throw new ApiError("payload_too_large", "delivery larger than 5 MB");
+      },
+    }),
+  ],
+});
+
+shardEventRoutes.openapi(deliverEvents, async (c) => {
   const config = c.get("config");
   if (!config.SHARD_SECRET && config.shardSecretOverrides.size === 0)
     throw new ApiError("service_unavailable", "no shard keys are configured (SHARD_SECRET or SHARD_{N}_SECRET)");
@@ -104,10 +138,8 @@ shardEventRoutes.post("/internal/shards/events", async (c) => {
   }
   shardEventMetrics.stored.inc(result.stored);
   shardEventMetrics.duplicates.inc(result.duplicates);
-  return c.json({
-    stored: result.stored,
-    duplicates: result.duplicates,
-    ignored: result.ignored,
-    quarantined: result.quarantined,
-  });
+  return c.json(
+    { stored: result.stored, duplicates: result.duplicates, ignored: result.ignored, quarantined: result.quarantined },
+    200,
+  );
 });

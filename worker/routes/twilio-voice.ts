@@ -14,11 +14,9 @@
  * /twilio/voice/status (with events) so inbound calls free their slot promptly; without it the
  * lease sweep frees them later.
  */
+import { z } from "@hono/zod-openapi";
 import { and, eq, isNull } from "drizzle-orm";
-import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { z } from "zod";
-import type { AppEnv } from "../app-env";
 import { callAdmission } from "../calls/admission";
 import { businessByTwilioNumber, type CallBusiness } from "../calls/call-business";
 import { runCallEndedHooks } from "../calls/call-ended";
@@ -29,14 +27,47 @@ import { verifiedTwilioParams } from "../calls/twilio-webhook";
 import { dial, hangup, record, type TwimlElement, twimlResponse } from "../calls/twiml";
 import { sayGreeting, sayPrompt, type VoiceLanguage, voiceLanguage } from "../calls/voice-prompts";
 import { type Config, requirePublicHost } from "../config";
+import { noContent } from "../contract/content";
+import { apiRoute } from "../contract/route";
+import { createRouter } from "../contract/router";
+import { signedBody } from "../contract/signed-body";
 import { callLogs, leads } from "../db/schema";
-import { validationError } from "../errors";
+import { ApiError, validationError } from "../errors";
 import { log } from "../lib/log";
 
-export const twilioVoiceRoutes = new Hono<AppEnv>();
+export const twilioVoiceRoutes = createRouter();
 
 // Twilio's callbacks are small forms; anything large is not Twilio.
-twilioVoiceRoutes.use("/twilio/*", bodyLimit({ maxSize: 64 * 1024 }));
+const twilioBodyLimit = bodyLimit({
+  maxSize: 64 * 1024,
+  onError: () => {
+    throw new ApiError("payload_too_large", "a Twilio callback is never larger than 64 KB");
+  },
+});
+
+/** What every Twilio webhook declares: its form body (signed, checked by the handler, then validated). */
+function twilioWebhook(form: z.ZodType) {
+  return {
+    method: "post" as const,
+    tag: "Twilio webhooks" as const,
+    auth: "twilio" as const,
+    request: {
+      body: signedBody(
+        form,
+        "application/x-www-form-urlencoded",
+        "Twilio's parameters (more may come; unknown ones are ignored), read only once X-Twilio-Signature checks out.",
+      ),
+    },
+    errors: ["config_invalid"] as const,
+    middleware: [twilioBodyLimit],
+  };
+}
+
+/** TwiML: what Twilio does with the call next. */
+const twiml = (description: string) => ({
+  description,
+  content: { "text/xml": { schema: z.string().openapi({ example: "<Response><Hangup/></Response>" }) } },
+});
 
 const callSid = z.string().regex(/^CA[0-9a-f]{32}$/i, "must be a Twilio CallSid");
 const optionalInt = z.coerce.number().int().min(0).optional();
@@ -85,7 +116,16 @@ const incomingSchema = z.object({
   CallStatus: z.string().optional(),
 });
 
-twilioVoiceRoutes.post("/twilio/voice/incoming", async (c) => {
+const incomingCall = apiRoute({
+  ...twilioWebhook(incomingSchema),
+  path: "/twilio/voice/incoming",
+  summary: "An inbound call: answer it, or refuse it at capacity",
+  description:
+    "Finds the business by the number called, takes a call slot and answers with its greeting and action (forward or voicemail); at capacity, a polite refusal in the business's language (logged as `rejected`). A retry for the same CallSid gets the same answer.",
+  responses: { 200: twiml("TwiML for the call") },
+});
+
+twilioVoiceRoutes.openapi(incomingCall, async (c) => {
   const p = parseForm(incomingSchema, await verifiedTwilioParams(c, "/twilio/voice/incoming"));
   const config = c.get("config");
   const db = c.get("db")();
@@ -158,12 +198,21 @@ const statusSchema = z.object({
   Timestamp: z.string().optional(),
 });
 
-twilioVoiceRoutes.post("/twilio/voice/status", async (c) => {
+const callStatus = apiRoute({
+  ...twilioWebhook(statusSchema),
+  path: "/twilio/voice/status",
+  summary: "Call progress: update the call log; on a terminal status free the slot",
+  description:
+    "Out-of-order (SequenceNumber) and repeated callbacks are harmless. The first terminal status frees the call's slot and runs what follows a call's end (a campaign's job, the next waiting campaign call). Query `callLogId` links a call placed before Twilio returned its CallSid.",
+  responses: { 204: { description: "Applied, or ignored (unknown status, unknown call)" } },
+});
+
+twilioVoiceRoutes.openapi(callStatus, async (c) => {
   const p = parseForm(statusSchema, await verifiedTwilioParams(c, "/twilio/voice/status"));
   const fields = { requestId: c.get("requestId"), callSid: p.CallSid, status: p.CallStatus };
   if (!(CALL_STATUSES as readonly string[]).includes(p.CallStatus)) {
     log.warn("status callback with a status we do not know; ignored", fields);
-    return c.body(null, 204);
+    return noContent(c);
   }
   const status = p.CallStatus as CallStatus;
   const at = p.Timestamp ? new Date(p.Timestamp) : null;
@@ -197,11 +246,11 @@ twilioVoiceRoutes.post("/twilio/voice/status", async (c) => {
         // Drizzle's message carries the SQL and its parameters: log only the cause.
         error: err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.name) : String(err),
       });
-      return c.body(null, 204);
+      return noContent(c);
     }
     if (!result.row) log.warn("status callback for a call we have no log of", { ...fields, callLogId });
     else log.info("call status", { ...fields, callLogId, applied: result.applied, stored: result.row.status, ...slot });
-    return c.body(null, 204);
+    return noContent(c);
   }
 
   // Inbound calls (the number's own status callback) and older URLs: the log names the business.
@@ -210,7 +259,7 @@ twilioVoiceRoutes.post("/twilio/voice/status", async (c) => {
   const row = result.row;
   if (!row) {
     log.warn("status callback for a call we have no log of", fields);
-    return c.body(null, 204);
+    return noContent(c);
   }
   if (isTerminalStatus(status)) {
     const admission = callAdmission(c.env, row.businessId);
@@ -222,7 +271,7 @@ twilioVoiceRoutes.post("/twilio/voice/status", async (c) => {
     }
   }
   log.info("call status", { ...fields, callLogId: row.id, applied: result.applied, stored: row.status });
-  return c.body(null, 204);
+  return noContent(c);
 });
 
 const recordingSchema = z.object({
@@ -233,7 +282,15 @@ const recordingSchema = z.object({
   RecordingStatus: z.string().optional(),
 });
 
-twilioVoiceRoutes.post("/twilio/voice/recording", async (c) => {
+const recordingReady = apiRoute({
+  ...twilioWebhook(recordingSchema),
+  path: "/twilio/voice/recording",
+  summary: "A recording is ready: store its reference on the call log",
+  description: "Both <Record action> and recordingStatusCallback land here.",
+  responses: { 200: twiml("<Hangup/>") },
+});
+
+twilioVoiceRoutes.openapi(recordingReady, async (c) => {
   const p = parseForm(recordingSchema, await verifiedTwilioParams(c, "/twilio/voice/recording"));
   const fields = { requestId: c.get("requestId"), callSid: p.CallSid, recordingSid: p.RecordingSid };
   const done = twimlResponse(hangup());

@@ -22,7 +22,6 @@ import { callAdmission } from "../../calls/admission";
 import { OutboundCallError, placeOutboundCall } from "../../calls/place-outbound-call";
 import { twilioClient } from "../../calls/twilio-client";
 import { nextOpening } from "../../campaigns/business-hours";
-import { registerCampaignCallHook } from "../../campaigns/call-ended";
 import { type DialTarget, enqueueDialLater, kickNextJobs } from "../../campaigns/enqueue";
 import {
   claimJob,
@@ -44,8 +43,6 @@ import { log } from "../../lib/log";
 import { campaignMetrics } from "../../metrics/campaigns";
 import { effectiveCallCap, getBusinessSettings } from "../../services/settings";
 import type { JobHandler } from "../handler";
-
-registerCampaignCallHook();
 
 /** Why this configuration cannot dial at all, or null. */
 function configProblem(config: Config): string | null {
