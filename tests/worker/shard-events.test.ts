@@ -34,6 +34,7 @@ describe("shard event verification", () => {
     for (const res of cases) expect(res.status).toBe(401);
     const unsigned = await call("/internal/shards/events", {
       method: "POST",
+      headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ events: [event] }),
     });
     expect(unsigned.status).toBe(401);
