@@ -3,12 +3,14 @@
  */
 import { eq, sql } from "drizzle-orm";
 import { Hono } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
+import { admitSignIn, DEVICE_COOKIE, DEVICE_TRUST_DAYS, signInSucceeded } from "../auth/login-guard";
 import { requireAuth } from "../auth/middleware";
-import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "../auth/password";
+import { hashPassword, verifyPassword } from "../auth/password";
 import { can, type Permission, permissions } from "../auth/permissions";
-import { enforceRateLimit, resetRateLimit } from "../auth/rate-limits";
+import { enforceRateLimit } from "../auth/rate-limits";
 import {
   clearSessionCookie,
   createSession,
@@ -49,19 +51,14 @@ const loginBody = z.object({ email: emailSchema, password: z.string().min(1).max
 authRoutes.post("/api/auth/login", validate("json", loginBody), async (c) => {
   const { email, password } = c.req.valid("json");
   const config = c.get("config");
-  const ip = clientIp(c);
-  await enforceRateLimit(c.env, "loginIp", ip);
-  await enforceRateLimit(c.env, "loginEmailIp", `${email}|${ip}`);
-  await enforceRateLimit(c.env, "loginEmail", email);
+  const attempt = { email, ip: clientIp(c), deviceToken: getCookie(c, DEVICE_COOKIE) };
+  const { ip } = attempt;
+  await admitSignIn(c.env, attempt);
 
   const db = c.get("db")();
   const [user] = await db.select().from(users).where(sql`lower(${users.email}) = ${email}`).limit(1);
   // Unknown email or inactive user: still spend the hashing time, then the same answer.
-  const check = await verifyPassword(
-    password,
-    user?.passwordHash ?? DUMMY_PASSWORD_HASH,
-    config.PASSWORD_PBKDF2_ITERATIONS,
-  );
+  const check = await verifyPassword(password, user?.passwordHash ?? null, config.PASSWORD_PBKDF2_ITERATIONS);
   if (!user?.isActive || !check.valid) {
     throw new ApiError("invalid_credentials", "Email or password is incorrect", undefined, 401);
   }
@@ -69,7 +66,6 @@ authRoutes.post("/api/auth/login", validate("json", loginBody), async (c) => {
     const rehashed = await hashPassword(password, config.PASSWORD_PBKDF2_ITERATIONS);
     await db.update(users).set({ passwordHash: rehashed, updatedAt: new Date() }).where(eq(users.id, user.id));
   }
-  await resetRateLimit(c.env, "loginEmailIp", `${email}|${ip}`);
 
   const session = await createSession(db, {
     userId: user.id,
@@ -79,6 +75,15 @@ authRoutes.post("/api/auth/login", validate("json", loginBody), async (c) => {
     userAgent: c.req.header("user-agent"),
   });
   setSessionCookie(c, session.token, session.expiresAt);
+  // After the session cookie: clients that read the first Set-Cookie read the session.
+  const deviceToken = await signInSucceeded(c.env, attempt);
+  setCookie(c, DEVICE_COOKIE, deviceToken, {
+    httpOnly: true,
+    secure: true,
+    sameSite: "Strict",
+    path: "/api/auth/login",
+    maxAge: DEVICE_TRUST_DAYS * 86_400,
+  });
   return c.json({ user: publicUser(user), expiresAt: session.expiresAt.toISOString() });
 });
 
