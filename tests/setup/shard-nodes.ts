@@ -37,7 +37,8 @@ export interface RunningShards {
 }
 
 async function waitHealthy(url: string, child: ChildProcess, output: () => string): Promise<void> {
-  const deadline = Date.now() + 30_000;
+  // Generous: a shard node compiles its TypeScript at start, which takes long on a loaded machine.
+  const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`shard node exited during startup:\n${output()}`);
     try {

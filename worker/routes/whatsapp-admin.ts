@@ -8,26 +8,48 @@
  *   4. the new shard starts the session with the new token (a QR to scan: credentials do not travel).
  * If step 2 fails, the move stays recorded: call it again to retry, or abort it.
  */
+import { z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
-import { Hono } from "hono";
-import { z } from "zod";
-import type { AppEnv } from "../app-env";
-import { businessIdOf, requireAuth, requirePermission } from "../auth/middleware";
+import { businessIdOf } from "../auth/middleware";
+import { jsonBody, jsonContent } from "../contract/content";
+import { sessionModel, shardMoveModel } from "../contract/models/whatsapp";
+import { apiRoute } from "../contract/route";
+import { createRouter } from "../contract/router";
 import { businesses } from "../db/schema";
 import { ApiError } from "../errors";
 import { log } from "../lib/log";
-import { validate } from "../lib/validate";
 import { businessStub } from "../services/settings";
 import { businessShard } from "../whatsapp/business-shard";
 import { ShardClient, ShardError } from "../whatsapp/shard-client";
 import { shardUrl } from "../whatsapp/shard-router";
 
-export const whatsappAdminRoutes = new Hono<AppEnv>();
-whatsappAdminRoutes.use("/api/admin/whatsapp/*", requireAuth, requirePermission("platform.manage"));
+export const whatsappAdminRoutes = createRouter();
 
-const moveBody = z.object({ shard: z.number().int().positive() }).strict();
+const moveBody = z.strictObject({ shard: z.number().int().positive() });
 
-whatsappAdminRoutes.post("/api/admin/whatsapp/move", validate("json", moveBody), async (c) => {
+const assignmentModel = z
+  .strictObject({ shard: z.number().int(), fencingToken: z.number().int(), move: shardMoveModel })
+  .openapi("ShardAssignment");
+
+const move = apiRoute({
+  method: "post",
+  path: "/api/admin/whatsapp/move",
+  tag: "Platform",
+  summary: "Move the chosen business's WhatsApp session to another shard",
+  description:
+    "The old shard logs out first (never two live sessions on one set of credentials); a failed old shard leaves the move recorded: call again to retry, or abort it. The new shard starts with a new QR.",
+  auth: { permission: "platform.manage" },
+  request: { body: jsonBody(moveBody) },
+  responses: {
+    200: jsonContent(
+      z.strictObject({ assignment: assignmentModel, session: sessionModel.nullable() }),
+      "Moved; the session on the new shard (null if it did not start yet)",
+    ),
+  },
+  errors: ["business_not_selected", "conflict", "upstream_failed"],
+});
+
+whatsappAdminRoutes.openapi(move, async (c) => {
   const businessId = businessIdOf(c);
   const config = c.get("config");
   const { shard: to } = c.req.valid("json");
@@ -73,11 +95,26 @@ whatsappAdminRoutes.post("/api/admin/whatsapp/move", validate("json", moveBody),
       return null;
     });
   log.info("whatsapp session moved", { businessId, from: move.from, to });
-  return c.json({ assignment: done.assignment, session });
+  return c.json({ assignment: done.assignment, session }, 200);
 });
 
-whatsappAdminRoutes.post("/api/admin/whatsapp/move/abort", async (c) => {
+const abortMove = apiRoute({
+  method: "post",
+  path: "/api/admin/whatsapp/move/abort",
+  tag: "Platform",
+  summary: "Abort a shard move that did not complete",
+  auth: { permission: "platform.manage" },
+  responses: {
+    200: jsonContent(
+      z.strictObject({ assignment: assignmentModel.nullable() }),
+      "The assignment, without the move (null: the business has none yet)",
+    ),
+  },
+  errors: ["business_not_selected"],
+});
+
+whatsappAdminRoutes.openapi(abortMove, async (c) => {
   const businessId = businessIdOf(c);
   const assignment = await businessStub(c.env, businessId).abortShardMove(businessId);
-  return c.json({ assignment });
+  return c.json({ assignment }, 200);
 });

@@ -3,18 +3,29 @@
  * (conversations, messages, mark read, reply). Session calls go to the business's shard through
  * the router; replies go through the outbound pipeline (persist, throttle, send once).
  */
+import { z } from "@hono/zod-openapi";
 import { and, desc, eq, lt, or, sql } from "drizzle-orm";
-import { Hono } from "hono";
-import { z } from "zod";
-import type { AppEnv } from "../app-env";
-import { businessIdOf, requireAuth, requirePermission } from "../auth/middleware";
+import { businessIdOf } from "../auth/middleware";
 import { can } from "../auth/permissions";
+import { jsonBody, jsonContent, noContent } from "../contract/content";
+import { id } from "../contract/models/common";
+import {
+  conversationModel,
+  lastReportedSessionModel,
+  messageModel,
+  outboundModel,
+  sendStateModel,
+  sessionModel,
+  sessionUnavailableModel,
+  shardMoveModel,
+} from "../contract/models/whatsapp";
+import { apiRoute } from "../contract/route";
+import { createRouter } from "../contract/router";
 import { waConversations, waMessages, waOutbound, waSessions } from "../db/schema";
 import { ApiError, notFound } from "../errors";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { log } from "../lib/log";
 import { idParam } from "../lib/schemas";
-import { validate } from "../lib/validate";
 import { releaseHeld } from "../queues/handlers/whatsapp-send";
 import { enqueueBatch } from "../queues/producer";
 import { businessStub } from "../services/settings";
@@ -22,27 +33,54 @@ import { businessShard } from "../whatsapp/business-shard";
 import { queueOutgoingMessage } from "../whatsapp/outbound";
 import { ShardError } from "../whatsapp/shard-client";
 
-export const whatsappRoutes = new Hono<AppEnv>();
+export const whatsappRoutes = createRouter();
 
 const QR_WAIT_POLLS = 20;
 const QR_WAIT_INTERVAL_MS = 250;
-whatsappRoutes.use("/api/whatsapp/*", requireAuth);
 
-/** Shard errors as dashboard errors: the shard's code and message, a 502/503/409 status. */
+/** What a call to the business's shard can answer besides success (see fromShard). */
+const SHARD_ERRORS = [
+  "whatsapp_unavailable",
+  "whatsapp_session_not_open",
+  "whatsapp_conflict",
+  "whatsapp_failed",
+] as const;
+
+/**
+ * Shard errors as dashboard errors, in four codes a client can act on (the shard's own code is in
+ * `details.shardCode`): the service is down or full → 503; the session is not open → 409; a
+ * fencing or idempotency conflict → 409; anything else the shard refused or failed → 502.
+ */
 function fromShard(err: unknown): never {
   if (err instanceof ShardError) {
     log.warn("shard call failed", { code: err.code, status: err.status, error: err.message });
-    const status =
-      err.status === 0 ? 503 : err.status === 409 || err.status === 404 ? 409 : err.status >= 500 ? 502 : 400;
-    // An unreachable shard's message names its internal URL: the log keeps it, the answer does not.
-    const message =
-      err.code === "shard_unreachable" ? "The WhatsApp service did not answer; try again shortly" : err.message;
-    throw new ApiError(`whatsapp_${err.code}`, message, err.details, status);
+    const details = { shardCode: err.code };
+    if (err.status === 0 || err.status === 503) {
+      // An unreachable shard's message names its internal URL: the log keeps it, the answer does not.
+      throw new ApiError("whatsapp_unavailable", "The WhatsApp service did not answer; try again shortly", details);
+    }
+    if (err.code === "session_not_open" || err.code === "session_not_found" || err.status === 404) {
+      throw new ApiError("whatsapp_session_not_open", err.message, details);
+    }
+    if (err.status === 409) throw new ApiError("whatsapp_conflict", err.message, details);
+    throw new ApiError("whatsapp_failed", err.message, details);
   }
   throw err;
 }
 
-whatsappRoutes.post("/api/whatsapp/connect", requirePermission("whatsapp.manage"), async (c) => {
+const connect = apiRoute({
+  method: "post",
+  path: "/api/whatsapp/connect",
+  tag: "WhatsApp",
+  summary: "Start the business's WhatsApp session on its shard (answers with the QR once it is there)",
+  auth: { permission: "whatsapp.manage" },
+  responses: {
+    200: jsonContent(z.strictObject({ shard: z.number().int(), session: sessionModel }), "The session, with its QR"),
+  },
+  errors: ["conflict", ...SHARD_ERRORS],
+});
+
+whatsappRoutes.openapi(connect, async (c) => {
   const businessId = businessIdOf(c);
   const shard = await businessShard(c.get("db")(), c.env, c.get("config"), businessId);
   if (shard.move) throw new ApiError("conflict", `a move to shard ${shard.move.to} is in progress`);
@@ -53,10 +91,31 @@ whatsappRoutes.post("/api/whatsapp/connect", requirePermission("whatsapp.manage"
     await new Promise((resolve) => setTimeout(resolve, QR_WAIT_INTERVAL_MS));
     session = await shard.client.getSession(businessId).catch(fromShard);
   }
-  return c.json({ shard: shard.shard, session });
+  return c.json({ shard: shard.shard, session }, 200);
 });
 
-whatsappRoutes.get("/api/whatsapp/status", requirePermission("whatsapp.read"), async (c) => {
+const statusResponse = z.strictObject({
+  shard: z.number().int(),
+  move: shardMoveModel,
+  session: z.union([
+    sessionModel,
+    sessionModel.omit({ qr: true, qrDataUrl: true, pairingCode: true }),
+    sessionUnavailableModel,
+  ]),
+  lastReported: lastReportedSessionModel,
+  sends: sendStateModel,
+});
+
+const status = apiRoute({
+  method: "get",
+  path: "/api/whatsapp/status",
+  tag: "WhatsApp",
+  summary: "The session's state (QR and pairing code only for whatsapp.manage), shard, move and send pause",
+  auth: { permission: "whatsapp.read" },
+  responses: { 200: jsonContent(statusResponse, "The business's WhatsApp state") },
+});
+
+whatsappRoutes.openapi(status, async (c) => {
   const businessId = businessIdOf(c);
   const db = c.get("db")();
   const shard = await businessShard(db, c.env, c.get("config"), businessId);
@@ -71,26 +130,56 @@ whatsappRoutes.get("/api/whatsapp/status", requirePermission("whatsapp.read"), a
   // it see them (an agent could otherwise link their own phone while an admin is pairing).
   if (!can(c.get("auth").user.role, "whatsapp.manage") && "state" in live) {
     const { qr: _qr, qrDataUrl: _qrDataUrl, pairingCode: _pairingCode, ...visible } = live;
-    return c.json({
-      shard: shard.shard,
-      move: shard.move,
-      session: visible,
-      lastReported: lastReported[0] ?? null,
-      sends,
-    });
+    return c.json(
+      {
+        shard: shard.shard,
+        move: shard.move,
+        session: visible,
+        lastReported: lastReported[0] ?? null,
+        sends,
+      },
+      200,
+    );
   }
-  return c.json({ shard: shard.shard, move: shard.move, session: live, lastReported: lastReported[0] ?? null, sends });
+  return c.json(
+    { shard: shard.shard, move: shard.move, session: live, lastReported: lastReported[0] ?? null, sends },
+    200,
+  );
 });
 
-whatsappRoutes.post("/api/whatsapp/logout", requirePermission("whatsapp.manage"), async (c) => {
+const logout = apiRoute({
+  method: "post",
+  path: "/api/whatsapp/logout",
+  tag: "WhatsApp",
+  summary: "Log the business's WhatsApp out (unlinks the device and wipes its credentials)",
+  auth: { permission: "whatsapp.manage" },
+  responses: { 200: jsonContent(z.strictObject({ session: sessionModel }), "The session, logged out") },
+  errors: SHARD_ERRORS,
+});
+
+whatsappRoutes.openapi(logout, async (c) => {
   const businessId = businessIdOf(c);
   const shard = await businessShard(c.get("db")(), c.env, c.get("config"), businessId);
   const session = await shard.client.logout(businessId, shard.fencingToken).catch(fromShard);
-  return c.json({ session });
+  return c.json({ session }, 200);
 });
 
 /** After a ban signal paused sending: an admin resumes, and held messages go back to the queue. */
-whatsappRoutes.post("/api/whatsapp/sends/resume", requirePermission("whatsapp.manage"), async (c) => {
+const resumeSends = apiRoute({
+  method: "post",
+  path: "/api/whatsapp/sends/resume",
+  tag: "WhatsApp",
+  summary: "Resume sending after a ban signal paused it; held messages go out",
+  auth: { permission: "whatsapp.manage" },
+  responses: {
+    200: jsonContent(
+      z.strictObject({ sends: sendStateModel, requeued: z.number().int() }),
+      "The send state, and how many held messages were queued again",
+    ),
+  },
+});
+
+whatsappRoutes.openapi(resumeSends, async (c) => {
   const businessId = businessIdOf(c);
   const sends = await businessStub(c.env, businessId).resumeSends(businessId);
   const released = await releaseHeld(c.get("db")(), businessId);
@@ -99,53 +188,69 @@ whatsappRoutes.post("/api/whatsapp/sends/resume", requirePermission("whatsapp.ma
     "whatsapp.send",
     released.map((outboundId) => ({ type: "whatsapp.send" as const, outboundId })),
   );
-  return c.json({ sends, requeued: released.length });
+  return c.json({ sends, requeued: released.length }, 200);
 });
 
-const pageQuery = z
-  .object({ limit: z.coerce.number().int().min(1).max(100).default(30), cursor: z.string().max(200).optional() })
-  .strict();
+const pageQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(30),
+  cursor: z.string().max(200).optional(),
+});
 
 function cursorOf(at: Date | null, id: number): string {
   return encodeCursor(at?.toISOString() ?? null, id);
 }
 
-whatsappRoutes.get(
-  "/api/whatsapp/conversations",
-  requirePermission("whatsapp.read"),
-  validate("query", pageQuery),
-  async (c) => {
-    const businessId = businessIdOf(c);
-    const { limit, cursor } = c.req.valid("query");
-    const where = [eq(waConversations.businessId, businessId)];
-    if (cursor) {
-      const [at, id] = decodeCursor(cursor);
-      const activity = sql`coalesce(${waConversations.lastMessageAt}, 'epoch'::timestamptz)`;
-      where.push(
-        sql`(${activity}, ${waConversations.id}) < (coalesce(${at}::timestamptz, 'epoch'::timestamptz), ${id})`,
-      );
-    }
-    const rows = await c
-      .get("db")()
-      .select()
-      .from(waConversations)
-      .where(and(...where))
-      .orderBy(sql`${waConversations.lastMessageAt} desc nulls last`, desc(waConversations.id))
-      .limit(limit + 1);
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    const [unread] = await c
-      .get("db")()
-      .select({ total: sql<number>`coalesce(sum(${waConversations.unreadCount}), 0)::int` })
-      .from(waConversations)
-      .where(eq(waConversations.businessId, businessId));
-    return c.json({
+const listConversations = apiRoute({
+  method: "get",
+  path: "/api/whatsapp/conversations",
+  tag: "WhatsApp",
+  summary: "The inbox: conversations by last activity, with unread counts",
+  auth: { permission: "whatsapp.read" },
+  request: { query: pageQuery },
+  responses: {
+    200: jsonContent(
+      z.strictObject({
+        conversations: z.array(conversationModel),
+        unreadTotal: z.number().int(),
+        nextCursor: z.string().nullable(),
+      }),
+      "A page of conversations",
+    ),
+  },
+});
+
+whatsappRoutes.openapi(listConversations, async (c) => {
+  const businessId = businessIdOf(c);
+  const { limit, cursor } = c.req.valid("query");
+  const where = [eq(waConversations.businessId, businessId)];
+  if (cursor) {
+    const [at, id] = decodeCursor(cursor);
+    const activity = sql`coalesce(${waConversations.lastMessageAt}, 'epoch'::timestamptz)`;
+    where.push(sql`(${activity}, ${waConversations.id}) < (coalesce(${at}::timestamptz, 'epoch'::timestamptz), ${id})`);
+  }
+  const rows = await c
+    .get("db")()
+    .select()
+    .from(waConversations)
+    .where(and(...where))
+    .orderBy(sql`${waConversations.lastMessageAt} desc nulls last`, desc(waConversations.id))
+    .limit(limit + 1);
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  const [unread] = await c
+    .get("db")()
+    .select({ total: sql<number>`coalesce(sum(${waConversations.unreadCount}), 0)::int` })
+    .from(waConversations)
+    .where(eq(waConversations.businessId, businessId));
+  return c.json(
+    {
       conversations: page,
       unreadTotal: unread?.total ?? 0,
       nextCursor: rows.length > limit && last ? cursorOf(last.lastMessageAt, last.id) : null,
-    });
-  },
-);
+    },
+    200,
+  );
+});
 
 async function conversationOf(c: Parameters<typeof businessIdOf>[0], id: number) {
   const [conversation] = await c
@@ -157,92 +262,126 @@ async function conversationOf(c: Parameters<typeof businessIdOf>[0], id: number)
   return conversation;
 }
 
-whatsappRoutes.get(
-  "/api/whatsapp/conversations/:id/messages",
-  requirePermission("whatsapp.read"),
-  validate("param", idParam),
-  validate("query", pageQuery),
-  async (c) => {
-    const conversation = await conversationOf(c, c.req.valid("param").id);
-    const { limit, cursor } = c.req.valid("query");
-    const where = [eq(waMessages.conversationId, conversation.id), eq(waMessages.businessId, conversation.businessId)];
-    if (cursor) {
-      const [at, id] = decodeCursor(cursor);
-      where.push(
-        or(
-          lt(waMessages.sentAt, new Date(at ?? 0)),
-          and(eq(waMessages.sentAt, new Date(at ?? 0)), lt(waMessages.id, id)),
-        )!,
-      );
-    }
-    const rows = await c
-      .get("db")()
-      .select()
-      .from(waMessages)
-      .where(and(...where))
-      .orderBy(desc(waMessages.sentAt), desc(waMessages.id))
-      .limit(limit + 1);
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return c.json({ messages: page, nextCursor: rows.length > limit && last ? cursorOf(last.sentAt, last.id) : null });
+const listMessages = apiRoute({
+  method: "get",
+  path: "/api/whatsapp/conversations/{id}/messages",
+  tag: "WhatsApp",
+  summary: "A conversation's messages, newest first",
+  auth: { permission: "whatsapp.read" },
+  request: { params: idParam, query: pageQuery },
+  responses: {
+    200: jsonContent(
+      z.strictObject({ messages: z.array(messageModel), nextCursor: z.string().nullable() }),
+      "A page of messages",
+    ),
   },
-);
+  errors: ["not_found"],
+});
 
-whatsappRoutes.post(
-  "/api/whatsapp/conversations/:id/read",
-  requirePermission("whatsapp.read"),
-  validate("param", idParam),
-  async (c) => {
-    const conversation = await conversationOf(c, c.req.valid("param").id);
-    await c.get("db")().update(waConversations).set({ unreadCount: 0 }).where(eq(waConversations.id, conversation.id));
-    return c.body(null, 204);
+whatsappRoutes.openapi(listMessages, async (c) => {
+  const conversation = await conversationOf(c, c.req.valid("param").id);
+  const { limit, cursor } = c.req.valid("query");
+  const where = [eq(waMessages.conversationId, conversation.id), eq(waMessages.businessId, conversation.businessId)];
+  if (cursor) {
+    const [at, id] = decodeCursor(cursor);
+    where.push(
+      or(
+        lt(waMessages.sentAt, new Date(at ?? 0)),
+        and(eq(waMessages.sentAt, new Date(at ?? 0)), lt(waMessages.id, id)),
+      )!,
+    );
+  }
+  const rows = await c
+    .get("db")()
+    .select()
+    .from(waMessages)
+    .where(and(...where))
+    .orderBy(desc(waMessages.sentAt), desc(waMessages.id))
+    .limit(limit + 1);
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return c.json(
+    { messages: page, nextCursor: rows.length > limit && last ? cursorOf(last.sentAt, last.id) : null },
+    200,
+  );
+});
+
+const markRead = apiRoute({
+  method: "post",
+  path: "/api/whatsapp/conversations/{id}/read",
+  tag: "WhatsApp",
+  summary: "Mark a conversation read",
+  auth: { permission: "whatsapp.read" },
+  request: { params: idParam },
+  responses: { 204: { description: "Marked read" } },
+  errors: ["not_found"],
+});
+
+whatsappRoutes.openapi(markRead, async (c) => {
+  const conversation = await conversationOf(c, c.req.valid("param").id);
+  await c.get("db")().update(waConversations).set({ unreadCount: 0 }).where(eq(waConversations.id, conversation.id));
+  return noContent(c);
+});
+
+const replyBody = z.strictObject({
+  text: z.string().trim().min(1).max(4096),
+  /** The dashboard's id for this reply: sending the same request twice sends one message. */
+  clientMessageId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{8,64}$/, "must be 8-64 letters, digits, - or _")
+    .optional(),
+});
+
+const reply = apiRoute({
+  method: "post",
+  path: "/api/whatsapp/conversations/{id}/reply",
+  tag: "WhatsApp",
+  summary: "Reply in a conversation (persisted, then sent once through the throttle)",
+  description: "`clientMessageId` makes a retried reply send once: the same id answers the first outbound id.",
+  auth: { permission: "whatsapp.send" },
+  request: { params: idParam, body: jsonBody(replyBody) },
+  responses: {
+    202: jsonContent(
+      z.strictObject({ outboundId: id, duplicate: z.boolean() }),
+      "Accepted: the message is persisted and queued",
+    ),
   },
-);
+  errors: ["not_found"],
+});
 
-const replyBody = z
-  .object({
-    text: z.string().trim().min(1).max(4096),
-    /** The dashboard's id for this reply: sending the same request twice sends one message. */
-    clientMessageId: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{8,64}$/, "must be 8-64 letters, digits, - or _")
-      .optional(),
-  })
-  .strict();
+whatsappRoutes.openapi(reply, async (c) => {
+  const conversation = await conversationOf(c, c.req.valid("param").id);
+  const { text, clientMessageId } = c.req.valid("json");
+  const auth = c.get("auth");
+  const queued = await queueOutgoingMessage(c.get("db")(), c.env, {
+    businessId: conversation.businessId,
+    leadId: conversation.leadId,
+    to: conversation.chatJid,
+    text,
+    idempotencyKey: `reply:${auth.user.id}:${clientMessageId ?? crypto.randomUUID()}`,
+    origin: "reply",
+    createdByUserId: auth.user.id,
+  });
+  return c.json({ outboundId: queued.outboundId, duplicate: !queued.created }, 202);
+});
 
-whatsappRoutes.post(
-  "/api/whatsapp/conversations/:id/reply",
-  requirePermission("whatsapp.send"),
-  validate("param", idParam),
-  validate("json", replyBody),
-  async (c) => {
-    const conversation = await conversationOf(c, c.req.valid("param").id);
-    const { text, clientMessageId } = c.req.valid("json");
-    const auth = c.get("auth");
-    const queued = await queueOutgoingMessage(c.get("db")(), c.env, {
-      businessId: conversation.businessId,
-      leadId: conversation.leadId,
-      to: conversation.chatJid,
-      text,
-      idempotencyKey: `reply:${auth.user.id}:${clientMessageId ?? crypto.randomUUID()}`,
-      origin: "reply",
-      createdByUserId: auth.user.id,
-    });
-    return c.json({ outboundId: queued.outboundId, duplicate: !queued.created }, 202);
-  },
-);
+const getOutbound = apiRoute({
+  method: "get",
+  path: "/api/whatsapp/outbound/{id}",
+  tag: "WhatsApp",
+  summary: "One outgoing message and its send state",
+  auth: { permission: "whatsapp.read" },
+  request: { params: idParam },
+  responses: { 200: jsonContent(z.strictObject({ message: outboundModel }), "The message") },
+  errors: ["not_found"],
+});
 
-whatsappRoutes.get(
-  "/api/whatsapp/outbound/:id",
-  requirePermission("whatsapp.read"),
-  validate("param", idParam),
-  async (c) => {
-    const [row] = await c
-      .get("db")()
-      .select()
-      .from(waOutbound)
-      .where(and(eq(waOutbound.id, c.req.valid("param").id), eq(waOutbound.businessId, businessIdOf(c))));
-    if (!row) throw notFound("Message");
-    return c.json({ message: row });
-  },
-);
+whatsappRoutes.openapi(getOutbound, async (c) => {
+  const [row] = await c
+    .get("db")()
+    .select()
+    .from(waOutbound)
+    .where(and(eq(waOutbound.id, c.req.valid("param").id), eq(waOutbound.businessId, businessIdOf(c))));
+  if (!row) throw notFound("Message");
+  return c.json({ message: row }, 200);
+});
