@@ -29,18 +29,52 @@ export class RateLimiterDO extends DurableObject<Env> {
     this.sql.exec(
       "CREATE TABLE IF NOT EXISTS bucket (id INTEGER PRIMARY KEY CHECK (id = 1), tokens REAL NOT NULL, updated_ms INTEGER NOT NULL)",
     );
+    // Clients this key trusts (sign-in: devices that signed in to the account), by token hash.
+    this.sql.exec("CREATE TABLE IF NOT EXISTS known_client (hash TEXT PRIMARY KEY, expires_ms INTEGER NOT NULL)");
   }
 
-  /** Takes `cost` tokens if the bucket has them; otherwise says how long to wait. */
-  take(policy: BucketPolicy, cost = 1, nowMs = Date.now()): TakeResult {
+  /** Whether `cost` tokens are there now, without taking them. */
+  peek(policy: BucketPolicy, cost = 1, nowMs = Date.now()): TakeResult {
+    const available = this.available(policy, nowMs);
+    const allowed = available >= cost;
+    return {
+      allowed,
+      remaining: Math.floor(available),
+      retryAfterSeconds: allowed ? 0 : Math.ceil((cost - available) / policy.refillPerSecond),
+    };
+  }
+
+  private available(policy: BucketPolicy, nowMs: number): number {
     const row = this.sql
       .exec<{ tokens: number; updated_ms: number }>("SELECT tokens, updated_ms FROM bucket")
       .toArray()[0];
     const elapsed = row ? Math.max(0, nowMs - row.updated_ms) / 1000 : 0;
-    const available = Math.min(
-      policy.capacity,
-      (row ? row.tokens : policy.capacity) + elapsed * policy.refillPerSecond,
+    return Math.min(policy.capacity, (row ? row.tokens : policy.capacity) + elapsed * policy.refillPerSecond);
+  }
+
+  /** Remembers a client (by the hash of its token) until `expiresMs`; keeps the newest `keep`. */
+  rememberClient(hash: string, expiresMs: number, keep = 20, nowMs = Date.now()): void {
+    this.sql.exec("DELETE FROM known_client WHERE expires_ms <= ?", nowMs);
+    this.sql.exec(
+      "INSERT INTO known_client (hash, expires_ms) VALUES (?, ?) ON CONFLICT (hash) DO UPDATE SET expires_ms = excluded.expires_ms",
+      hash,
+      expiresMs,
     );
+    this.sql.exec(
+      "DELETE FROM known_client WHERE hash NOT IN (SELECT hash FROM known_client ORDER BY expires_ms DESC LIMIT ?)",
+      keep,
+    );
+  }
+
+  isKnownClient(hash: string, nowMs = Date.now()): boolean {
+    return (
+      this.sql.exec("SELECT 1 FROM known_client WHERE hash = ? AND expires_ms > ?", hash, nowMs).toArray().length > 0
+    );
+  }
+
+  /** Takes `cost` tokens if the bucket has them; otherwise says how long to wait. */
+  take(policy: BucketPolicy, cost = 1, nowMs = Date.now()): TakeResult {
+    const available = this.available(policy, nowMs);
     const allowed = available >= cost;
     const tokens = allowed ? available - cost : available;
     this.sql.exec(

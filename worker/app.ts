@@ -7,6 +7,8 @@ import { DOCS_PATH, mountDocumentation } from "./contract/document";
 import { ApiError, handleError } from "./errors";
 import { requestMetrics } from "./middleware/metrics";
 import { requestContext } from "./middleware/request-context";
+import { requestPolicy } from "./middleware/request-policy";
+import { storableText } from "./middleware/storable-text";
 import { adminRoutes } from "./routes/admin";
 import { appointmentRoutes } from "./routes/appointments";
 import { authRoutes } from "./routes/auth";
@@ -57,6 +59,11 @@ export function createApp(): OpenAPIHono<AppEnv> {
       maxAge: 600,
     }),
   );
+
+  // After CORS (a preflight is answered there): content type, origin and body limit per route,
+  // then text Postgres cannot store; both before any session lookup or handler.
+  app.use("*", requestPolicy);
+  app.use("*", storableText);
 
   app.route("/", healthRoutes);
   app.route("/", metricsRoutes);

@@ -8,7 +8,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError, ZodType } from "zod";
 import { ConfigError } from "./config";
-import { log } from "./lib/log";
+import { log, safeErrorMessage, safeStack } from "./lib/log";
 
 export const errorStatus = {
   validation_failed: 400,
@@ -149,6 +149,7 @@ export function handleError(err: Error, c: Context): Response {
     const code = status === 413 ? "payload_too_large" : status >= 500 ? "internal_error" : "bad_request";
     return c.json(errorBody(code, err.message || "Request refused"), status);
   }
-  log.error("unhandled error", { requestId: c.get("requestId"), error: err.message, stack: err.stack });
+  // Never the raw message: a database error's carries the SQL and its parameters.
+  log.error("unhandled error", { requestId: c.get("requestId"), error: safeErrorMessage(err), stack: safeStack(err) });
   return c.json(errorBody("internal_error", "Something went wrong; the request id identifies it in our logs."), 500);
 }

@@ -38,6 +38,10 @@ export function clientFor(cookie: string, meta: { userId: number; email: string;
     cookie,
     request(method, path, body, headers = {}) {
       const init: RequestInit = { method, headers: { Cookie: cookie, ...headers } };
+      // Every state-changing route takes only its declared content type, body or not (a
+      // cross-site form cannot send JSON): a body-less POST says JSON like the dashboard does.
+      if (body === undefined && ["POST", "PUT", "PATCH"].includes(method))
+        (init.headers as Record<string, string>)["Content-Type"] ??= "application/json";
       if (body !== undefined) {
         if (typeof body === "string" || body instanceof Uint8Array) init.body = body;
         else {

@@ -1,6 +1,6 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { eq, sql } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { businesses, deadLetters, sessions, users } from "../../worker/db/schema";
 import { handleQueueBatch } from "../../worker/queues/consumer";
@@ -63,11 +63,18 @@ describe("queues", () => {
   });
 
   it("acks and dead-letters each message on its own within one batch", async () => {
+    // The good job must do its work and NOT be dead-lettered; each bad one must be dead-lettered
+    // with its own reason. Acks alone would pass if every message were dead-lettered.
+    const ids = await userWithSessions();
+    const run = crypto.randomUUID().slice(0, 8);
+    const good = `good-${run}`;
+    const badType = `bad-type-${run}`;
+    const badField = `bad-field-${run}`;
     const batch = createMessageBatch("prosaas-low", [
-      { id: "good-1", timestamp: new Date(), attempts: 1, body: { type: "maintenance.purge_expired_sessions" } },
-      { id: "bad-type", timestamp: new Date(), attempts: 1, body: { type: "no.such.job" } },
+      { id: good, timestamp: new Date(), attempts: 1, body: { type: "maintenance.purge_expired_sessions" } },
+      { id: badType, timestamp: new Date(), attempts: 1, body: { type: "no.such.job" } },
       {
-        id: "wrong-queue",
+        id: badField,
         timestamp: new Date(),
         attempts: 1,
         body: { type: "maintenance.purge_expired_sessions", graceHours: -1 },
@@ -76,8 +83,25 @@ describe("queues", () => {
     const ctx = createExecutionContext();
     await handleQueueBatch(batch, env);
     const result = await getQueueResult(batch, ctx);
-    expect(result.explicitAcks.sort()).toEqual(["bad-type", "good-1", "wrong-queue"]);
+    expect(result.explicitAcks.sort()).toEqual([badField, badType, good].sort());
     expect(result.retryMessages).toEqual([]);
+
+    // The good message did its work: the expired session is gone, the live one stays.
+    expect(await db.select({ id: sessions.id }).from(sessions).where(eq(sessions.id, ids.expired))).toHaveLength(0);
+    expect(await db.select({ id: sessions.id }).from(sessions).where(eq(sessions.id, ids.live))).toHaveLength(1);
+
+    // The bad ones went to the dead-letter queue, whose consumer records them (real delivery):
+    // wait for both records, then the good one (sent at the same moment, had it been) is absent.
+    const deadOf = () =>
+      db
+        .select()
+        .from(deadLetters)
+        .where(inArray(deadLetters.messageId, [good, badType, badField]));
+    await vi.waitFor(async () => expect(await deadOf()).toHaveLength(2), { timeout: 10_000, interval: 100 });
+    const reasons = Object.fromEntries((await deadOf()).map((d) => [d.messageId, d.reason]));
+    expect(Object.keys(reasons).sort()).toEqual([badField, badType].sort());
+    expect(reasons[badType]).toContain("no.such.job");
+    expect(reasons[badField]).toContain("graceHours");
   });
 
   it("a message exhausted by retries and moved to the DLQ is recorded with that reason", async () => {

@@ -51,7 +51,7 @@ describe("shard event verification", () => {
     for (const res of keyed) expect(res.status).toBe(401);
     const unsigned = await call("/internal/shards/events", {
       method: "POST",
-      headers: { "x-shard-id": String(shard) },
+      headers: { "x-shard-id": String(shard), "Content-Type": "application/json" },
       body: JSON.stringify({ events: [event] }),
     });
     expect(unsigned.status).toBe(401);

@@ -41,19 +41,23 @@ export interface PasswordCheck {
 
 export async function verifyPassword(
   password: string,
-  stored: string,
+  stored: string | null,
   wantedIterations: number,
 ): Promise<PasswordCheck> {
-  const [prefix, iterationsText, saltText, hashText] = stored.split("$");
+  // No such user: the same derivation at the configured cost, so the answer's timing says
+  // nothing about which emails exist.
+  const [prefix, iterationsText, saltText, hashText] = (stored ?? dummyHash(wantedIterations)).split("$");
   const iterations = Number(iterationsText);
   if (prefix !== PREFIX || !Number.isInteger(iterations) || iterations <= 0 || !saltText || !hashText) {
     return { valid: false, needsRehash: false };
   }
   const expected = unb64(hashText);
   const actual = await derive(password, unb64(saltText), iterations);
-  const valid = await timingSafeEqual(expected, actual);
+  const valid = stored !== null && (await timingSafeEqual(expected, actual));
   return { valid, needsRehash: valid && iterations < wantedIterations };
 }
 
-/** A hash that never verifies, so unknown emails cost as much time as known ones. */
-export const DUMMY_PASSWORD_HASH = `${PREFIX}$100000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=`;
+/** A hash that never verifies (no password derives to all zero bytes), at `iterations` rounds. */
+export function dummyHash(iterations: number): string {
+  return `${PREFIX}$${iterations}$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=`;
+}

@@ -8,13 +8,21 @@ import type { Env } from "../env";
 import { ApiError } from "../errors";
 
 export const rateLimitPresets = {
-  /** Sign-in attempts per email from one client: 5, then one per minute. */
+  /** Sign-in attempts per email from one client (IP, IPv6 /64): 5, then one per minute. */
   loginEmailIp: { capacity: 5, refillPerSecond: 1 / 60 },
   /**
-   * Sign-in attempts per email from anywhere: 30, then 30 an hour. Looser than the above, so one
-   * stranger guessing cannot lock the real user out, while a spread-out guessing run still stops.
+   * How much of the per-email budget one client may spend: 5 an hour. An attacker on one address
+   * at its full allowed rate (60 an hour) thus drains `loginEmail` slower than it refills, so it
+   * can never lock the account for anyone else. See auth/login-guard.ts.
+   */
+  loginEmailShare: { capacity: 5, refillPerSecond: 5 / 3600 },
+  /**
+   * Sign-in attempts per email from clients it does not know: 30, then 30 an hour. Only a guessing
+   * run spread over many addresses empties it, and then it slows that run to 30 guesses an hour.
    */
   loginEmail: { capacity: 30, refillPerSecond: 30 / 3600 },
+  /** Sign-in attempts per email from a device that signed in to it before: its own 5, then 1/min. */
+  loginDevice: { capacity: 5, refillPerSecond: 1 / 60 },
   /** Sign-in attempts per client IP: 20, then one every 15 s. */
   loginIp: { capacity: 20, refillPerSecond: 1 / 15 },
   /** Password changes per user: 5 per hour. */
@@ -28,9 +36,34 @@ export const rateLimitPresets = {
 export type RateLimitPreset = keyof typeof rateLimitPresets;
 
 /** Takes `cost` tokens for `key` under `preset`; throws a 429 ApiError when the bucket is short. */
-export async function enforceRateLimit(env: Env, preset: RateLimitPreset, key: string, cost = 1): Promise<void> {
+export async function enforceRateLimit(
+  env: Env,
+  preset: RateLimitPreset,
+  key: string,
+  cost = 1,
+  nowMs = Date.now(),
+): Promise<void> {
   const limiter = env.RATE_LIMITER_DO.getByName(`${preset}:${key}`);
-  const result = await limiter.take(rateLimitPresets[preset], Math.min(cost, rateLimitPresets[preset].capacity));
+  refuseUnless(
+    preset,
+    await limiter.take(rateLimitPresets[preset], Math.min(cost, rateLimitPresets[preset].capacity), nowMs),
+  );
+}
+
+/** Takes one token if there is one; says whether it did (no 429). */
+export async function tryRateLimit(env: Env, preset: RateLimitPreset, key: string, nowMs = Date.now()) {
+  return (await env.RATE_LIMITER_DO.getByName(`${preset}:${key}`).take(rateLimitPresets[preset], 1, nowMs)).allowed;
+}
+
+/** Throws the 429 when `key` has no token left under `preset`, without taking one. */
+export async function requireRateLimitRoom(env: Env, preset: RateLimitPreset, key: string, nowMs = Date.now()) {
+  refuseUnless(
+    preset,
+    await env.RATE_LIMITER_DO.getByName(`${preset}:${key}`).peek(rateLimitPresets[preset], 1, nowMs),
+  );
+}
+
+function refuseUnless(preset: RateLimitPreset, result: { allowed: boolean; retryAfterSeconds: number }): void {
   if (!result.allowed) {
     throw new ApiError(
       "rate_limited",

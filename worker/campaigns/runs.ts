@@ -20,7 +20,7 @@ import { z } from "zod";
 import type { Database } from "../db/client";
 import { campaignStatuses, leads, outboundCallJobs, outboundCallRuns } from "../db/schema";
 import { ApiError, notFound } from "../errors";
-import { MAX_ID } from "../lib/schemas";
+import { isoDateTime, MAX_ID } from "../lib/schemas";
 import { audienceWhere, audienceSchema as sharedAudienceSchema } from "../services/audience";
 import { E164_SQL } from "../services/phones";
 import type { WorkingHours } from "../services/settings";
@@ -50,9 +50,9 @@ export const audienceSchema = sharedAudienceSchema(MAX_CAMPAIGN_JOBS);
 export const scheduleSchema = z
   .object({
     /** Dial no earlier than this. */
-    start: z.iso.datetime({ offset: true }).optional(),
+    start: isoDateTime.optional(),
     /** Dial no later than this: jobs still waiting then are cancelled and the run finishes. */
-    end: z.iso.datetime({ offset: true }).optional(),
+    end: isoDateTime.optional(),
     /** Dial only within the business's working hours (settings), in its time zone. */
     businessHours: z.boolean().default(false),
   })

@@ -48,3 +48,21 @@ export const idSchema = z.coerce
 export const idParam = z.object({ id: idSchema });
 
 export const hexColor = z.string().regex(/^#[0-9a-fA-F]{6}$/, "must be a #rrggbb colour");
+
+/**
+ * Instants the API takes (`from`, `to`, `startsAt`, `sendAt`, a run's `schedule.start`, …).
+ * Postgres has no year 0 and refuses the six-digit years JavaScript writes after 9999, so an
+ * unbounded ISO string was a 500. 1900 to 9999 covers everything a business schedules or
+ * searches, with room above for the few days a duration or retry delay adds.
+ */
+export const MIN_INSTANT_MS = Date.UTC(1900, 0, 1);
+export const MAX_INSTANT_MS = Date.UTC(9999, 0, 1);
+export const INSTANT_RANGE_MESSAGE = "must be between the years 1900 and 9999";
+
+export function isStorableInstant(ms: number): boolean {
+  return Number.isFinite(ms) && ms >= MIN_INSTANT_MS && ms < MAX_INSTANT_MS;
+}
+
+export const isoDateTime = z.iso
+  .datetime({ offset: true, message: "must be an ISO 8601 date-time with an offset" })
+  .refine((v) => isStorableInstant(Date.parse(v)), { message: INSTANT_RANGE_MESSAGE });

@@ -3,9 +3,11 @@
  */
 import { z } from "@hono/zod-openapi";
 import { eq, sql } from "drizzle-orm";
-import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "../auth/password";
+import { getCookie, setCookie } from "hono/cookie";
+import { admitSignIn, DEVICE_COOKIE, DEVICE_TRUST_DAYS, signInSucceeded } from "../auth/login-guard";
+import { hashPassword, verifyPassword } from "../auth/password";
 import { can, type Permission, permissions } from "../auth/permissions";
-import { enforceRateLimit, resetRateLimit } from "../auth/rate-limits";
+import { enforceRateLimit } from "../auth/rate-limits";
 import {
   clearSessionCookie,
   createSession,
@@ -66,19 +68,14 @@ const login = apiRoute({
 authRoutes.openapi(login, async (c) => {
   const { email, password } = c.req.valid("json");
   const config = c.get("config");
-  const ip = clientIp(c);
-  await enforceRateLimit(c.env, "loginIp", ip);
-  await enforceRateLimit(c.env, "loginEmailIp", `${email}|${ip}`);
-  await enforceRateLimit(c.env, "loginEmail", email);
+  const attempt = { email, ip: clientIp(c), deviceToken: getCookie(c, DEVICE_COOKIE) };
+  const { ip } = attempt;
+  await admitSignIn(c.env, attempt);
 
   const db = c.get("db")();
   const [user] = await db.select().from(users).where(sql`lower(${users.email}) = ${email}`).limit(1);
   // Unknown email or inactive user: still spend the hashing time, then the same answer.
-  const check = await verifyPassword(
-    password,
-    user?.passwordHash ?? DUMMY_PASSWORD_HASH,
-    config.PASSWORD_PBKDF2_ITERATIONS,
-  );
+  const check = await verifyPassword(password, user?.passwordHash ?? null, config.PASSWORD_PBKDF2_ITERATIONS);
   if (!user?.isActive || !check.valid) {
     throw new ApiError("invalid_credentials", "Email or password is incorrect", undefined, 401);
   }
@@ -86,7 +83,6 @@ authRoutes.openapi(login, async (c) => {
     const rehashed = await hashPassword(password, config.PASSWORD_PBKDF2_ITERATIONS);
     await db.update(users).set({ passwordHash: rehashed, updatedAt: new Date() }).where(eq(users.id, user.id));
   }
-  await resetRateLimit(c.env, "loginEmailIp", `${email}|${ip}`);
 
   const session = await createSession(db, {
     userId: user.id,
@@ -96,6 +92,15 @@ authRoutes.openapi(login, async (c) => {
     userAgent: c.req.header("user-agent"),
   });
   setSessionCookie(c, session.token, session.expiresAt);
+  // After the session cookie: clients that read the first Set-Cookie read the session.
+  const deviceToken = await signInSucceeded(c.env, attempt);
+  setCookie(c, DEVICE_COOKIE, deviceToken, {
+    httpOnly: true,
+    secure: true,
+    sameSite: "Strict",
+    path: "/api/auth/login",
+    maxAge: DEVICE_TRUST_DAYS * 86_400,
+  });
   return c.json({ user: publicUser(user), expiresAt: session.expiresAt.toISOString() }, 200);
 });
 

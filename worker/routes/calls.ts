@@ -12,7 +12,7 @@ import { apiRoute } from "../contract/route";
 import { createRouter } from "../contract/router";
 import { callLogs, leads } from "../db/schema";
 import { ApiError, notFound } from "../errors";
-import { idParam, MAX_ID } from "../lib/schemas";
+import { idParam, isoDateTime, MAX_ID } from "../lib/schemas";
 
 export const callRoutes = createRouter();
 
@@ -80,8 +80,8 @@ const listQuery = z
     direction: z.enum(["inbound", "outbound"]).optional(),
     status: z.string().max(40).optional(),
     leadId: z.coerce.number().int().positive().max(MAX_ID).optional(),
-    from: z.iso.datetime({ offset: true }).optional(),
-    to: z.iso.datetime({ offset: true }).optional(),
+    from: isoDateTime.optional(),
+    to: isoDateTime.optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
     /** The last id of the previous page (newest first). */
     before: z.coerce.number().int().positive().max(MAX_ID).optional(),

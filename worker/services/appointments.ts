@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { Database } from "../db/client";
 import { appointmentStatuses, appointments } from "../db/schema";
 import { ApiError, notFound } from "../errors";
-import { MAX_ID } from "../lib/schemas";
+import { isStorableInstant, MAX_ID } from "../lib/schemas";
 import { type BusinessClock, formatAppointment } from "./dates";
 import type { BusinessProfile } from "./message-context";
 import { cancelReminderMessage, reminderLeadMinutes, reminderPlan } from "./reminders";
@@ -153,8 +153,8 @@ export async function updateAppointment(
     input.reminderMinutesBefore !== undefined ? input.reminderMinutesBefore : existing.reminderMinutesBefore;
   const minutes = async () => override ?? (await reminderLeadMinutes(db, business.id));
   if (timeChanged) {
-    // A new time is a new reminder (its own idempotency key); the old one must not go out.
-    await cancelReminderMessage(db, existing);
+    // A new time is a new reminder (its own idempotency key); the old one is cancelled below, in
+    // the same transaction as the update.
     Object.assign(values, reminderPlan(startsAt, await minutes(), business.timezone, now), { reminderSentAt: null });
   } else if (minutesChanged && (existing.reminderStatus === "pending" || existing.reminderStatus === "skipped")) {
     // Same time, other lead time: only a reminder not yet handled is re-planned (one already
@@ -162,13 +162,20 @@ export async function updateAppointment(
     Object.assign(values, reminderPlan(startsAt, await minutes(), business.timezone, now));
   }
 
-  const [updated] = await db
-    .update(appointments)
-    .set(values)
-    .where(and(eq(appointments.id, id), eq(appointments.businessId, business.id), eq(appointments.status, "scheduled")))
-    .returning();
-  if (!updated) throw new ApiError("conflict", "This appointment was cancelled meanwhile; it cannot be changed");
-  return updated;
+  // One transaction: an update that fails (or finds the appointment cancelled meanwhile) leaves
+  // the queued reminder of the old time as it was, never cancelled with nothing to replace it.
+  return db.transaction(async (tx) => {
+    if (timeChanged) await cancelReminderMessage(tx, existing);
+    const [updated] = await tx
+      .update(appointments)
+      .set(values)
+      .where(
+        and(eq(appointments.id, id), eq(appointments.businessId, business.id), eq(appointments.status, "scheduled")),
+      )
+      .returning();
+    if (!updated) throw new ApiError("conflict", "This appointment was cancelled meanwhile; it cannot be changed");
+    return updated;
+  });
 }
 
 /** Cancels an appointment and its reminder if not sent yet. Idempotent. */
@@ -179,16 +186,22 @@ export async function cancelAppointment(db: Database, businessId: number, id: nu
     throw new ApiError("conflict", "This appointment is completed; it cannot be cancelled", { status: "completed" });
   }
   // A reminder in the send job's hands (`sending`) cannot be stopped; its outcome will say so.
-  const stopped = existing.reminderStatus === "queued" ? await cancelReminderMessage(db, existing) : false;
-  const [cancelled] = await db
-    .update(appointments)
-    .set({
-      status: "cancelled",
-      updatedAt: new Date(),
-      reminderStatus: sql`case when ${appointments.reminderStatus} = 'pending' or ${stopped}::boolean then 'skipped' else ${appointments.reminderStatus} end`,
-    })
-    .where(and(eq(appointments.id, id), eq(appointments.businessId, businessId), eq(appointments.status, "scheduled")))
-    .returning();
+  // Reminder and appointment change together or not at all.
+  const cancelled = await db.transaction(async (tx) => {
+    const stopped = existing.reminderStatus === "queued" ? await cancelReminderMessage(tx, existing) : false;
+    const [row] = await tx
+      .update(appointments)
+      .set({
+        status: "cancelled",
+        updatedAt: new Date(),
+        reminderStatus: sql`case when ${appointments.reminderStatus} = 'pending' or ${stopped}::boolean then 'skipped' else ${appointments.reminderStatus} end`,
+      })
+      .where(
+        and(eq(appointments.id, id), eq(appointments.businessId, businessId), eq(appointments.status, "scheduled")),
+      )
+      .returning();
+    return row;
+  });
   return cancelled ?? (await getAppointment(db, businessId, id));
 }
 
@@ -202,6 +215,8 @@ export const listAppointmentsQuery = z
     cursor: z
       .string()
       .regex(/^\d{1,15}\.\d{1,9}$/, "is not a cursor from this API")
+      // Digits alone can name an instant Postgres cannot hold (year 33658).
+      .refine((v) => isStorableInstant(Number(v.split(".")[0])), "is not a cursor from this API")
       .optional(),
   })
   .strict();

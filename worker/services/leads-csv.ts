@@ -9,6 +9,7 @@ import { eq } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { type leads, users } from "../db/schema";
 import { ApiError } from "../errors";
+import { isStorableText, UNSTORABLE_MESSAGE } from "../lib/storable-text";
 import { type BusinessContext, createLeadSchema, type FieldError, resolveLeadValues, statusKeys } from "./leads";
 
 export const EXPORT_COLUMNS = [
@@ -162,7 +163,36 @@ export function parseCsv(text: string): ParsedCsv {
   if (!mapping.some((f) => f === "phone" || f === "email" || f === "first_name" || f === "last_name")) {
     throw new ApiError("invalid_csv", "No name, phone or email column found in the header row", { headers });
   }
+  refuseUnstorableCells(headers, rows);
   return { headers, mapping, ignoredColumns: headers.filter((_, i) => mapping[i] === null), rows };
+}
+
+/**
+ * A NUL in a cell (a binary file saved as .csv, or a hostile one) is text Postgres cannot store:
+ * the whole file is refused with a 400 naming each line and column, before anything is written.
+ */
+function refuseUnstorableCells(headers: string[], rows: string[][]): void {
+  const fields: { field: string; line: number; message: string }[] = [];
+  for (const [i, header] of headers.entries()) {
+    if (!isStorableText(header)) fields.push({ field: `column ${i + 1}`, line: 1, message: UNSTORABLE_MESSAGE });
+  }
+  for (const [index, cells] of rows.entries()) {
+    for (const [i, cell] of cells.entries()) {
+      if (fields.length >= 50) break;
+      if (!isStorableText(cell)) {
+        const header = headers[i] ?? "";
+        fields.push({
+          field: isStorableText(header) ? header : `column ${i + 1}`,
+          line: index + 2,
+          message: UNSTORABLE_MESSAGE,
+        });
+      }
+    }
+  }
+  if (fields.length) {
+    const where = fields.map((f) => `line ${f.line} ${f.field}`).join(", ");
+    throw new ApiError("validation_failed", `Invalid CSV: ${where}`, { fields });
+  }
 }
 
 /** Undoes the export's formula escaping ('=…, '+972…), so an export imports back unchanged. */

@@ -8,7 +8,7 @@ import type { Database } from "../db/client";
 import { businesses, leadStatuses, leads, users } from "../db/schema";
 import { ApiError } from "../errors";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
-import { MAX_ID } from "../lib/schemas";
+import { isoDateTime, MAX_ID } from "../lib/schemas";
 import { normalizePhone } from "./phones";
 
 const optionalText = (max: number) =>
@@ -136,11 +136,6 @@ export function fieldErrors(errors: FieldError[]): ApiError {
 
 // ---- listing ---------------------------------------------------------------------------------
 
-/** An ISO timestamp Postgres can hold (it has no year 0; nothing of ours predates 1900). */
-const isoSince1900 = z.iso
-  .datetime({ offset: true })
-  .refine((v) => Date.parse(v) >= Date.UTC(1900, 0, 1), { message: "must be a date after 1900" });
-
 export const listLeadsQuery = z
   .object({
     q: z.string().trim().min(1).max(100).optional(),
@@ -152,8 +147,8 @@ export const listLeadsQuery = z
     source: z.string().max(100).optional(),
     ownerUserId: z.coerce.number().int().positive().max(MAX_ID).optional(),
     tag: z.string().max(50).optional(),
-    createdFrom: isoSince1900.optional(),
-    createdTo: isoSince1900.optional(),
+    createdFrom: isoDateTime.optional(),
+    createdTo: isoDateTime.optional(),
     sort: z.enum(["created_at", "updated_at"]).default("created_at"),
     order: z.enum(["asc", "desc"]).default("desc"),
     limit: z.coerce.number().int().min(1).max(200).default(50),

@@ -9,9 +9,10 @@
  */
 import { z } from "zod";
 import { ApiError } from "../errors";
+import { isoDateTime } from "../lib/schemas";
 import { type BusinessClock, resolveLocalDateTime } from "./dates";
 
-export const isoInstant = z.iso.datetime({ offset: true, message: "must be an ISO 8601 date-time with an offset" });
+export const isoInstant = isoDateTime;
 
 export const typedWhenFields = {
   date: z.string().trim().min(1).max(20).optional(),

@@ -13,7 +13,7 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { waMessages, waOutbound } from "../../db/schema";
 import type { Env } from "../../env";
-import { log } from "../../lib/log";
+import { log, safeErrorMessage } from "../../lib/log";
 import { businessStub } from "../../services/settings";
 import { banReason } from "../../whatsapp/ban-signals";
 import { businessShard } from "../../whatsapp/business-shard";
@@ -130,7 +130,7 @@ export const whatsappSend: JobHandler<"whatsapp.send"> = async (job, { db: getDb
     return undefined;
   } catch (err) {
     if (!(err instanceof ShardError)) {
-      await setStatus(db, claimed, "queued", { lastError: String(err) }, "sending");
+      await setStatus(db, claimed, "queued", { lastError: safeErrorMessage(err) }, "sending");
       throw err;
     }
     const ban = banReason(err);
