@@ -46,7 +46,7 @@ export default defineConfig({
                 NEON_WS_PROXY: plan.wsProxy ?? "",
                 TEST_FRESH_DATABASE_URL: plan.freshDatabaseUrl,
                 TEST_BEHIND_DATABASE_URL: plan.behindDatabaseUrl,
-                // Twilio: the local fake (tests/fakes/twilio-server.ts, started by the global setup).
+                // Twilio: the local fake (scripts/twilio-simulator/, started by the global setup).
                 TWILIO_API_BASE_URL: twilio.baseUrl,
                 TWILIO_ACCOUNT_SID: twilio.accountSid,
                 TWILIO_AUTH_TOKEN: twilio.authToken,

@@ -6,7 +6,7 @@ import type { TestProject } from "vitest/node";
 import { type LocalPostgres, startEmbeddedPostgres } from "../../scripts/lib/embedded-postgres";
 import { createDatabase, runMigrations, withNodePool } from "../../scripts/lib/migrate";
 import { type NeonWsProxy, startNeonWsProxy } from "../../scripts/lib/neon-ws-proxy";
-import { type FakeTwilio, startFakeTwilio } from "../fakes/twilio-server";
+import { type FakeTwilio, startFakeTwilio } from "../../scripts/twilio-simulator/server";
 import { type RunningShards, shardNodesPlan, startShardNodes } from "./shard-nodes";
 import { testDatabasePlan } from "./test-database";
 import { fakeTwilioPlan } from "./twilio-plan";
