@@ -1,5 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { emptyDatabaseUrl } from "./tests/setup/empty-database";
 import { shardNodesPlan } from "./tests/setup/shard-nodes";
 import { testDatabasePlan } from "./tests/setup/test-database";
 import { fakeTwilioPlan } from "./tests/setup/twilio-plan";
@@ -46,6 +47,7 @@ export default defineConfig({
                 NEON_WS_PROXY: plan.wsProxy ?? "",
                 TEST_FRESH_DATABASE_URL: plan.freshDatabaseUrl,
                 TEST_BEHIND_DATABASE_URL: plan.behindDatabaseUrl,
+                TEST_EMPTY_DATABASE_URL: emptyDatabaseUrl(plan.databaseUrl),
                 // Twilio: the local fake (scripts/twilio-simulator/, started by the global setup).
                 TWILIO_API_BASE_URL: twilio.baseUrl,
                 TWILIO_ACCOUNT_SID: twilio.accountSid,

@@ -19,6 +19,7 @@ import { leadCsvRoutes } from "./routes/leads-csv";
 import { metricsRoutes } from "./routes/metrics";
 import { outboundRunRoutes } from "./routes/outbound-runs";
 import { scheduledMessageRoutes } from "./routes/scheduled-messages";
+import { setupRoutes } from "./routes/setup";
 import { shardEventRoutes } from "./routes/shard-events";
 import { twilioVoiceRoutes } from "./routes/twilio-voice";
 import { userRoutes } from "./routes/users";
@@ -62,6 +63,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/", metricsRoutes);
   app.route("/", twilioVoiceRoutes);
   app.route("/", authRoutes);
+  app.route("/", setupRoutes);
   app.route("/", adminRoutes);
   app.route("/", businessRoutes);
   app.route("/", userRoutes);

@@ -176,7 +176,8 @@ export class CallFlow {
     call.startedAt = new Date();
     this.move(call, "in-progress");
     const s = this.deps.settings;
-    if (s.auto) this.later(call, by === "machine_start" ? s.machineTalkMs : s.talkMs, () => this.finish(call, "completed"));
+    if (s.auto)
+      this.later(call, by === "machine_start" ? s.machineTalkMs : s.talkMs, () => this.finish(call, "completed"));
   }
 
   private finish(call: FlowCall, status: "completed" | "busy" | "failed" | "no-answer" | "canceled"): void {
@@ -238,7 +239,9 @@ export class CallFlow {
   private async deliver(call: FlowCall, url: string, params: Record<string, string>, status: string): Promise<void> {
     const signature = twilio.getExpectedTwilioSignature(this.deps.authToken, url, params);
     const target = new URL(url);
-    const deliverTo = this.deps.callbackOrigin ? new URL(`${target.pathname}${target.search}`, this.deps.callbackOrigin) : target;
+    const deliverTo = this.deps.callbackOrigin
+      ? new URL(`${target.pathname}${target.search}`, this.deps.callbackOrigin)
+      : target;
     // Twilio retries a callback once when the connection fails or times out (15 s).
     for (let attempt = 1; attempt <= 2; attempt++) {
       try {

@@ -144,11 +144,7 @@ export async function startFakeTwilio(opts: {
     if (path.startsWith("/__control/")) {
       if (req.method === "GET" && path === "/__control/calls") {
         const to = url.searchParams.get("to");
-        return json(
-          res,
-          200,
-          [...calls.values()].filter((c) => !to || c.to === to).map(publicCall),
-        );
+        return json(res, 200, [...calls.values()].filter((c) => !to || c.to === to).map(publicCall));
       }
       const action = /^\/__control\/calls\/([^/]+)\/([a-z-]+)$/.exec(path);
       if (req.method === "POST" && action) {
