@@ -78,6 +78,16 @@ export default defineConfig({
           include: ["tests/node/**/*.test.ts"],
         },
       },
+      {
+        // `npm run dev` started as a user starts it (tests/e2e/dev-stack.ts), driven over HTTP.
+        test: {
+          name: "e2e",
+          environment: "node",
+          include: ["tests/e2e/**/*.test.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+        },
+      },
     ],
   },
 });

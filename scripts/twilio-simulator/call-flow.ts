@@ -72,12 +72,17 @@ export interface FlowCall {
 }
 
 export function drawOutcome(s: CallFlowSettings, random = Math.random): CallOutcome {
-  const r = random();
-  let edge = s.noAnswerRate;
-  if (r < edge) return "no-answer";
-  if (r < (edge += s.busyRate)) return "busy";
-  if (r < (edge += s.failedRate)) return "failed";
-  if (r < (edge += s.machineRate)) return "machine";
+  const shares: [CallOutcome, number][] = [
+    ["no-answer", s.noAnswerRate],
+    ["busy", s.busyRate],
+    ["failed", s.failedRate],
+    ["machine", s.machineRate],
+  ];
+  let r = random();
+  for (const [outcome, share] of shares) {
+    if (r < share) return outcome;
+    r -= share;
+  }
   return "human";
 }
 
