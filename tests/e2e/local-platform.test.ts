@@ -14,6 +14,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runningPostgresPort } from "../../scripts/lib/dev-state";
 import { freePort } from "../../scripts/lib/embedded-postgres";
+import { uniquePhone } from "../worker/phones";
 import { type DevStack, runBootstrap, startDevStack, waitFor } from "./dev-stack";
 
 let stack: DevStack;
@@ -46,8 +47,9 @@ async function createLead(firstName: string, phone: string): Promise<number> {
 async function metric(name: string): Promise<number | undefined> {
   const res = await fetch(`${stack.workerUrl}/metrics`, { headers: { Authorization: `Bearer ${stack.metricsToken}` } });
   if (!res.ok) throw new Error(`/metrics answered ${res.status}`);
-  const line = (await res.text()).split("\n").find((l) => l.startsWith(`${name} `));
-  return line === undefined ? undefined : Number(line.split(" ")[1]);
+  // Series carry labels (at least the isolate): `name{…} value`.
+  const line = (await res.text()).split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
 }
 
 beforeAll(async () => {
@@ -104,7 +106,7 @@ describe("npm run dev, product journeys with nothing wired by hand", () => {
   let leadId = 0;
 
   it("a scheduled message goes out within a minute of its time, fired by the runner's cron", async () => {
-    leadId = await createLead("Dana", "+972501230001");
+    leadId = await createLead("Dana", uniquePhone());
     expect((await api("POST", "/api/whatsapp/connect")).status).toBe(200);
     // "Scan the QR": the fake driver's pair route, with the shard secret from LOCAL_DATA_DIR.
     const shard = (route: string, init?: RequestInit) =>
@@ -179,7 +181,8 @@ describe("npm run dev, product journeys with nothing wired by hand", () => {
 
   it("a 10-lead campaign finishes, every lead called once, no slot left held", async () => {
     const leadIds: number[] = [];
-    for (let i = 0; i < 10; i++) leadIds.push(await createLead(`Lead${i}`, `+97250124${String(i).padStart(4, "0")}`));
+    const leadPhones = Array.from({ length: 10 }, () => uniquePhone());
+    for (const [i, phone] of leadPhones.entries()) leadIds.push(await createLead(`Lead${i}`, phone));
     const created = await api<{ run: { id: number } }>("POST", "/api/outbound-runs", {
       name: "Local campaign",
       audience: { leadIds },
@@ -200,7 +203,7 @@ describe("npm run dev, product journeys with nothing wired by hand", () => {
     expect(done.run.jobs.completed).toBe(10);
     expect(done.slots.active).toBe(0);
     const simulated = (await (await fetch(`${stack.simulatorUrl}/__control/calls`)).json()) as { to: string }[];
-    const phones = simulated.map((c) => c.to).filter((to) => to.startsWith("+97250124"));
+    const phones = simulated.map((c) => c.to).filter((to) => leadPhones.includes(to));
     expect(new Set(phones).size).toBe(10);
     expect(phones).toHaveLength(10);
   }, 150_000);
