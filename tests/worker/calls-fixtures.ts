@@ -7,9 +7,9 @@
  * twilio-webhooks.test.ts also replays requests signed by the library itself.
  */
 import { env } from "cloudflare:workers";
+import type { FakeTwilioCall } from "../../scripts/twilio-simulator/server";
 import type { Database } from "../../worker/db/client";
 import { businesses, businessSettings } from "../../worker/db/schema";
-import type { FakeTwilioCall } from "../../scripts/twilio-simulator/server";
 import { call } from "./helpers";
 
 export const TWILIO_BASE = env.TWILIO_API_BASE_URL as string;
