@@ -1,5 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { emptyDatabaseUrl } from "./tests/setup/empty-database";
 import { shardNodesPlan } from "./tests/setup/shard-nodes";
 import { testDatabasePlan } from "./tests/setup/test-database";
 import { fakeTwilioPlan } from "./tests/setup/twilio-plan";
@@ -46,7 +47,8 @@ export default defineConfig({
                 NEON_WS_PROXY: plan.wsProxy ?? "",
                 TEST_FRESH_DATABASE_URL: plan.freshDatabaseUrl,
                 TEST_BEHIND_DATABASE_URL: plan.behindDatabaseUrl,
-                // Twilio: the local fake (tests/fakes/twilio-server.ts, started by the global setup).
+                TEST_EMPTY_DATABASE_URL: emptyDatabaseUrl(plan.databaseUrl),
+                // Twilio: the local fake (scripts/twilio-simulator/, started by the global setup).
                 TWILIO_API_BASE_URL: twilio.baseUrl,
                 TWILIO_ACCOUNT_SID: twilio.accountSid,
                 TWILIO_AUTH_TOKEN: twilio.authToken,
@@ -78,6 +80,16 @@ export default defineConfig({
           name: "node",
           environment: "node",
           include: ["tests/node/**/*.test.ts"],
+        },
+      },
+      {
+        // `npm run dev` started as a user starts it (tests/e2e/dev-stack.ts), driven over HTTP.
+        test: {
+          name: "e2e",
+          environment: "node",
+          include: ["tests/e2e/**/*.test.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
         },
       },
     ],

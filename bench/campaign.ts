@@ -4,9 +4,9 @@
  *
  * The real Worker (worker/index.ts bundled by wrangler) runs in Miniflare with its Durable Objects
  * and queues (batch settings from worker/queues/definitions.ts, i.e. production's), against an
- * embedded PostgreSQL 17 through the Neon WebSocket proxy, and the fake Twilio REST server
- * (tests/fakes/twilio-server.ts) which "answers instantly": every call it creates is ended at once
- * by a signed `completed` status callback to the Worker, as Twilio would send it (or after
+ * embedded PostgreSQL 17 through the Neon WebSocket proxy, and the Twilio simulator
+ * (scripts/twilio-simulator/) which "answers instantly": every call it creates is ended at once
+ * by a signed `completed` status callback to the Worker over HTTP, as Twilio would send it (or after
  * `--call-ms`, so that calls overlap and the cap is what limits the pace).
  *
  * Printed: time to create a run of N leads and queue its jobs (one request); dial throughput;
@@ -22,11 +22,11 @@ import type { Readable } from "node:stream";
 import { parseArgs } from "node:util";
 import { Miniflare } from "miniflare";
 import pg from "pg";
-import twilio from "twilio";
 import { freePort } from "../scripts/lib/embedded-postgres";
 import { runMigrations } from "../scripts/lib/migrate";
 import { startNeonWsProxy } from "../scripts/lib/neon-ws-proxy";
-import { type FakeTwilioCall, startFakeTwilio } from "../tests/fakes/twilio-server";
+import { isTerminal } from "../scripts/twilio-simulator/call-flow";
+import { type FakeTwilioCall, startFakeTwilio } from "../scripts/twilio-simulator/server";
 import { hashPassword } from "../worker/auth/password";
 import { deadLetterConsumer, queueDefinitions } from "../worker/queues/definitions";
 import { bundleWorker, COMPATIBILITY, startTempPostgres } from "./lib/worker-bundle";
@@ -104,46 +104,40 @@ async function main(): Promise<void> {
     cleanups.unshift(() => proxy.close());
     await runMigrations({ databaseUrl: postgres.url, wsProxy: proxy.address });
 
-    // ---- Twilio: every call created is answered and ended at once, by a signed callback ----
+    // ---- Twilio: the simulator answers every call at once and ends it after --call-ms, with a
+    // signed `completed` callback to the Worker (only that one: the figures are about the dial path) ----
     const accountSid = `AC${"b".repeat(32)}`;
     const authToken = "bench-twilio-token-0123456789abcdef";
+    const workerPort = await freePort();
     const created: FakeTwilioCall[] = [];
-    let mf: Miniflare | null = null;
     let live = 0;
     let maxLive = 0;
-    let callbacksFailed = 0;
-    const inFlight = new Set<Promise<void>>();
-    const answer = async (call: FakeTwilioCall) => {
-      if (CALL_MS > 0) await sleep(CALL_MS);
-      // The call is over at Twilio the moment it sends its terminal callback.
-      live--;
-      const callback = new URL(String(call.params.StatusCallback));
-      const params = { CallSid: call.sid, CallStatus: "completed", SequenceNumber: "1", CallDuration: "1" };
-      const signature = twilio.getExpectedTwilioSignature(authToken, callback.toString(), params);
-      const res = await mf!.dispatchFetch(`http://bench.local${callback.pathname}${callback.search}`, {
-        method: "POST",
-        headers: { "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature },
-        body: new URLSearchParams(params).toString(),
-      });
-      await res.arrayBuffer();
-      if (res.status !== 204) callbacksFailed++;
-    };
     const fake = await startFakeTwilio({
       accountSid,
       authToken,
+      flow: {
+        auto: true,
+        initiateMs: 0,
+        ringMs: 0,
+        talkMs: CALL_MS,
+        noAnswerRate: 0,
+        busyRate: 0,
+        failedRate: 0,
+        machineRate: 0,
+        terminalCallbacksOnly: true,
+      },
+      // The callback URLs say https://PUBLIC_HOST/…: delivered to Miniflare's port, signed as given.
+      callbackOrigin: `http://127.0.0.1:${workerPort}`,
       onCreate: (call) => {
         created.push(call);
         live++;
         maxLive = Math.max(maxLive, live);
-        const p = answer(call)
-          .catch(() => {
-            callbacksFailed++;
-          })
-          .finally(() => {
-            inFlight.delete(p);
-          });
-        inFlight.add(p);
       },
+      onStatus: (_call, status) => {
+        // The call is over at Twilio the moment it sends its terminal callback.
+        if (isTerminal(status)) live--;
+      },
+      log: (line) => console.error(`  twilio simulator: ${line}`),
     });
     cleanups.unshift(() => fake.close());
 
@@ -153,8 +147,9 @@ async function main(): Promise<void> {
       outdir: path.join(workDir, "bundle"),
       name: "prosaas-bench-campaign",
     });
-    mf = new Miniflare({
+    const mf = new Miniflare({
       host: "127.0.0.1",
+      port: workerPort,
       modules: true,
       modulesRoot: path.dirname(outfile),
       scriptPath: outfile,
@@ -271,7 +266,7 @@ async function main(): Promise<void> {
     const dialMs = performance.now() - t0;
     sampling = false;
     await sampler;
-    await Promise.allSettled([...inFlight]);
+    await fake.settle();
     await sleep(2000); // connections close after their batch: let them report their statistics
     const after = await dbStats(client);
 
@@ -328,7 +323,10 @@ async function main(): Promise<void> {
         "high-queue messages handled per dial",
         `${(highMessages / Math.max(1, dials)).toFixed(2)} (duplicates from kicks and slot waits are acked after one claim attempt)`,
       ],
-      ["status callbacks refused", String(callbacksFailed)],
+      [
+        "status callbacks refused",
+        String(created.filter((c) => c.callbacks.some((cb) => cb.httpStatus !== 204)).length),
+      ],
     ];
     const width = Math.max(...rows.map((r) => r[0].length));
     for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);

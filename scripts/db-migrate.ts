@@ -1,28 +1,24 @@
 /**
  * `npm run db:migrate`: applies migrations/ to DATABASE_URL (through NEON_WS_PROXY when set, or a
  * proxy started here for a plain Postgres). With no DATABASE_URL it migrates the embedded
- * development database, starting it if needed.
+ * development database: the one a running `npm run dev` uses, else it starts (or creates) it.
  */
-import path from "node:path";
-import { startEmbeddedPostgres } from "./lib/embedded-postgres";
-import { needsLocalProxy, readLocalEnv } from "./lib/local-env";
+import { LocalDatabaseError, openLocalDatabase } from "./lib/local-database";
+import { readLocalEnv } from "./lib/local-env";
 import { runMigrations } from "./lib/migrate";
-import { startNeonWsProxy } from "./lib/neon-ws-proxy";
 
-const env = readLocalEnv();
-const embedded = env.DATABASE_URL
-  ? null
-  : await startEmbeddedPostgres({
-      dataDir: path.join(env.LOCAL_DATA_DIR, "postgres"),
-      port: env.LOCAL_PG_PORT,
-      database: "prosaas",
-    });
-const databaseUrl = env.DATABASE_URL ?? embedded!.url;
-const proxy = needsLocalProxy(databaseUrl, env.NEON_WS_PROXY) ? await startNeonWsProxy() : null;
+// Exit explicitly: embedded-postgres's exit hook would end the process with 0 on 'beforeExit'.
+let code = 0;
 try {
-  await runMigrations({ databaseUrl, wsProxy: env.NEON_WS_PROXY ?? proxy?.address });
-  console.log(`migrations applied to ${new URL(databaseUrl).host}${new URL(databaseUrl).pathname}`);
-} finally {
-  await proxy?.close();
-  await embedded?.stop();
+  const db = await openLocalDatabase(readLocalEnv(), { create: true });
+  try {
+    await runMigrations({ databaseUrl: db.databaseUrl, wsProxy: db.wsProxy });
+    console.log(`migrations applied to ${db.source}`);
+  } finally {
+    await db.close();
+  }
+} catch (err) {
+  console.error(`db:migrate: ${err instanceof LocalDatabaseError || err instanceof Error ? err.message : String(err)}`);
+  code = 1;
 }
+process.exit(code);

@@ -22,6 +22,7 @@ import { leadRoutes } from "./routes/leads";
 import { leadCsvRoutes } from "./routes/leads-csv";
 import { metricsRoutes } from "./routes/metrics";
 import { scheduledMessageRoutes } from "./routes/scheduled-messages";
+import { setupRoutes } from "./routes/setup";
 import { shardEventRoutes } from "./routes/shard-events";
 import { twilioVoiceRoutes } from "./routes/twilio-voice";
 import { userRoutes } from "./routes/users";
@@ -69,6 +70,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/", metricsRoutes);
   app.route("/", twilioVoiceRoutes);
   app.route("/", authRoutes);
+  app.route("/", setupRoutes);
   app.route("/", adminRoutes);
   app.route("/", businessRoutes);
   app.route("/", userRoutes);

@@ -6,7 +6,8 @@ import type { TestProject } from "vitest/node";
 import { type LocalPostgres, startEmbeddedPostgres } from "../../scripts/lib/embedded-postgres";
 import { createDatabase, runMigrations, withNodePool } from "../../scripts/lib/migrate";
 import { type NeonWsProxy, startNeonWsProxy } from "../../scripts/lib/neon-ws-proxy";
-import { type FakeTwilio, startFakeTwilio } from "../fakes/twilio-server";
+import { type FakeTwilio, startFakeTwilio } from "../../scripts/twilio-simulator/server";
+import { emptyDatabaseUrl } from "./empty-database";
 import { type RunningShards, shardNodesPlan, startShardNodes } from "./shard-nodes";
 import { testDatabasePlan } from "./test-database";
 import { fakeTwilioPlan } from "./twilio-plan";
@@ -45,6 +46,14 @@ export async function setup(project: TestProject): Promise<void> {
       "DELETE FROM drizzle.__drizzle_migrations WHERE created_at = (SELECT max(created_at) FROM drizzle.__drizzle_migrations)",
     ),
   );
+  // For first-run setup: a migrated database with no users (tests/worker/setup.test.ts).
+  await createDatabase({
+    databaseUrl: plan.databaseUrl,
+    wsProxy,
+    name: dbName(emptyDatabaseUrl(plan.databaseUrl)),
+    recreate: true,
+  });
+  await runMigrations({ databaseUrl: emptyDatabaseUrl(plan.databaseUrl), wsProxy });
   project.provide("databaseUrl", plan.databaseUrl);
   project.provide("wsProxy", plan.wsProxy ?? "");
 

@@ -1,7 +1,7 @@
 /**
  * The fake Twilio of a test run: where it listens and the credentials it accepts. Shared by
  * vitest.config.ts (which hands them to the Worker as TWILIO_* bindings) and the global setup
- * (which starts tests/fakes/twilio-server.ts on that port), through one environment variable, as
+ * (which starts the Twilio simulator, scripts/twilio-simulator/, on that port), through one environment variable, as
  * test-database.ts does for Postgres.
  */
 import { randomBytes } from "node:crypto";

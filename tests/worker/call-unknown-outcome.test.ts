@@ -4,7 +4,7 @@
  *   slot and lease stay held, the log says `unknown`, nothing is retryable or redialed; the call's
  *   first status callback (its URL names the log and lease) or the lease sweep settles it;
  * - a status callback frees the slot while Postgres is down, and the log catches up after.
- * The fake Twilio (tests/fakes/twilio-server.ts) creates the call and cuts the answer mid-body.
+ * The fake Twilio (scripts/twilio-simulator/server.ts) creates the call and cuts the answer mid-body.
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";

@@ -4,8 +4,8 @@
  */
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fakeRecordingBytes } from "../../scripts/twilio-simulator/recording-bytes";
 import { businesses } from "../../worker/db/schema";
-import { fakeRecordingBytes } from "../fakes/recording-bytes";
 import { fakeTwilio, postTwilio, uniqueNumber } from "./calls-fixtures";
 import { createTenant, type Tenant } from "./fixtures";
 import { callWithSettings, errorOf, testDb } from "./helpers";

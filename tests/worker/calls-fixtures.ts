@@ -1,15 +1,15 @@
 /**
  * Fixtures for the calls tests: businesses with a Twilio number and call settings, Twilio-signed
- * webhook requests, and the control API of the fake Twilio (tests/fakes/twilio-server.ts).
+ * webhook requests, and the control API of the fake Twilio (scripts/twilio-simulator/).
  *
  * Webhook signatures here are computed with WebCrypto independently of the Worker's verifier;
  * tests/node/twilio-signature.test.ts proves that algorithm equals the official library's, and
  * twilio-webhooks.test.ts also replays requests signed by the library itself.
  */
 import { env } from "cloudflare:workers";
+import type { FakeTwilioCall } from "../../scripts/twilio-simulator/server";
 import type { Database } from "../../worker/db/client";
 import { businesses, businessSettings } from "../../worker/db/schema";
-import type { FakeTwilioCall } from "../fakes/twilio-server";
 import { call } from "./helpers";
 
 export const TWILIO_BASE = env.TWILIO_API_BASE_URL as string;

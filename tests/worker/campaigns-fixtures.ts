@@ -6,10 +6,10 @@
 import { env } from "cloudflare:workers";
 import { eq, inArray, sql } from "drizzle-orm";
 import { expect } from "vitest";
+import type { FakeTwilioCall } from "../../scripts/twilio-simulator/server";
 import { callAdmission } from "../../worker/calls/admission";
 import type { Database } from "../../worker/db/client";
 import { businesses, businessSettings, leads, outboundCallJobs, outboundCallRuns } from "../../worker/db/schema";
-import type { FakeTwilioCall } from "../fakes/twilio-server";
 import { postTwilio, TWILIO_BASE, uniqueNumber } from "./calls-fixtures";
 import { createTenant, type Tenant } from "./fixtures";
 

@@ -551,3 +551,19 @@ export const broadcastRecipients = pgTable(
     index("broadcast_recipients_status_idx").on(t.broadcastId, t.status),
   ],
 );
+
+/**
+ * The first-run setup token, production only (worker/services/setup.ts): at most one row; only the
+ * token's SHA-256 is kept. The Worker prints the token in its logs when it makes one; it expires,
+ * and is deleted with the setup that used it.
+ */
+export const setupTokens = pgTable(
+  "setup_tokens",
+  {
+    id: smallint("id").primaryKey().default(1),
+    tokenHash: text("token_hash").notNull(),
+    createdAt: createdAt(),
+    expiresAt: tsz("expires_at").notNull(),
+  },
+  (t) => [check("setup_tokens_single_row", sql`${t.id} = 1`)],
+);

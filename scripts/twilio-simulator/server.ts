@@ -1,14 +1,20 @@
 /**
- * A fake of Twilio's REST API on 127.0.0.1, speaking its wire format: form-encoded POSTs, Basic
- * auth with the account SID and auth token, JSON call resources, Twilio-shaped error bodies
- * (`{ code, message, more_info, status }`). The Worker under test reaches it through
- * TWILIO_API_BASE_URL, so tests exercise the real fetch path.
+ * The Twilio simulator: one fake of Twilio for tests, benchmarks and `npm run dev`. It serves
+ * Twilio's REST API on 127.0.0.1 in its wire format: form-encoded POSTs, Basic auth with the
+ * account SID and auth token, JSON call resources, Twilio-shaped error bodies
+ * (`{ code, message, more_info, status }`). The Worker reaches it through TWILIO_API_BASE_URL, so
+ * the real fetch path runs. With `flow` settings, calls move on and send signed status callbacks
+ * (call-flow.ts); without them (tests), a call stays as created until a test moves it.
  *
  *   POST /2010-04-01/Accounts/{Sid}/Calls.json          create a call (records it; answers queued)
  *   GET  /2010-04-01/Accounts/{Sid}/Calls/{CallSid}.json a call's status (404 for unknown calls)
+ *   GET  /2010-04-01/Accounts/{Sid}/Recordings/{RecordingSid}.mp3   recording media (byte ranges)
  *
- * Tests script it over a control API (under /__control, JSON):
+ * Control API (under /__control, JSON; the page at `/` uses it):
  *   GET  /__control/calls?to=+1...        calls created (with the parameters Twilio received)
+ *   POST /__control/calls/{CallSid}/{action}  answer | machine | end | fail | busy | no-answer:
+ *                                         move the call now (its callbacks are sent)
+ *   GET  /__control/settings, PATCH /__control/settings   the call-flow settings (delays, rates)
  *   POST /__control/calls/{CallSid}       { status } or { httpStatus }: what status lookups answer
  *   POST /__control/create-errors         { to, httpStatus, code, message, times? }: createCall to `to` fails so
  *                                         (every time, or only the next `times` calls)
@@ -19,6 +25,8 @@ import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
+import { CALL_ACTIONS, type CallAction, CallFlow, type CallFlowSettings, defaultCallFlowSettings } from "./call-flow";
+import { consolePage, publicCall, updateSettings } from "./console";
 import { fakeRecordingBytes } from "./recording-bytes";
 
 export interface FakeTwilioCall {
@@ -29,11 +37,21 @@ export interface FakeTwilioCall {
   /** Every form parameter as received; repeated keys keep all their values. */
   params: Record<string, string | string[]>;
   createdAt: string;
+  answeredBy?: "human" | "machine_start";
+  startedAt?: Date;
+  endedAt?: Date;
+  duration?: number;
+  /** Status callbacks sent for this call, and how the Worker answered each. */
+  callbacks: { status: string; httpStatus: number | null; error?: string; at: string }[];
 }
 
 export interface FakeTwilio {
   url: string;
   port: number;
+  /** The live call-flow settings (change them with the control API or here). */
+  settings: CallFlowSettings;
+  /** Waits until the status callbacks already on their way were answered. */
+  settle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -69,7 +87,11 @@ function callResource(accountSid: string, call: FakeTwilioCall, status = call.st
     from: call.from,
     status,
     direction: "outbound-api",
-    duration: status === "completed" ? "42" : null,
+    // A call scripted to completed without being answered here still has a duration, as Twilio's would.
+    duration: status === "completed" ? String(call.duration ?? 42) : null,
+    answered_by: call.answeredBy ?? null,
+    start_time: call.startedAt?.toUTCString() ?? null,
+    end_time: call.endedAt?.toUTCString() ?? null,
     date_created: call.createdAt,
     api_version: "2010-04-01",
     uri: `/2010-04-01/Accounts/${accountSid}/Calls/${call.sid}.json`,
@@ -80,9 +102,25 @@ export async function startFakeTwilio(opts: {
   accountSid: string;
   authToken: string;
   port?: number;
-  /** Called for every call created (benchmarks use it to answer calls with status callbacks). */
+  /** Called for every call created. */
   onCreate?: (call: FakeTwilioCall) => void;
+  /** Called for every status a call moves to (after its creation). */
+  onStatus?: (call: FakeTwilioCall, status: string) => void;
+  /** How calls move on by themselves (delays, outcome rates); default: they do not (tests). */
+  flow?: Partial<CallFlowSettings>;
+  /** Deliver status callbacks to this origin (e.g. http://127.0.0.1:8787) instead of the URL's own. */
+  callbackOrigin?: string;
+  log?: (line: string) => void;
 }): Promise<FakeTwilio> {
+  const settings: CallFlowSettings = { ...defaultCallFlowSettings, ...opts.flow };
+  const flow = new CallFlow({
+    settings,
+    accountSid: opts.accountSid,
+    authToken: opts.authToken,
+    callbackOrigin: opts.callbackOrigin,
+    onStatus: opts.onStatus as ((call: unknown, status: string) => void) | undefined,
+    log: opts.log ?? (() => {}),
+  });
   const calls = new Map<string, FakeTwilioCall>();
   const statusScripts = new Map<string, { status?: string; httpStatus?: number }>();
   const createErrors = new Map<string, ErrorScript>();
@@ -142,6 +180,7 @@ export async function startFakeTwilio(opts: {
         }),
       ),
       createdAt: new Date().toUTCString(),
+      callbacks: [],
     };
     calls.set(call.sid, call);
     const body = JSON.stringify(callResource(opts.accountSid, call));
@@ -163,14 +202,29 @@ export async function startFakeTwilio(opts: {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const path = url.pathname;
 
+    if (req.method === "GET" && path === "/") {
+      res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+      return void res.end(consolePage());
+    }
     if (path.startsWith("/__control/")) {
       if (req.method === "GET" && path === "/__control/calls") {
         const to = url.searchParams.get("to");
-        return json(
-          res,
-          200,
-          [...calls.values()].filter((c) => !to || c.to === to),
-        );
+        return json(res, 200, [...calls.values()].filter((c) => !to || c.to === to).map(publicCall));
+      }
+      const action = /^\/__control\/calls\/([^/]+)\/([a-z-]+)$/.exec(path);
+      if (req.method === "POST" && action) {
+        const call = calls.get(action[1]!);
+        if (!call) return json(res, 404, { error: "no such call" });
+        if (!CALL_ACTIONS.includes(action[2] as CallAction)) {
+          return json(res, 400, { error: `action must be one of ${CALL_ACTIONS.join(", ")}` });
+        }
+        const refused = flow.act(call, action[2] as CallAction);
+        return refused ? json(res, 409, { error: refused }) : json(res, 200, publicCall(call));
+      }
+      if (path === "/__control/settings" && req.method === "GET") return json(res, 200, settings);
+      if (path === "/__control/settings" && req.method === "PATCH") {
+        const refused = updateSettings(settings, await readBody(req));
+        return refused ? json(res, 400, { error: refused }) : json(res, 200, settings);
       }
       const script = /^\/__control\/calls\/([^/]+)$/.exec(path);
       if (req.method === "POST" && script) {
@@ -228,10 +282,12 @@ export async function startFakeTwilio(opts: {
         status: "queued",
         params,
         createdAt: new Date().toUTCString(),
+        callbacks: [],
       };
       calls.set(call.sid, call);
       json(res, 201, callResource(opts.accountSid, call));
       opts.onCreate?.(call);
+      flow.start(call);
       return;
     }
 
@@ -281,6 +337,7 @@ export async function startFakeTwilio(opts: {
         status: script!.status!,
         params: {},
         createdAt: new Date().toUTCString(),
+        callbacks: [],
       };
       return json(res, 200, callResource(opts.accountSid, known, script?.status ?? known.status));
     }
@@ -296,8 +353,11 @@ export async function startFakeTwilio(opts: {
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    settings,
+    settle: () => flow.settle(),
     close: () =>
       new Promise<void>((resolve) => {
+        flow.stop();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
