@@ -30,6 +30,10 @@ export const errorStatus = {
   too_many_rows: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
+  /** First-run setup after a user exists. */
+  already_set_up: 409,
+  /** First-run setup in production without the setup token from the logs. */
+  invalid_setup_token: 403,
   /** The business's WhatsApp shard did not answer, or is shutting down or full. */
   whatsapp_unavailable: 503,
   /** The WhatsApp session is not open (not connected, waiting for a QR scan, logged out). */

@@ -3,21 +3,23 @@
  * needs its first admin (and whether a setup token is needed); `POST /api/setup` creates the first
  * system admin and business and signs the caller in, as `POST /api/auth/login` does.
  */
-import { Hono } from "hono";
-import { z } from "zod";
-import type { AppEnv } from "../app-env";
+import { z } from "@hono/zod-openapi";
 import { hashPassword } from "../auth/password";
 import { enforceRateLimit } from "../auth/rate-limits";
 import { createSession, setSessionCookie } from "../auth/session";
+import { jsonBody, jsonContent } from "../contract/content";
+import { businessModel } from "../contract/models/business";
+import { userModel } from "../contract/models/user";
+import { apiRoute } from "../contract/route";
+import { createRouter } from "../contract/router";
 import type { Database } from "../db/client";
 import { ApiError } from "../errors";
 import { log } from "../lib/log";
 import { emailSchema, localeSchema, passwordSchema, timezoneSchema } from "../lib/schemas";
-import { validate } from "../lib/validate";
 import { hasAnyUser, issueSetupTokenIfNone, runFirstSetup } from "../services/setup";
 import { publicUser } from "./auth";
 
-export const setupRoutes = new Hono<AppEnv>();
+export const setupRoutes = createRouter();
 
 /**
  * Prints a new setup token when none is valid. The token is a secret, and printing it is the point:
@@ -33,27 +35,53 @@ async function printSetupTokenIfNone(db: Database): Promise<void> {
   }
 }
 
-setupRoutes.get("/api/setup", async (c) => {
+const status = apiRoute({
+  method: "get",
+  path: "/api/setup",
+  tag: "Auth",
+  summary: "Does this installation still need its first admin (and a setup token)?",
+  description:
+    "In production, while no user exists, the Worker prints a one-time setup token in its logs (only its hash is stored).",
+  auth: "public",
+  responses: {
+    200: jsonContent(z.strictObject({ setupRequired: z.boolean(), tokenRequired: z.boolean() }), "Setup state"),
+  },
+});
+
+setupRoutes.openapi(status, async (c) => {
   const db = c.get("db")();
   const setupRequired = !(await hasAnyUser(db));
   const tokenRequired = setupRequired && c.get("config").ENVIRONMENT === "production";
   if (tokenRequired) await printSetupTokenIfNone(db);
-  return c.json({ setupRequired, tokenRequired });
+  return c.json({ setupRequired, tokenRequired }, 200);
 });
 
-const setupBody = z
-  .object({
-    token: z.string().trim().min(1).max(200).optional(),
-    email: emailSchema,
-    password: passwordSchema,
-    name: z.string().trim().min(1).max(200).optional(),
-    businessName: z.string().trim().min(1).max(200),
-    timezone: timezoneSchema.optional(),
-    locale: localeSchema.optional(),
-  })
-  .strict();
+const setupBody = z.strictObject({
+  token: z.string().trim().min(1).max(200).optional(),
+  email: emailSchema,
+  password: passwordSchema,
+  name: z.string().trim().min(1).max(200).optional(),
+  businessName: z.string().trim().min(1).max(200),
+  timezone: timezoneSchema.optional(),
+  locale: localeSchema.optional(),
+});
 
-setupRoutes.post("/api/setup", validate("json", setupBody), async (c) => {
+const setup = apiRoute({
+  method: "post",
+  path: "/api/setup",
+  tag: "Auth",
+  summary: "First-run setup: create the first system admin and business, signed in",
+  description:
+    "Only while no user exists (then 409 `already_set_up`). In production `token` must be the setup token from the Worker's logs.",
+  auth: "public",
+  request: { body: jsonBody(setupBody) },
+  responses: {
+    201: jsonContent(z.strictObject({ user: userModel, business: businessModel }), "Set up; the session cookie is set"),
+  },
+  errors: ["already_set_up", "invalid_setup_token", "rate_limited"],
+});
+
+setupRoutes.openapi(setup, async (c) => {
   const body = c.req.valid("json");
   const config = c.get("config");
   const ip = c.req.header("cf-connecting-ip") ?? "unknown";
