@@ -16,6 +16,7 @@ import { healthRoutes } from "./routes/health";
 import { leadStatusRoutes } from "./routes/lead-statuses";
 import { leadRoutes } from "./routes/leads";
 import { leadCsvRoutes } from "./routes/leads-csv";
+import { liveRoutes } from "./routes/live";
 import { metricsRoutes } from "./routes/metrics";
 import { outboundRunRoutes } from "./routes/outbound-runs";
 import { scheduledMessageRoutes } from "./routes/scheduled-messages";
@@ -77,6 +78,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/", broadcastRoutes);
   app.route("/", scheduledMessageRoutes);
   app.route("/", appointmentRoutes);
+  app.route("/", liveRoutes);
 
   app.notFound((c) => {
     throw new ApiError("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`);

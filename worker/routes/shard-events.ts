@@ -17,6 +17,7 @@ import type { AppEnv } from "../app-env";
 import { enforceRateLimit } from "../auth/rate-limits";
 import { ApiError, validationError } from "../errors";
 import { log } from "../lib/log";
+import { publishShardEvents } from "../live/publish";
 import { shardEventMetrics } from "../metrics/whatsapp";
 import { businessStub } from "../services/settings";
 import { connectionBanReason } from "../whatsapp/ban-signals";
@@ -84,6 +85,7 @@ shardEventRoutes.post("/internal/shards/events", async (c) => {
       log.warn("whatsapp sends paused by a connection event", { businessId: signal.businessId, reason });
     }
   }
+  await publishShardEvents(c.env, parsed.data.events);
   shardEventMetrics.stored.inc(result.stored);
   shardEventMetrics.duplicates.inc(result.duplicates);
   return c.json({ stored: result.stored, duplicates: result.duplicates, ignored: result.ignored });

@@ -6,10 +6,12 @@
  * and acks this one, so waiting never spends the message's retry budget. A ban signal pauses
  * the business's sends and parks the row as `held` until an admin resumes.
  */
+
 import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { businesses, waConversations, waMessages, waOutbound } from "../../db/schema";
 import { log } from "../../lib/log";
+import { publishLive } from "../../live/publish";
 import { businessStub, getBusinessSettings } from "../../services/settings";
 import { banReason } from "../../whatsapp/ban-signals";
 import { businessShard } from "../../whatsapp/business-shard";
@@ -155,6 +157,7 @@ export const whatsappSend: JobHandler<"whatsapp.send"> = async (job, { db: getDb
       lastError: null,
     });
     await storeSentMessage(db, done!, sent);
+    await publishLive(env, row.businessId, { type: "outbound", outboundId: row.id, status: "sent" });
     return undefined;
   } catch (err) {
     if (!(err instanceof ShardError)) {
@@ -166,6 +169,7 @@ export const whatsappSend: JobHandler<"whatsapp.send"> = async (job, { db: getDb
       await stub.pauseSends(row.businessId, ban);
       await setStatus(db, claimed, "held", { lastError: ban }, "sending");
       log.warn("whatsapp sends paused by a ban signal", { businessId: row.businessId, reason: ban });
+      await publishLive(env, row.businessId, { type: "whatsapp" });
       return undefined;
     }
     switch (err.code) {
