@@ -76,6 +76,16 @@ export default defineConfig({
           include: ["tests/node/**/*.test.ts"],
         },
       },
+      {
+        test: {
+          name: "browser",
+          environment: "node",
+          include: ["tests/browser/**/*.test.ts"],
+          // One real stack (scripts/dev.ts) per file: starting it takes ~30-60 s on 2 cores.
+          testTimeout: 120_000,
+          hookTimeout: 240_000,
+        },
+      },
     ],
   },
 });

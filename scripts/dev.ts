@@ -12,6 +12,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { startDashboardDev } from "./lib/dashboard-dev";
 import { type LocalPostgres, startEmbeddedPostgres } from "./lib/embedded-postgres";
 import { childProcessEnv, needsLocalProxy, readLocalEnv } from "./lib/local-env";
 import { runMigrations } from "./lib/migrate";
@@ -110,6 +111,7 @@ try {
     say(`WhatsApp shard ${n} (${env.LOCAL_SHARD_DRIVER} driver) on http://127.0.0.1:${port}`);
   }
 
+  children.push(await startDashboardDev());
   const vars = { DATABASE_URL: databaseUrl, NEON_WS_PROXY: wsProxy ?? "", ENVIRONMENT: "development", ...shardVars };
   const wrangler = spawn(
     path.resolve("node_modules/.bin/wrangler"),

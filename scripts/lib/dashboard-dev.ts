@@ -1,0 +1,34 @@
+/**
+ * The dashboard for `npm run dev`: `vite build --watch` into dashboard/dist, which wrangler serves
+ * as the Worker's static assets at http://127.0.0.1:<WORKER_PORT>/. Each save rebuilds in about a
+ * second; reload the page to see it. Resolves once the first build is on disk (wrangler needs the
+ * folder to exist), with the watcher as a child process for the runner to stop.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import path from "node:path";
+
+export function startDashboardDev(): Promise<ChildProcess> {
+  const vite = path.resolve("node_modules/vite/bin/vite.js");
+  const child = spawn(process.execPath, [vite, "build", "--watch", "--config", "dashboard/vite.config.ts"], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, FORCE_COLOR: "0" },
+  });
+  return new Promise((resolve, reject) => {
+    let ready = false;
+    const onOutput = (chunk: Buffer) => {
+      const text = chunk.toString();
+      for (const line of text.split("\n")) if (line.trim()) console.log(`[dashboard] ${line}`);
+      if (!ready && /built in/.test(text)) {
+        ready = true;
+        console.log("[dashboard] built into dashboard/dist; rebuilding on change");
+        resolve(child);
+      }
+    };
+    child.stdout.on("data", onOutput);
+    child.stderr.on("data", onOutput);
+    child.once("exit", (code) => {
+      if (!ready)
+        reject(new Error(`the dashboard build failed (vite exited ${code}); see the [dashboard] lines above`));
+    });
+  });
+}
