@@ -81,9 +81,9 @@ export default defineConfig({
           name: "browser",
           environment: "node",
           include: ["tests/browser/**/*.test.ts"],
-          // One real stack (scripts/dev.ts) per file: starting it takes ~30-60 s on 2 cores.
+          // Each file starts the real local stack (scripts/dev.ts): 30-90 s on a busy 2-core machine.
           testTimeout: 120_000,
-          hookTimeout: 240_000,
+          hookTimeout: 300_000,
         },
       },
     ],

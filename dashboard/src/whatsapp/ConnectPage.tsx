@@ -50,7 +50,7 @@ export default function ConnectPage() {
         )}
         {state === "qr" && <p className="muted">{t("wa.pairingHelp")}</p>}
         <div className="actions">
-          {state !== "open" && state !== "qr" && state !== "connecting" && (
+          {status.data && state !== "open" && state !== "qr" && state !== "connecting" && (
             <button
               type="button"
               className="button primary"

@@ -39,7 +39,7 @@ export async function startLocalStack(opts: { readyTimeoutMs?: number } = {}): P
   const [workerPort, pgPort, proxyPort] = [await freePort(), await freePort(), await freePort()];
   // Shard ports are SHARD_BASE_PORT + n - 1; one shard here.
   const shardPort = await freePort();
-  const env = {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     LOCAL_DATA_DIR: dataDir,
     WORKER_PORT: String(workerPort),
