@@ -11,7 +11,9 @@ export function startDashboardDev(): Promise<ChildProcess> {
   const vite = path.resolve("node_modules/vite/bin/vite.js");
   const child = spawn(process.execPath, [vite, "build", "--watch", "--config", "dashboard/vite.config.ts"], {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, FORCE_COLOR: "0" },
+    // The same (minified, production React) build as `npm run build`, even when started from a
+    // test runner that set NODE_ENV=test, which Vite would otherwise honour.
+    env: { ...process.env, NODE_ENV: "production", NO_COLOR: "1" },
   });
   return new Promise((resolve, reject) => {
     let ready = false;

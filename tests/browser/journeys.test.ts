@@ -22,13 +22,20 @@ const OWNER = "owner@example.com";
 const AGENT = "agent@example.com";
 const BUSINESS_ID = 1;
 const CUSTOMER_JID = "972501234567@s.whatsapp.net";
+/** Waits for UI conditions: generous, since these machines run several test stacks at once. */
+const POLL = { timeout: 20_000 };
 
 let stack: LocalStack;
 let browser: Browser;
 let owner: BrowserContext;
 let page: Page;
 
+/** A screenshot once the page has settled: no "loading" text left, no request in flight. */
 async function shot(p: Page, name: string) {
+  await expect
+    .poll(() => p.getByText(new RegExp(`^(${he["common.loading"]}|${en["common.loading"]})$`)).count(), POLL)
+    .toBe(0);
+  await p.waitForLoadState("networkidle");
   await p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: false });
 }
 
@@ -50,13 +57,20 @@ beforeAll(async () => {
     ownerEmail: OWNER,
     password: PASSWORD,
   });
-  owner = await browser.newContext({
+  owner = await newContext();
+  page = await owner.newPage();
+}, 300_000);
+
+async function newContext(): Promise<BrowserContext> {
+  const context = await browser.newContext({
     viewport: { width: 1280, height: 800 },
     locale: "he-IL",
     timezoneId: "Asia/Jerusalem",
   });
-  page = await owner.newPage();
-}, 240_000);
+  context.setDefaultTimeout(30_000);
+  context.setDefaultNavigationTimeout(60_000);
+  return context;
+}
 
 afterAll(async () => {
   await browser?.close();
@@ -74,7 +88,9 @@ describe.sequential("dashboard journeys", () => {
     await page.getByLabel(he["auth.email"]).fill(OWNER);
     await page.getByLabel(he["auth.password"]).fill("wrong-password-1");
     await page.getByRole("button", { name: he["auth.signIn"] }).click();
-    await expect.poll(() => page.getByRole("alert").first().textContent()).toContain("Email or password is incorrect");
+    await expect
+      .poll(() => page.getByRole("alert").first().textContent(), POLL)
+      .toContain("Email or password is incorrect");
 
     await signIn(page, OWNER);
     const csv = [
@@ -89,7 +105,7 @@ describe.sequential("dashboard journeys", () => {
       .setInputFiles({ name: "leads.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
     const preview = page.getByTestId("import-preview");
     await preview.waitFor();
-    await expect.poll(() => preview.textContent()).toContain(he["import.errors"].replace("{count}", "1"));
+    await expect.poll(() => preview.textContent(), POLL).toContain(he["import.errors"].replace("{count}", "1"));
     expect(await page.getByTestId("import-errors").textContent()).toContain(he["import.line"].replace("{line}", "3"));
     await shot(page, "import-preview-he");
     await page.getByRole("button", { name: he["import.commit"], exact: true }).click();
@@ -106,12 +122,12 @@ describe.sequential("dashboard journeys", () => {
 
     await page.getByLabel(he["common.search"]).fill("מירב");
     const rows = page.locator("table.leads-table tbody tr");
-    await expect.poll(() => rows.count()).toBe(1);
+    await expect.poll(() => rows.count(), POLL).toBe(1);
     expect(await rows.first().textContent()).toContain("מירב אברהם");
     // The phone is shown in the business's national format.
     expect(await rows.first().textContent()).toContain("052-765-4321");
     await page.getByLabel(he["common.search"]).fill("");
-    await expect.poll(() => rows.count()).toBe(2);
+    await expect.poll(() => rows.count(), POLL).toBe(2);
     await shot(page, "leads-he");
 
     await rows.filter({ hasText: "דנה כהן" }).getByRole("link").click();
@@ -131,10 +147,10 @@ describe.sequential("dashboard journeys", () => {
 
     // WhatsApp asks for a fresh socket (515): a new QR; the open page shows it without a reload.
     await fakeShard(stack, "POST", `/sessions/${BUSINESS_ID}/disconnect`, { statusCode: 515 });
-    await expect.poll(() => qr.getAttribute("data-qr"), { timeout: 10_000 }).not.toBe(first);
+    await expect.poll(() => qr.getAttribute("data-qr"), POLL).not.toBe(first);
 
     await fakeShard(stack, "POST", `/sessions/${BUSINESS_ID}/pair`, { phoneNumber: "972541112233" });
-    await expect.poll(() => page.getByTestId("wa-state").getAttribute("data-state"), { timeout: 10_000 }).toBe("open");
+    await expect.poll(() => page.getByTestId("wa-state").getAttribute("data-state"), POLL).toBe("open");
     expect(await page.locator("main").textContent()).toContain("054-111-2233");
     await shot(page, "whatsapp-connected-he");
   });
@@ -142,7 +158,7 @@ describe.sequential("dashboard journeys", () => {
   it("a customer's message appears live in the open inbox, and the owner's reply reaches the shard once", async () => {
     await page.goto(`${stack.baseUrl}/inbox`);
     await page.getByRole("heading", { name: he["inbox.title"] }).waitFor();
-    await expect.poll(() => page.getByTestId("live-status").getAttribute("data-live")).toBe("open");
+    await expect.poll(() => page.getByTestId("live-status").getAttribute("data-live"), POLL).toBe("open");
 
     // Five customer messages, one at a time: each must show up in the open page without a reload
     // (nothing polls the list; only the live hub's event makes the page refetch).
@@ -188,11 +204,7 @@ describe.sequential("dashboard journeys", () => {
       headers: { origin: stack.baseUrl },
     });
     expect(created.status()).toBe(201);
-    const agentContext = await browser.newContext({
-      viewport: { width: 1280, height: 800 },
-      locale: "he-IL",
-      timezoneId: "Asia/Jerusalem",
-    });
+    const agentContext = await newContext();
     const agent = await agentContext.newPage();
     await signIn(agent, AGENT);
     const nav = agent.getByRole("navigation", { name: he["nav.menu"] });
@@ -212,7 +224,9 @@ describe.sequential("dashboard journeys", () => {
     await agentContext.close();
   });
 
-  it("switching to English turns the page left to right and is remembered; every page renders in both languages and at phone width", async () => {
+  it("switching to English turns the page left to right and is remembered; every page renders in both languages and at phone width", {
+    timeout: 400_000,
+  }, async () => {
     await page.goto(`${stack.baseUrl}/leads`);
     await page.getByRole("button", { name: "English" }).first().click();
     await page.getByRole("heading", { name: en["leads.title"] }).waitFor();
