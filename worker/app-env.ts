@@ -13,5 +13,7 @@ export interface AppEnv {
     db: () => Database;
     /** Set by requireAuth on dashboard API routes. */
     auth: AuthContext;
+    /** The matched route's request schemas (set by contract/route.ts for the validation hook). */
+    routeRequest: import("./contract/route").RouteRequest;
   };
 }

@@ -1,8 +1,9 @@
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./app-env";
 import { getConfig } from "./config";
+import { DOCS_PATH, mountDocumentation } from "./contract/document";
 import { ApiError, handleError } from "./errors";
 import { requestMetrics } from "./middleware/metrics";
 import { requestContext } from "./middleware/request-context";
@@ -26,19 +27,18 @@ import { userRoutes } from "./routes/users";
 import { whatsappRoutes } from "./routes/whatsapp";
 import { whatsappAdminRoutes } from "./routes/whatsapp-admin";
 
-export function createApp(): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+export function createApp(): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
 
   app.use("*", requestContext);
   app.use("*", requestMetrics);
-  app.use(
-    "*",
-    secureHeaders({
-      // A JSON API: nothing here should ever be framed or run scripts.
-      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-      crossOriginResourcePolicy: "same-site",
-    }),
-  );
+  app.use("*", async (c, next) => {
+    // The reference page sets its own, looser CSP (contract/document.ts); everything else is strict.
+    if (c.req.path === DOCS_PATH) return next();
+    return strictHeaders(c, next);
+  });
+  // The reference page: the same protections but its own CSP, set with the page.
+  app.use(DOCS_PATH, secureHeaders({ contentSecurityPolicy: undefined }));
   app.use(
     "/api/*",
     cors({
@@ -79,6 +79,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/", scheduledMessageRoutes);
   app.route("/", appointmentRoutes);
   app.route("/", liveRoutes);
+  mountDocumentation(app);
 
   app.notFound((c) => {
     throw new ApiError("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`);
@@ -86,5 +87,11 @@ export function createApp(): Hono<AppEnv> {
   app.onError(handleError);
   return app;
 }
+
+/** A JSON API: nothing here should ever be framed or run scripts. */
+const strictHeaders = secureHeaders({
+  contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+  crossOriginResourcePolicy: "same-site",
+});
 
 export const app = createApp();

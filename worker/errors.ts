@@ -6,7 +6,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { ZodError } from "zod";
+import type { ZodError, ZodType } from "zod";
 import { ConfigError } from "./config";
 import { log } from "./lib/log";
 
@@ -59,13 +59,60 @@ export function notFound(what: string): ApiError {
   return new ApiError("not_found", `${what} not found`);
 }
 
-/** A 400 naming every field zod refused. */
-export function validationError(error: ZodError, where: "body" | "query" | "params" | "form" = "body"): ApiError {
+// biome-ignore lint/suspicious/noExplicitAny: zod's internal definition tree is untyped
+type SchemaNode = any;
+
+/**
+ * The keys an object schema knows at `path` (through optional, nullable, default, pipe/transform,
+ * array and readonly wrappers), so a refused unknown field can list what the route accepts.
+ */
+export function knownKeysAt(schema: ZodType | undefined, path: readonly PropertyKey[]): string[] {
+  let node: SchemaNode = schema;
+  const step = (n: SchemaNode): SchemaNode => {
+    const def = n?._zod?.def;
+    if (!def) return undefined;
+    if (["optional", "nullable", "default", "readonly", "catch", "nonoptional", "prefault"].includes(def.type))
+      return def.innerType;
+    if (def.type === "pipe") return def.in;
+    return undefined;
+  };
+  const unwrap = (n: SchemaNode): SchemaNode => {
+    let current = n;
+    for (let i = 0; i < 10; i++) {
+      const next = step(current);
+      if (!next) break;
+      current = next;
+    }
+    return current;
+  };
+  for (const key of path) {
+    node = unwrap(node);
+    const def = node?._zod?.def;
+    if (def?.type === "object") node = def.shape[key as string];
+    else if (def?.type === "array") node = def.element;
+    else return [];
+  }
+  node = unwrap(node);
+  const def = node?._zod?.def;
+  return def?.type === "object" ? Object.keys(def.shape) : [];
+}
+
+/** A 400 naming every field zod refused (an unknown field also learns the fields that are known). */
+export function validationError(
+  error: ZodError,
+  where: "body" | "query" | "params" | "form" = "body",
+  schema?: ZodType,
+): ApiError {
   const fields = error.issues.flatMap((issue) => {
     const prefix = issue.path.join(".");
     // zod reports extra keys as one issue at the parent: name each key instead.
     if (issue.code === "unrecognized_keys") {
-      return issue.keys.map((key) => ({ field: prefix ? `${prefix}.${key}` : key, message: "is not a known field" }));
+      const known = knownKeysAt(schema, issue.path);
+      const hint = known.length > 0 ? ` (known fields: ${known.join(", ")})` : "";
+      return issue.keys.map((key) => ({
+        field: prefix ? `${prefix}.${key}` : key,
+        message: `is not a known field${hint}`,
+      }));
     }
     return [{ field: prefix || where, message: issue.message }];
   });

@@ -2,30 +2,41 @@
  * A business's lead statuses: ordered, coloured, its own. A status in use cannot be deleted (the
  * refusal says how many leads use it), nor can the default one new leads get.
  */
+import { z } from "@hono/zod-openapi";
 import { and, asc, count, eq, isNull } from "drizzle-orm";
-import { Hono } from "hono";
-import { z } from "zod";
-import type { AppEnv } from "../app-env";
-import { businessIdOf, requireAuth, requirePermission } from "../auth/middleware";
+import { businessIdOf } from "../auth/middleware";
+import { jsonBody, jsonContent, noContent } from "../contract/content";
+import { leadStatusModel } from "../contract/models/lead-status";
+import { apiRoute } from "../contract/route";
+import { createRouter } from "../contract/router";
 import { isUniqueViolation } from "../db/errors";
 import { leadStatuses, leads } from "../db/schema";
 import { ApiError, notFound } from "../errors";
 import { hexColor, idParam } from "../lib/schemas";
-import { validate } from "../lib/validate";
 
-export const leadStatusRoutes = new Hono<AppEnv>();
-leadStatusRoutes.use("/api/lead-statuses", requireAuth);
-leadStatusRoutes.use("/api/lead-statuses/*", requireAuth);
+export const leadStatusRoutes = createRouter();
 
-leadStatusRoutes.get("/api/lead-statuses", requirePermission("lead_statuses.read"), async (c) => {
-  const rows = await c
-    .get("db")()
-    .select()
-    .from(leadStatuses)
-    .where(eq(leadStatuses.businessId, businessIdOf(c)))
-    .orderBy(asc(leadStatuses.sortOrder), asc(leadStatuses.id));
-  return c.json({ statuses: rows });
-});
+const statusBody = z.strictObject({ status: leadStatusModel });
+
+leadStatusRoutes.openapi(
+  apiRoute({
+    method: "get",
+    path: "/api/lead-statuses",
+    tag: "Leads",
+    summary: "List the business's lead statuses in display order",
+    auth: { permission: "lead_statuses.read" },
+    responses: { 200: jsonContent(z.strictObject({ statuses: z.array(leadStatusModel) }), "The statuses") },
+  }),
+  async (c) => {
+    const rows = await c
+      .get("db")()
+      .select()
+      .from(leadStatuses)
+      .where(eq(leadStatuses.businessId, businessIdOf(c)))
+      .orderBy(asc(leadStatuses.sortOrder), asc(leadStatuses.id));
+    return c.json({ statuses: rows }, 200);
+  },
+);
 
 const statusFields = {
   key: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, "must be lowercase letters, digits and _ (max 40)"),
@@ -34,13 +45,21 @@ const statusFields = {
   sortOrder: z.number().int().min(0).max(100_000),
 };
 
-leadStatusRoutes.post(
-  "/api/lead-statuses",
-  requirePermission("lead_statuses.manage"),
-  validate(
-    "json",
-    z.object({ ...statusFields, color: hexColor.optional(), sortOrder: statusFields.sortOrder.optional() }).strict(),
-  ),
+leadStatusRoutes.openapi(
+  apiRoute({
+    method: "post",
+    path: "/api/lead-statuses",
+    tag: "Leads",
+    summary: "Create a lead status",
+    auth: { permission: "lead_statuses.manage" },
+    request: {
+      body: jsonBody(
+        z.strictObject({ ...statusFields, color: hexColor.optional(), sortOrder: statusFields.sortOrder.optional() }),
+      ),
+    },
+    responses: { 201: jsonContent(statusBody, "The new status") },
+    errors: ["conflict"],
+  }),
   async (c) => {
     try {
       const [row] = await c
@@ -48,7 +67,7 @@ leadStatusRoutes.post(
         .insert(leadStatuses)
         .values({ ...c.req.valid("json"), businessId: businessIdOf(c) })
         .returning();
-      return c.json({ status: row }, 201);
+      return c.json({ status: row! }, 201);
     } catch (err) {
       if (isUniqueViolation(err, "lead_statuses_business_key"))
         throw new ApiError("conflict", "key already exists", { field: "key" });
@@ -58,16 +77,21 @@ leadStatusRoutes.post(
 );
 
 const updateBody = z
-  .object({ label: statusFields.label, color: statusFields.color, sortOrder: statusFields.sortOrder })
+  .strictObject({ label: statusFields.label, color: statusFields.color, sortOrder: statusFields.sortOrder })
   .partial()
-  .strict()
   .refine((b) => Object.keys(b).length > 0, { message: "give at least one of label, color, sortOrder" });
 
-leadStatusRoutes.patch(
-  "/api/lead-statuses/:id",
-  requirePermission("lead_statuses.manage"),
-  validate("param", idParam),
-  validate("json", updateBody),
+leadStatusRoutes.openapi(
+  apiRoute({
+    method: "patch",
+    path: "/api/lead-statuses/{id}",
+    tag: "Leads",
+    summary: "Change a lead status's label, colour or order",
+    auth: { permission: "lead_statuses.manage" },
+    request: { params: idParam, body: jsonBody(updateBody) },
+    responses: { 200: jsonContent(statusBody, "The updated status") },
+    errors: ["not_found"],
+  }),
   async (c) => {
     const [row] = await c
       .get("db")()
@@ -76,14 +100,21 @@ leadStatusRoutes.patch(
       .where(and(eq(leadStatuses.id, c.req.valid("param").id), eq(leadStatuses.businessId, businessIdOf(c))))
       .returning();
     if (!row) throw notFound("Lead status");
-    return c.json({ status: row });
+    return c.json({ status: row }, 200);
   },
 );
 
-leadStatusRoutes.delete(
-  "/api/lead-statuses/:id",
-  requirePermission("lead_statuses.manage"),
-  validate("param", idParam),
+leadStatusRoutes.openapi(
+  apiRoute({
+    method: "delete",
+    path: "/api/lead-statuses/{id}",
+    tag: "Leads",
+    summary: "Delete a lead status no lead uses (never the default one)",
+    auth: { permission: "lead_statuses.manage" },
+    request: { params: idParam },
+    responses: { 204: { description: "Deleted" } },
+    errors: ["not_found", "status_in_use"],
+  }),
   async (c) => {
     const businessId = businessIdOf(c);
     const db = c.get("db")();
@@ -107,6 +138,6 @@ leadStatusRoutes.delete(
       );
     }
     await db.delete(leadStatuses).where(eq(leadStatuses.id, status.id));
-    return c.body(null, 204);
+    return noContent(c);
   },
 );
