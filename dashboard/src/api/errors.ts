@@ -26,25 +26,20 @@ export class ApiError extends Error {
   }
 }
 
-/** Reads an error answer; anything not in the one shape still becomes an ApiError with its status. */
-export async function errorFromResponse(res: Response): Promise<ApiError> {
+/** An error answer whose body was already read (openapi-fetch reads it): the one shape, or the status. */
+export function errorFromBody(res: Response, body: unknown): ApiError {
   const retryAfter = Number(res.headers.get("retry-after"));
   const retryAfterSeconds = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined;
-  try {
-    const body = (await res.json()) as { error?: { code?: string; message?: string; details?: unknown } };
-    if (body.error?.message) {
-      return new ApiError(
-        res.status,
-        body.error.code ?? "error",
-        body.error.message,
-        body.error.details,
-        retryAfterSeconds,
-      );
-    }
-  } catch {
-    // not JSON
+  const error = (body as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
+  if (error?.message) {
+    return new ApiError(res.status, error.code ?? "error", error.message, error.details, retryAfterSeconds);
   }
   return new ApiError(res.status, "http_error", `${res.status} ${res.statusText}`, undefined, retryAfterSeconds);
+}
+
+/** Reads an error answer; anything not in the one shape still becomes an ApiError with its status. */
+export async function errorFromResponse(res: Response): Promise<ApiError> {
+  return errorFromBody(res, await res.json().catch(() => undefined));
 }
 
 export function isApiError(err: unknown): err is ApiError {

@@ -3,6 +3,7 @@
  * contract (contracts/api/schema.ts from /openapi.json) is on main, these become aliases of its
  * `components["schemas"]`, and client.ts calls through openapi-fetch.
  */
+import type { components } from "../../../contracts/api/schema";
 import type { Permission } from "../../../worker/auth/permissions";
 
 export type Role = "system_admin" | "owner" | "admin" | "agent";
@@ -86,14 +87,8 @@ export interface LeadListQuery {
   cursor?: string;
 }
 
-export interface LeadStatus {
-  id: number;
-  key: string;
-  label: string;
-  color: string;
-  sortOrder: number;
-  isDefault: boolean;
-}
+/** From the contract (routes converted to @hono/zod-openapi). */
+export type LeadStatus = components["schemas"]["LeadStatus"];
 
 export interface ImportRowError {
   line: number;
