@@ -83,7 +83,7 @@ export default defineConfig({
           include: ["tests/browser/**/*.test.ts"],
           // Each file starts the real local stack (scripts/dev.ts): 30-90 s on a busy 2-core machine.
           testTimeout: 120_000,
-          hookTimeout: 300_000,
+          hookTimeout: 420_000,
         },
       },
     ],

@@ -59,7 +59,7 @@ beforeAll(async () => {
   });
   owner = await newContext();
   page = await owner.newPage();
-}, 300_000);
+}, 420_000);
 
 async function newContext(): Promise<BrowserContext> {
   const context = await browser.newContext({

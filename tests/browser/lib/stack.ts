@@ -91,7 +91,7 @@ export async function startLocalStack(opts: { readyTimeoutMs?: number } = {}): P
     await rm(dataDir, { recursive: true, force: true }).catch(() => {});
   };
 
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 150_000);
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 360_000);
   let ready = false;
   while (!ready) {
     if (child.exitCode !== null) throw new Error(`scripts/dev.ts exited (${child.exitCode}) before ready:\n${log}`);
