@@ -243,13 +243,13 @@ describe.sequential("dashboard journeys", () => {
       ["password", "auth.changePassword"],
     ];
     for (const [route, title] of pages) {
-      await page.goto(`${stack.baseUrl}/${route}`);
+      await page.goto(`${stack.baseUrl}/${route}`, { waitUntil: "domcontentloaded" });
       await page.getByRole("heading", { name: en[title], exact: true }).first().waitFor();
       await shot(page, `${route}-en`);
     }
     await page.getByRole("button", { name: "עברית" }).first().click();
     for (const [route, title] of pages) {
-      await page.goto(`${stack.baseUrl}/${route}`);
+      await page.goto(`${stack.baseUrl}/${route}`, { waitUntil: "domcontentloaded" });
       await page.getByRole("heading", { name: he[title], exact: true }).first().waitFor();
       await shot(page, `${route}-he`);
     }
@@ -257,7 +257,7 @@ describe.sequential("dashboard journeys", () => {
     const phone = await owner.newPage();
     await phone.setViewportSize({ width: 390, height: 844 });
     for (const [route, title] of pages) {
-      await phone.goto(`${stack.baseUrl}/${route}`);
+      await phone.goto(`${stack.baseUrl}/${route}`, { waitUntil: "domcontentloaded" });
       await phone.getByRole("heading", { name: he[title], exact: true }).first().waitFor();
       // Nothing wider than the screen: the page does not scroll sideways.
       expect(await phone.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
