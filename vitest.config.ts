@@ -92,6 +92,16 @@ export default defineConfig({
           hookTimeout: 300_000,
         },
       },
+      {
+        test: {
+          name: "browser",
+          environment: "node",
+          include: ["tests/browser/**/*.test.ts"],
+          // Each file starts the real local stack (scripts/dev.ts): 30-90 s on a busy 2-core machine.
+          testTimeout: 120_000,
+          hookTimeout: 420_000,
+        },
+      },
     ],
   },
 });

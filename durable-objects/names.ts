@@ -5,3 +5,6 @@ export const businessObjectName = (businessId: number): string => `business:${bu
 
 /** The single CallCapacityDO holding the platform-wide call cap. */
 export const PLATFORM_CALLS_OBJECT_NAME = "global";
+
+/** The LiveHubDO holding a business's dashboard WebSockets. */
+export const liveHubObjectName = (businessId: number): string => `live:${businessId}`;

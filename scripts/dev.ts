@@ -17,6 +17,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { deriveShardSecret } from "../contracts/shard-signing";
+import { startDashboardDev } from "./lib/dashboard-dev";
 import { startCronTriggers, wranglerCrons } from "./lib/dev-cron";
 import { readLiveDevState, removeDevState, runningPostgresPort, shardKeyFile, writeDevState } from "./lib/dev-state";
 import { type LocalPostgres, startEmbeddedPostgres } from "./lib/embedded-postgres";
@@ -213,6 +214,8 @@ try {
   const passed = Object.keys(fromShell).filter((key) => !runnerOwned.has(key));
   if (passed.length > 0) say(`Worker settings from the shell: ${passed.join(", ")}`);
 
+  // The dashboard, rebuilt on every change into the assets folder wrangler dev serves.
+  children.push(await startDashboardDev());
   Object.assign(vars, { DATABASE_URL: databaseUrl, NEON_WS_PROXY: wsProxy ?? "" });
   const wrangler = spawn(
     path.resolve("node_modules/.bin/wrangler"),

@@ -20,6 +20,7 @@ import { healthRoutes } from "./routes/health";
 import { leadStatusRoutes } from "./routes/lead-statuses";
 import { leadRoutes } from "./routes/leads";
 import { leadCsvRoutes } from "./routes/leads-csv";
+import { liveRoutes } from "./routes/live";
 import { metricsRoutes } from "./routes/metrics";
 import { scheduledMessageRoutes } from "./routes/scheduled-messages";
 import { setupRoutes } from "./routes/setup";
@@ -86,6 +87,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/", broadcastRoutes);
   app.route("/", scheduledMessageRoutes);
   app.route("/", appointmentRoutes);
+  app.route("/", liveRoutes);
   mountDocumentation(app);
 
   app.notFound((c) => {

@@ -4,12 +4,16 @@
  */
 import type { BusinessDO } from "../durable-objects/business-do";
 import type { CallCapacityDO } from "../durable-objects/call-capacity-do";
+import type { LiveHubDO } from "../durable-objects/live-hub-do";
 import type { RateLimiterDO } from "../durable-objects/rate-limiter-do";
 
 export interface Bindings {
   BUSINESS_DO: DurableObjectNamespace<BusinessDO>;
   CALL_CAPACITY_DO: DurableObjectNamespace<CallCapacityDO>;
   RATE_LIMITER_DO: DurableObjectNamespace<RateLimiterDO>;
+  LIVE_HUB_DO: DurableObjectNamespace<LiveHubDO>;
+  /** The dashboard's built files (wrangler.toml [assets]); the SPA itself is served before the Worker runs. */
+  ASSETS?: Fetcher;
   QUEUE_HIGH: Queue;
   QUEUE_DEFAULT: Queue;
   QUEUE_LOW: Queue;

@@ -29,6 +29,8 @@ export const errorStatus = {
   payload_too_large: 413,
   too_many_rows: 413,
   unsupported_media_type: 415,
+  /** A WebSocket route opened without `Upgrade: websocket`. */
+  upgrade_required: 426,
   rate_limited: 429,
   /** First-run setup after a user exists. */
   already_set_up: 409,

@@ -9,6 +9,7 @@ import { handleScheduled } from "./scheduled";
 
 export { BusinessDO } from "../durable-objects/business-do";
 export { CallCapacityDO } from "../durable-objects/call-capacity-do";
+export { LiveHubDO } from "../durable-objects/live-hub-do";
 export { RateLimiterDO } from "../durable-objects/rate-limiter-do";
 
 export default {

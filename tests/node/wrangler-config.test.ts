@@ -47,9 +47,9 @@ describe("wrangler.toml matches the code", () => {
     expect(toml.queues.consumers).toHaveLength(Object.keys(queueDefinitions).length * 2);
   });
 
-  it("binds the three Durable Objects with SQLite storage", () => {
+  it("binds the Durable Objects with SQLite storage", () => {
     const classes = toml.durable_objects.bindings.map((b) => b.class_name).sort();
-    expect(classes).toEqual(["BusinessDO", "CallCapacityDO", "RateLimiterDO"]);
+    expect(classes).toEqual(["BusinessDO", "CallCapacityDO", "LiveHubDO", "RateLimiterDO"]);
     const sqlite = toml.migrations.flatMap((m) => m.new_sqlite_classes ?? []).sort();
     expect(sqlite).toEqual(classes);
   });

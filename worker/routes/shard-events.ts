@@ -25,6 +25,7 @@ import { createRouter } from "../contract/router";
 import { signedBody } from "../contract/signed-body";
 import { ApiError, validationError } from "../errors";
 import { log } from "../lib/log";
+import { publishShardEvents } from "../live/publish";
 import { shardEventMetrics } from "../metrics/whatsapp";
 import { businessStub } from "../services/settings";
 import { connectionBanReason } from "../whatsapp/ban-signals";
@@ -136,6 +137,7 @@ shardEventRoutes.openapi(deliverEvents, async (c) => {
       log.warn("whatsapp sends paused by a connection event", { businessId: signal.businessId, reason });
     }
   }
+  await publishShardEvents(c.env, result.applied);
   shardEventMetrics.stored.inc(result.stored);
   shardEventMetrics.duplicates.inc(result.duplicates);
   return c.json(

@@ -149,6 +149,8 @@ export interface IngestResult {
   quarantined: number;
   /** Connection events that mean sending must stop, by business. */
   banSignals: { businessId: number; state: string; statusCode?: number }[];
+  /** The events stored now (not duplicates, not quarantined): what open dashboards should hear of. */
+  applied: ShardEvent[];
 }
 
 export interface Delivery {
@@ -202,7 +204,7 @@ async function applyEvent(tx: Tx, event: ShardEvent): Promise<boolean> {
 }
 
 export async function ingestShardEvents(db: Database, delivery: Delivery): Promise<IngestResult> {
-  const result: IngestResult = { stored: 0, duplicates: 0, ignored: 0, quarantined: 0, banSignals: [] };
+  const result: IngestResult = { stored: 0, duplicates: 0, ignored: 0, quarantined: 0, banSignals: [], applied: [] };
   const quarantine = async (raw: unknown, reason: QuarantineReason, detail: string) => {
     await quarantineEvent(db, { shardId: delivery.shardId, raw, reason, detail });
     result.quarantined++;
@@ -250,8 +252,10 @@ export async function ingestShardEvents(db: Database, delivery: Delivery): Promi
       await quarantine(raw, "apply_failed", `Postgres refused the event (SQLSTATE ${sqlStateOf(err)})`);
       continue;
     }
-    if (stored) result.stored++;
-    else result.duplicates++;
+    if (stored) {
+      result.stored++;
+      result.applied.push(event);
+    } else result.duplicates++;
     // Reported for redeliveries too: if acting on it failed the first time (the delivery was then
     // answered 5xx and sent again), the retry must still act. Pausing is idempotent.
     if (event.type === "connection.update") {

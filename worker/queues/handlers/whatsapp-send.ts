@@ -9,11 +9,13 @@
  * delay instead of re-queueing it. A ban signal pauses the business's sends and parks the row as
  * `held` until an admin resumes.
  */
+
 import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { waMessages, waOutbound } from "../../db/schema";
 import type { Env } from "../../env";
 import { log, safeErrorMessage } from "../../lib/log";
+import { publishLive } from "../../live/publish";
 import { businessStub } from "../../services/settings";
 import { banReason } from "../../whatsapp/ban-signals";
 import { businessShard } from "../../whatsapp/business-shard";
@@ -127,6 +129,7 @@ export const whatsappSend: JobHandler<"whatsapp.send"> = async (job, { db: getDb
     });
     await storeSentMessage(db, done!, sent);
     await finished(env, row.businessId, row.id);
+    await publishLive(env, row.businessId, { type: "outbound", outboundId: row.id, status: "sent" });
     return undefined;
   } catch (err) {
     if (!(err instanceof ShardError)) {
@@ -139,6 +142,7 @@ export const whatsappSend: JobHandler<"whatsapp.send"> = async (job, { db: getDb
       await setStatus(db, claimed, "held", { lastError: ban }, "sending");
       await finished(env, row.businessId, row.id);
       log.warn("whatsapp sends paused by a ban signal", { businessId: row.businessId, reason: ban });
+      await publishLive(env, row.businessId, { type: "whatsapp" });
       return undefined;
     }
     switch (err.code) {

@@ -1,0 +1,4 @@
+export const whatsappKeys = {
+  all: ["whatsapp"] as const,
+  status: () => [...whatsappKeys.all, "status"] as const,
+};

@@ -1,0 +1,285 @@
+/**
+ * The dashboard in a real browser against the real local stack (scripts/dev.ts: Worker, embedded
+ * Postgres, a shard node with the fake WhatsApp driver, the dashboard build). Each journey is one a
+ * business owner or agent does by hand; screenshots of every page (Hebrew, English, phone width)
+ * go to test-artifacts/.
+ */
+import { mkdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { gzipSync } from "node:zlib";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { messages } from "../../dashboard/src/i18n/messages";
+import { launchChromium } from "./lib/chromium";
+import { fakeShard } from "./lib/shard";
+import { bootstrap, type LocalStack, startLocalStack } from "./lib/stack";
+
+const he = messages.he;
+const en = messages.en;
+const ARTIFACTS = path.resolve(import.meta.dirname, "../../test-artifacts");
+const PASSWORD = "browser-pass-123";
+const OWNER = "owner@example.com";
+const AGENT = "agent@example.com";
+const BUSINESS_ID = 1;
+const CUSTOMER_JID = "972501234567@s.whatsapp.net";
+/** Waits for UI conditions: generous, since these machines run several test stacks at once. */
+const POLL = { timeout: 20_000 };
+
+let stack: LocalStack;
+let browser: Browser;
+let owner: BrowserContext;
+let page: Page;
+
+/** A screenshot once the page has settled: no "loading" text left, no request in flight. */
+async function shot(p: Page, name: string) {
+  await expect
+    .poll(() => p.getByText(new RegExp(`^(${he["common.loading"]}|${en["common.loading"]})$`)).count(), POLL)
+    .toBe(0);
+  await p.waitForLoadState("networkidle");
+  await p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: false });
+}
+
+async function signIn(p: Page, email: string) {
+  await p.goto(`${stack.baseUrl}/`);
+  await p.getByLabel(he["auth.email"]).fill(email);
+  await p.getByLabel(he["auth.password"]).fill(PASSWORD);
+  await p.getByRole("button", { name: he["auth.signIn"] }).click();
+  await p.getByRole("heading", { name: he["leads.title"] }).waitFor();
+}
+
+beforeAll(async () => {
+  await mkdir(ARTIFACTS, { recursive: true });
+  browser = await launchChromium();
+  stack = await startLocalStack();
+  await bootstrap(stack, {
+    adminEmail: "admin@example.com",
+    business: "מספרת דנה",
+    ownerEmail: OWNER,
+    password: PASSWORD,
+  });
+  owner = await newContext();
+  page = await owner.newPage();
+}, 420_000);
+
+async function newContext(): Promise<BrowserContext> {
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 800 },
+    locale: "he-IL",
+    timezoneId: "Asia/Jerusalem",
+  });
+  context.setDefaultTimeout(30_000);
+  context.setDefaultNavigationTimeout(60_000);
+  return context;
+}
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+}, 60_000);
+
+describe.sequential("dashboard journeys", () => {
+  it("an owner signs in (Hebrew, right to left), imports a CSV with Hebrew names and a bad row, and finds the lead by search", async () => {
+    await page.goto(`${stack.baseUrl}/`);
+    await page.getByRole("heading", { name: he["auth.signInTitle"] }).waitFor();
+    expect(await page.evaluate("[document.documentElement.dir, document.documentElement.lang]")).toEqual(["rtl", "he"]);
+    await shot(page, "sign-in-he");
+
+    // A wrong password shows the API's own message.
+    await page.getByLabel(he["auth.email"]).fill(OWNER);
+    await page.getByLabel(he["auth.password"]).fill("wrong-password-1");
+    await page.getByRole("button", { name: he["auth.signIn"] }).click();
+    await expect
+      .poll(() => page.getByRole("alert").first().textContent(), POLL)
+      .toContain("Email or password is incorrect");
+
+    await signIn(page, OWNER);
+    const csv = [
+      "first_name,last_name,phone,email,status",
+      "דנה,כהן,054-765-4321,dana@example.com,new",
+      "יוסי,לוי,not-a-phone,yossi@example.com,new",
+      "מירב,אברהם,052-765-4321,,new",
+    ].join("\n");
+    await page.getByRole("button", { name: he["leads.import"] }).click();
+    await page
+      .getByLabel(he["import.file"], { exact: true })
+      .setInputFiles({ name: "leads.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    const preview = page.getByTestId("import-preview");
+    await preview.waitFor();
+    await expect.poll(() => preview.textContent(), POLL).toContain(he["import.errors"].replace("{count}", "1"));
+    expect(await page.getByTestId("import-errors").textContent()).toContain(he["import.line"].replace("{line}", "3"));
+    await shot(page, "import-preview-he");
+    await page.getByRole("button", { name: he["import.commit"], exact: true }).click();
+    const summary = page.getByTestId("import-summary");
+    await summary.waitFor();
+    expect(await summary.textContent()).toContain(
+      he["import.summary"]
+        .replace("{created}", "2")
+        .replace("{merged}", "0")
+        .replace("{skipped}", "0")
+        .replace("{failed}", "1"),
+    );
+    await page.getByRole("button", { name: he["common.close"] }).last().click();
+
+    await page.getByLabel(he["common.search"]).fill("מירב");
+    const rows = page.locator("table.leads-table tbody tr");
+    await expect.poll(() => rows.count(), POLL).toBe(1);
+    expect(await rows.first().textContent()).toContain("מירב אברהם");
+    // The phone is shown in the business's national format.
+    expect(await rows.first().textContent()).toContain("052-765-4321");
+    await page.getByLabel(he["common.search"]).fill("");
+    await expect.poll(() => rows.count(), POLL).toBe(2);
+    await shot(page, "leads-he");
+
+    await rows.filter({ hasText: "דנה כהן" }).getByRole("link").click();
+    await page.getByRole("heading", { name: "דנה כהן" }).waitFor();
+    await shot(page, "lead-detail-he");
+  });
+
+  it("connects WhatsApp by QR: the QR is shown, replaced when it rotates, and the page turns connected when the phone scans", async () => {
+    await page.goto(`${stack.baseUrl}/whatsapp`);
+    await page.getByRole("heading", { name: he["wa.title"] }).waitFor();
+    await page.getByRole("button", { name: he["wa.connect"] }).click();
+    const qr = page.getByRole("img", { name: he["wa.qrAlt"] });
+    await qr.waitFor();
+    const first = await qr.getAttribute("data-qr");
+    expect(first).toMatch(/^fake-qr:1:/);
+    await shot(page, "whatsapp-qr-he");
+
+    // WhatsApp asks for a fresh socket (515): a new QR; the open page shows it without a reload.
+    await fakeShard(stack, "POST", `/sessions/${BUSINESS_ID}/disconnect`, { statusCode: 515 });
+    await expect.poll(() => qr.getAttribute("data-qr"), POLL).not.toBe(first);
+
+    await fakeShard(stack, "POST", `/sessions/${BUSINESS_ID}/pair`, { phoneNumber: "972541112233" });
+    await expect.poll(() => page.getByTestId("wa-state").getAttribute("data-state"), POLL).toBe("open");
+    expect(await page.locator("main").textContent()).toContain("054-111-2233");
+    await shot(page, "whatsapp-connected-he");
+  });
+
+  it("a customer's message appears live in the open inbox, and the owner's reply reaches the shard once", async () => {
+    await page.goto(`${stack.baseUrl}/inbox`);
+    await page.getByRole("heading", { name: he["inbox.title"] }).waitFor();
+    await expect.poll(() => page.getByTestId("live-status").getAttribute("data-live"), POLL).toBe("open");
+
+    // Five customer messages, one at a time: each must show up in the open page without a reload
+    // (nothing polls the list; only the live hub's event makes the page refetch).
+    const latencies: number[] = [];
+    let text = "";
+    for (let i = 0; i < 5; i++) {
+      text = `שלום, אפשר לקבוע תור? ${i}-${Date.now()}`;
+      const postedAt = Date.now();
+      await fakeShard(stack, "POST", `/sessions/${BUSINESS_ID}/inbound`, {
+        messages: [{ chatJid: CUSTOMER_JID, messageId: `in-${i}-${postedAt}`, pushName: "דנה כהן", text }],
+      });
+      await page.getByText(text).first().waitFor({ timeout: 15_000 });
+      latencies.push(Date.now() - postedAt);
+    }
+    const sorted = [...latencies].sort((a, b) => a - b);
+    console.log(
+      `live update latency (shard message → visible in the open inbox), ms: ${latencies.join(", ")}; median ${sorted[2]}`,
+    );
+    // Generous bound: these machines run many test stacks at once. The figure is printed above.
+    expect(sorted[2]).toBeLessThan(5000);
+
+    await page.getByRole("link", { name: /דנה כהן/ }).click();
+    await page.getByTestId("thread").getByText(text).waitFor();
+    const reply = `בשמחה! מחר ב־10:00? ${Date.now()}`;
+    await page.getByLabel(he["inbox.reply"]).fill(reply);
+    await page.getByRole("button", { name: he["inbox.send"] }).click();
+    // The optimistic bubble at once, then the stored message with its tick.
+    await page.getByTestId("thread").getByText(reply).waitFor();
+    await page
+      .getByTestId("thread")
+      .locator("li.bubble.from-me:not(.pending)", { hasText: reply })
+      .locator('[data-status="sent"], [data-status="delivered"], [data-status="read"]')
+      .waitFor({ timeout: 20_000 });
+    await shot(page, "inbox-thread-he");
+
+    const sent = (await fakeShard(stack, "GET", `/sessions/${BUSINESS_ID}/sent`)).sent as { text: string }[];
+    expect(sent.filter((m) => m.text === reply)).toHaveLength(1);
+  });
+
+  it("an agent signs in and sees no team, settings or connect actions", async () => {
+    const created = await page.request.post(`${stack.baseUrl}/api/users`, {
+      data: { email: AGENT, name: "סוכנת", role: "agent", password: PASSWORD },
+      headers: { origin: stack.baseUrl },
+    });
+    expect(created.status()).toBe(201);
+    const agentContext = await newContext();
+    const agent = await agentContext.newPage();
+    await signIn(agent, AGENT);
+    const nav = agent.getByRole("navigation", { name: he["nav.menu"] });
+    await nav.getByRole("link", { name: he["nav.inbox"] }).waitFor();
+    for (const hidden of [he["nav.team"], he["nav.settings"], he["nav.whatsapp"]]) {
+      expect(await nav.getByRole("link", { name: hidden }).count()).toBe(0);
+    }
+    for (const hidden of [he["leads.import"], he["leads.export"]]) {
+      expect(await agent.getByRole("button", { name: hidden }).count()).toBe(0);
+    }
+    // Typing the address does not reveal the page either.
+    await agent.goto(`${stack.baseUrl}/team`);
+    await agent.getByRole("heading", { name: he["error.notFound"] }).waitFor();
+    await agent.goto(`${stack.baseUrl}/whatsapp`);
+    await agent.getByRole("heading", { name: he["error.notFound"] }).waitFor();
+    await shot(agent, "agent-leads-he");
+    await agentContext.close();
+  });
+
+  it("switching to English turns the page left to right and is remembered; every page renders in both languages and at phone width", {
+    timeout: 400_000,
+  }, async () => {
+    await page.goto(`${stack.baseUrl}/leads`);
+    await page.getByRole("button", { name: "English" }).first().click();
+    await page.getByRole("heading", { name: en["leads.title"] }).waitFor();
+    expect(await page.evaluate("[document.documentElement.dir, document.documentElement.lang]")).toEqual(["ltr", "en"]);
+    await page.reload();
+    await page.getByRole("heading", { name: en["leads.title"] }).waitFor();
+
+    const pages: [string, keyof typeof en][] = [
+      ["leads", "leads.title"],
+      ["inbox", "inbox.title"],
+      ["whatsapp", "wa.title"],
+      ["team", "team.title"],
+      ["settings", "settings.title"],
+      ["password", "auth.changePassword"],
+    ];
+    for (const [route, title] of pages) {
+      await page.goto(`${stack.baseUrl}/${route}`, { waitUntil: "domcontentloaded" });
+      await page.getByRole("heading", { name: en[title], exact: true }).first().waitFor();
+      await shot(page, `${route}-en`);
+    }
+    await page.getByRole("button", { name: "עברית" }).first().click();
+    for (const [route, title] of pages) {
+      await page.goto(`${stack.baseUrl}/${route}`, { waitUntil: "domcontentloaded" });
+      await page.getByRole("heading", { name: he[title], exact: true }).first().waitFor();
+      await shot(page, `${route}-he`);
+    }
+
+    const phone = await owner.newPage();
+    await phone.setViewportSize({ width: 390, height: 844 });
+    for (const [route, title] of pages) {
+      await phone.goto(`${stack.baseUrl}/${route}`, { waitUntil: "domcontentloaded" });
+      await phone.getByRole("heading", { name: he[title], exact: true }).first().waitFor();
+      // Nothing wider than the screen: the page does not scroll sideways.
+      expect(await phone.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
+      await shot(phone, `${route}-phone-he`);
+    }
+    await phone.close();
+  });
+
+  it("the first page load needs at most 200 KB of gzipped JavaScript; pages load as separate chunks", async () => {
+    const dist = path.resolve(import.meta.dirname, "../../dashboard/dist");
+    const html = await readFile(path.join(dist, "index.html"), "utf8");
+    const initial = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+\.js)"/g)].map((m) => m[1]!);
+    expect(initial.length).toBeGreaterThan(0);
+    let total = 0;
+    for (const file of initial) {
+      const size = gzipSync(await readFile(path.join(dist, file))).length;
+      console.log(`initial JS ${file}: ${(size / 1024).toFixed(1)} KB gzipped`);
+      total += size;
+    }
+    console.log(`initial JS total: ${(total / 1024).toFixed(1)} KB gzipped (budget 200 KB)`);
+    expect(total).toBeLessThanOrEqual(200 * 1024);
+    // Route pages are not in the first load.
+    expect(initial.some((f) => /LeadsPage|InboxPage|SettingsPage/.test(f))).toBe(false);
+  });
+});

@@ -1,0 +1,12 @@
+/** The fake WhatsApp driver's test seam on the shard (shard-node/src/http/routes/fake-driver.ts). */
+import type { LocalStack } from "./stack";
+
+export async function fakeShard(stack: LocalStack, method: "GET" | "POST", path: string, body?: unknown) {
+  const res = await fetch(`${stack.shardUrl}/_fake${path}`, {
+    method,
+    headers: { authorization: `Bearer ${await stack.shardSecret()}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`fake shard ${method} ${path}: ${res.status} ${await res.text()}`);
+  return res.json() as Promise<Record<string, unknown>>;
+}
