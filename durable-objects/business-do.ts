@@ -257,7 +257,8 @@ export class BusinessDO extends DurableObject<Env> {
   /** The schedule's part of the alarm: hand out the due slots as queue messages, re-arm for the next. */
   private async runSends(): Promise<void> {
     const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'business_id'").toArray()[0];
-    if (!row) return;
+    // Nothing held: nothing to plan (and no settings to load for an alarm that was the leases').
+    if (!row || this.sends.isEmpty()) return;
     const businessId = Number(row.value);
     let policy: SendPolicy;
     try {

@@ -249,6 +249,11 @@ export class SendSchedule {
   }
 
   /** Puts handed-out items back (their queue message could not be sent). */
+  /** Nothing held, waiting or in flight: the schedule has no reason to wake. */
+  isEmpty(): boolean {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM send_queue").one().n === 0;
+  }
+
   undispatch(ids: number[]): void {
     for (const id of ids) this.sql.exec("UPDATE send_queue SET dispatched_at_ms = NULL WHERE outbound_id = ?", id);
   }

@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
+import { childProcessEnv } from "./local-env";
 
 export async function startDashboardDev(): Promise<ChildProcess> {
   // The API reference's viewer script rides along in the dashboard's public folder.
@@ -15,7 +16,7 @@ export async function startDashboardDev(): Promise<ChildProcess> {
     stdio: ["ignore", "pipe", "pipe"],
     // The same (minified, production React) build as `npm run build`, even when started from a
     // test runner that set NODE_ENV=test, which Vite would otherwise honour.
-    env: { ...process.env, NODE_ENV: "production", NO_COLOR: "1" },
+    env: childProcessEnv({ NODE_ENV: "production", NO_COLOR: "1" }),
   });
   return new Promise<ChildProcess>((resolve, reject) => {
     let ready = false;

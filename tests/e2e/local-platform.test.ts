@@ -183,7 +183,7 @@ describe("npm run dev, product journeys with nothing wired by hand", () => {
     const leadIds: number[] = [];
     const leadPhones = Array.from({ length: 10 }, () => uniquePhone());
     for (const [i, phone] of leadPhones.entries()) leadIds.push(await createLead(`Lead${i}`, phone));
-    const created = await api<{ run: { id: number } }>("POST", "/api/outbound-runs", {
+    const created = await api<{ campaign: { id: number } }>("POST", "/api/campaigns", {
       name: "Local campaign",
       audience: { leadIds },
     });
@@ -191,16 +191,16 @@ describe("npm run dev, product journeys with nothing wired by hand", () => {
     const done = await waitFor(
       "the campaign completed",
       async () => {
-        const res = await api<{ run: { status: string; jobs: Record<string, number> }; slots: { active: number } }>(
-          "GET",
-          `/api/outbound-runs/${created.body.run.id}`,
-        );
-        return res.body.run.status === "completed" ? res.body : undefined;
+        const res = await api<{
+          campaign: { status: string; jobs: Record<string, number> };
+          slots: { active: number };
+        }>("GET", `/api/campaigns/${created.body.campaign.id}`);
+        return res.body.campaign.status === "completed" ? res.body : undefined;
       },
       120_000,
       1_000,
     );
-    expect(done.run.jobs.completed).toBe(10);
+    expect(done.campaign.jobs.completed).toBe(10);
     expect(done.slots.active).toBe(0);
     const simulated = (await (await fetch(`${stack.simulatorUrl}/__control/calls`)).json()) as { to: string }[];
     const phones = simulated.map((c) => c.to).filter((to) => leadPhones.includes(to));

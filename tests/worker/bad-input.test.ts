@@ -188,7 +188,7 @@ describe("dates outside what Postgres holds are a 400 naming the field", () => {
 
   it("a run's schedule.start", async () => {
     await expectFieldRefused(
-      await t.admin.request("POST", "/api/outbound-runs", {
+      await t.admin.request("POST", "/api/campaigns", {
         name: "r",
         audience: { leadIds: [leadId] },
         schedule: { start: year0 },

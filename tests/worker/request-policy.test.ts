@@ -47,7 +47,7 @@ describe("the route registry the tests enumerate", () => {
       expect.arrayContaining([
         "POST /api/whatsapp/logout",
         "POST /api/whatsapp/sends/resume",
-        "POST /api/outbound-runs/:id/pause",
+        "POST /api/campaigns/:id/pause",
         "POST /api/broadcasts/:id/cancel",
         "DELETE /api/leads/:id",
       ]),

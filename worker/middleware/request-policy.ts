@@ -8,7 +8,7 @@
  *    same-site POST with the session cookie, but neither can send `application/json` without a
  *    CORS preflight, which only the dashboard origin passes;
  *  - for state-changing browser routes, the request's origin (403 otherwise), see `originAllowed`.
- * Routes are found by their registered pattern (`POST /api/outbound-runs/:id/pause`), so the
+ * Routes are found by their registered pattern (`POST /api/campaigns/:id/pause`), so the
  * table below is read by the route a request will reach, not by a raw path.
  */
 import type { Context } from "hono";
@@ -52,14 +52,14 @@ export const routePolicies: Record<string, RoutePolicy> = {
   "POST /api/auth/login": { maxBodyBytes: 4 * KB, contentTypes: JSON_ONLY, caller: "browser" },
   "POST /api/auth/logout": NO_BODY,
   // Up to 20,000 explicit lead ids (10 digits and a comma each) plus the audience filters.
-  "POST /api/outbound-runs": { maxBodyBytes: 256 * KB, contentTypes: JSON_ONLY, caller: "browser" },
+  "POST /api/campaigns": { maxBodyBytes: 256 * KB, contentTypes: JSON_ONLY, caller: "browser" },
   "POST /api/broadcasts": { maxBodyBytes: 256 * KB, contentTypes: JSON_ONLY, caller: "browser" },
   // The CSV itself (services/leads-csv.ts MAX_IMPORT_BYTES is 5 MB).
   "POST /api/leads/import/preview": { maxBodyBytes: 5 * MB, contentTypes: ["text/csv"], caller: "browser" },
   "POST /api/leads/import/commit": { maxBodyBytes: 5 * MB, contentTypes: ["text/csv"], caller: "browser" },
-  "POST /api/outbound-runs/:id/pause": NO_BODY,
-  "POST /api/outbound-runs/:id/resume": NO_BODY,
-  "POST /api/outbound-runs/:id/cancel": NO_BODY,
+  "POST /api/campaigns/:id/pause": NO_BODY,
+  "POST /api/campaigns/:id/resume": NO_BODY,
+  "POST /api/campaigns/:id/cancel": NO_BODY,
   "POST /api/broadcasts/:id/pause": NO_BODY,
   "POST /api/broadcasts/:id/resume": NO_BODY,
   "POST /api/broadcasts/:id/cancel": NO_BODY,

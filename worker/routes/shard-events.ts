@@ -60,8 +60,12 @@ const deliverEvents = apiRoute({
         ignored: count.openapi({
           description: "Events for a business that does not exist (any more): acknowledged, not stored",
         }),
+        quarantined: count.openapi({
+          description:
+            "Events that could not be applied (invalid, from a shard without the assignment, refused by Postgres): kept aside with their reason, acknowledged",
+        }),
       }),
-      "Every event is stored (or was already)",
+      "Every event is stored, was already, or was quarantined: the shard drops them all from its outbox",
     ),
   },
   errors: ["rate_limited"],
