@@ -18,7 +18,9 @@ export interface ApiErrorBody {
  * cookie rides along by default). Other systems pass their own `fetch` or headers.
  */
 export function createApiClient(options: ClientOptions = {}) {
-  return createClient<paths>({ baseUrl: "", ...options });
+  // Every state-changing route takes only its declared type, body-less ones included (a cross-site
+  // form cannot send JSON), so requests without a body say application/json too.
+  return createClient<paths>({ baseUrl: "", ...options, headers: { "Content-Type": "application/json", ...options.headers } });
 }
 
 export type ApiClient = ReturnType<typeof createApiClient>;

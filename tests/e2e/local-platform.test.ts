@@ -29,7 +29,8 @@ async function api<T = Record<string, unknown>>(
   const res = await fetch(`${stack.workerUrl}${route}`, {
     method,
     headers: {
-      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+      // Writes take only JSON, body-less ones included (the request policy's 415 otherwise).
+      ...(method === "GET" ? {} : { "Content-Type": "application/json" }),
       ...(cookie ? { Cookie: cookie } : {}),
     },
     body: body === undefined ? undefined : JSON.stringify(body),

@@ -58,6 +58,7 @@ describe("shard event verification", () => {
     expect((await errorOf(unsigned)).message).toContain("missing_signature");
     const anonymous = await call("/internal/shards/events", {
       method: "POST",
+      headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ events: [event] }),
     });
     expect(anonymous.status).toBe(401);

@@ -68,6 +68,9 @@ async function send(method: string, path: string, opts: RequestOptions = {}): Pr
     headers["Content-Type"] = "application/json";
     body = JSON.stringify(opts.json);
   } else if (opts.contentType) headers["Content-Type"] = opts.contentType;
+  // State-changing routes take only their declared type, body-less ones included (a cross-site form
+  // cannot send JSON): a body-less write says application/json too.
+  else if (method !== "GET" && method !== "HEAD") headers["Content-Type"] = "application/json";
   const res = await fetch(withQuery(path, opts.query), {
     method,
     headers,
