@@ -20,7 +20,11 @@ export interface ApiErrorBody {
 export function createApiClient(options: ClientOptions = {}) {
   // Every state-changing route takes only its declared type, body-less ones included (a cross-site
   // form cannot send JSON), so requests without a body say application/json too.
-  return createClient<paths>({ baseUrl: "", ...options, headers: { "Content-Type": "application/json", ...options.headers } });
+  return createClient<paths>({
+    baseUrl: "",
+    ...options,
+    headers: { "Content-Type": "application/json", ...options.headers },
+  });
 }
 
 export type ApiClient = ReturnType<typeof createApiClient>;

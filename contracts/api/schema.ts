@@ -5890,7 +5890,7 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Every event is stored (or was already) */
+                /** @description Every event is stored, was already, or was quarantined: the shard drops them all from its outbox */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -5902,6 +5902,8 @@ export interface paths {
                             duplicates: number;
                             /** @description Events for a business that does not exist (any more): acknowledged, not stored */
                             ignored: number;
+                            /** @description Events that could not be applied (invalid, from a shard without the assignment, refused by Postgres): kept aside with their reason, acknowledged */
+                            quarantined: number;
                         };
                     };
                 };
