@@ -221,6 +221,8 @@ try {
     path.resolve("node_modules/.bin/wrangler"),
     [
       "dev",
+      // Serves /__scheduled inside the Worker, which the runner's cron triggers call.
+      "--test-scheduled",
       "--port",
       String(env.WORKER_PORT),
       "--ip",

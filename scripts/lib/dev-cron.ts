@@ -1,10 +1,9 @@
 /**
  * Cron triggers under `npm run dev`. `wrangler dev` (4.86) does not fire a Worker's crons by
- * itself; it serves Miniflare's trigger endpoint `/cdn-cgi/handler/scheduled?cron=…&time=…`
- * (always on in wrangler dev; `--test-scheduled` only adds a `/__scheduled` route inside the
- * Worker). So the runner keeps the schedule: each `[triggers] crons` expression of wrangler.toml,
- * in UTC as Cloudflare runs them, calls that endpoint at its time with the cron and the scheduled
- * time, and logs one line per firing.
+ * itself; with `--test-scheduled` it serves a trigger route `/__scheduled?cron=…` inside the
+ * Worker (listed in wrangler.toml's run_worker_first, so the static assets do not answer it). So the
+ * runner keeps the schedule: each `[triggers] crons` expression of wrangler.toml, in UTC as
+ * Cloudflare runs them, calls that route at its time, and logs one line per firing.
  */
 import { readFileSync } from "node:fs";
 import { Cron } from "croner";
@@ -32,7 +31,10 @@ export function startCronTriggers(opts: {
     (cron) =>
       new Cron(cron, { timezone: "UTC", name: cron, protect: true, catch: true }, async (self: Cron) => {
         const scheduledTime = self.currentRun() ?? new Date();
-        const url = new URL("/cdn-cgi/handler/scheduled", opts.workerUrl);
+        // `wrangler dev --test-scheduled` serves this inside the Worker. Miniflare's own
+        // /cdn-cgi/handler/scheduled reaches the static-assets router instead of the Worker once
+        // [assets] is configured, and answers 500.
+        const url = new URL("/__scheduled", opts.workerUrl);
         url.searchParams.set("cron", cron);
         url.searchParams.set("time", String(scheduledTime.getTime()));
         let firing: CronFiring;
