@@ -133,7 +133,12 @@ describe("lease expiry sweep", () => {
     const { businessId, leaseId, callSid, admission, stub } = await confirmedLease();
     await fakeTwilio.script(callSid, { status: "completed" });
     await expireLease(businessId, leaseId);
+    const atStart = (await platformCallSnapshot(env)).freedTotal;
     await admission.release(callSid);
+    // The platform hears of the release in the background (it is off the caller's path): wait for it.
+    await vi.waitFor(async () =>
+      expect((await platformCallSnapshot(env)).freedTotal.released).toBe((atStart.released ?? 0) + 1),
+    );
     const before = (await platformCallSnapshot(env)).freedTotal;
     await runDurableObjectAlarm(stub);
     expect((await platformCallSnapshot(env)).freedTotal).toEqual(before);
