@@ -51,7 +51,9 @@ export default function TeamPage() {
           <thead>
             <tr>
               <th scope="col">{t("team.name")}</th>
-              <th scope="col">{t("auth.email")}</th>
+              <th scope="col" className="hide-narrow">
+                {t("auth.email")}
+              </th>
               <th scope="col">{t("team.role")}</th>
               <th scope="col">{t("team.active")}</th>
             </tr>
@@ -61,8 +63,16 @@ export default function TeamPage() {
               const editable = mayManage && u.id !== me?.user.id && canManageRole(actor, u.role);
               return (
                 <tr key={u.id}>
-                  <td>{u.name}</td>
-                  <td dir="ltr">{u.email}</td>
+                  <td>
+                    {u.name}
+                    {/* On a phone the email column is hidden; the address goes under the name. */}
+                    <span className="cell-detail" dir="ltr">
+                      {u.email}
+                    </span>
+                  </td>
+                  <td className="hide-narrow" dir="ltr">
+                    {u.email}
+                  </td>
                   <td>
                     {editable ? (
                       <select
