@@ -7,10 +7,9 @@
 import { callAdmission } from "../worker/calls/admission";
 import type { Env } from "../worker/env";
 
-export { BusinessDO } from "../durable-objects/business-do";
-export { CallCapacityDO } from "../durable-objects/call-capacity-do";
-// Bound in wrangler.toml, which bundles this entry; unused here.
-export { RateLimiterDO } from "../durable-objects/rate-limiter-do";
+// The Worker's own classes (the BusinessDO with its host). RateLimiterDO is bound in wrangler.toml,
+// which bundles this entry; unused here.
+export { BusinessDO, CallCapacityDO, RateLimiterDO } from "../worker/durable-objects";
 
 const int = (url: URL, name: string, fallback: number) => Number(url.searchParams.get(name) ?? fallback);
 

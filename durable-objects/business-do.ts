@@ -3,17 +3,14 @@
  * that must hold per business under races: call-slot leases, the WhatsApp shard assignment and its
  * fencing token, send throttles, and the settings cache. Each concern lives in its own SQLite
  * table created here; the RPC methods are added by the parts that own them.
+ *
+ * What it needs from the platform (settings, queues, Postgres writes) comes through a
+ * BusinessHost (./business/host.ts): the Worker's subclass `BusinessDO` (worker/durable-objects.ts)
+ * supplies it, so this folder does not depend on the Worker's services.
  */
 import { DurableObject } from "cloudflare:workers";
-import { eq } from "drizzle-orm";
-import type { CallLogUpdate } from "../worker/calls/status-callback";
-import { getConfig } from "../worker/config";
-import { withDb } from "../worker/db/client";
-import { businesses } from "../worker/db/schema";
-import type { Env } from "../worker/env";
 import { log } from "../worker/lib/log";
-import { enqueueBatch } from "../worker/queues/producer";
-import { type BusinessSettingsView, loadSettings } from "../worker/services/settings";
+import type { DurableObjectBindings } from "./bindings";
 import {
   CallLeases,
   type CallSlotsSnapshot,
@@ -25,6 +22,8 @@ import {
   type ReserveResult,
   type UnknownOutcome,
 } from "./business/call-leases";
+import type { CallLogUpdate } from "./business/call-log-outbox";
+import type { BusinessHost, SendLimits } from "./business/host";
 import {
   type OriginWaiting,
   type ScheduledSend,
@@ -41,14 +40,18 @@ import { SharedAlarm } from "./shared-alarm";
 /** How long cached settings live without an invalidation. */
 const SETTINGS_TTL_MS = 60_000;
 
-export class BusinessDO extends DurableObject<Env> {
+export class BusinessObject<Settings extends SendLimits> extends DurableObject<DurableObjectBindings<Settings>> {
   protected readonly sql: SqlStorage;
   /** Call-slot leases (issue 4): the logic lives in ./business/call-leases.ts. */
   private readonly calls: CallLeases;
   /** The object's one alarm, shared by the call leases and the send schedule. */
   private readonly sharedAlarm: SharedAlarm;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(
+    ctx: DurableObjectState,
+    env: DurableObjectBindings<Settings>,
+    private readonly host: BusinessHost<Settings>,
+  ) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
@@ -61,18 +64,16 @@ export class BusinessDO extends DurableObject<Env> {
         return row ? Number(row.value) : null;
       },
       this.sharedAlarm,
+      (update) => host.applyCallLogUpdate(update),
     );
   }
 
-  private settingsCache: SettingsCache<BusinessSettingsView> | null = null;
+  private settingsCache: SettingsCache<Settings> | null = null;
 
   /** The business's settings, cached here (TTL, invalidated on update). `nowMs` is for tests. */
-  async settings(businessId: number, nowMs?: number): Promise<BusinessSettingsView> {
+  async settings(businessId: number, nowMs?: number): Promise<Settings> {
     this.identify(businessId);
-    this.settingsCache ??= new SettingsCache(
-      () => withDb(getConfig(this.env), (db) => loadSettings(db, businessId)),
-      SETTINGS_TTL_MS,
-    );
+    this.settingsCache ??= new SettingsCache(() => this.host.loadSettings(businessId), SETTINGS_TTL_MS);
     return this.settingsCache.get(nowMs);
   }
 
@@ -162,17 +163,7 @@ export class BusinessDO extends DurableObject<Env> {
 
   /** The schedule's policy: the cached settings plus the business's timezone (cached alike). */
   private async sendPolicy(businessId: number): Promise<SendPolicy> {
-    this.timezoneCache ??= new SettingsCache(
-      () =>
-        withDb(getConfig(this.env), async (db) => {
-          const [row] = await db
-            .select({ timezone: businesses.timezone })
-            .from(businesses)
-            .where(eq(businesses.id, businessId));
-          return row?.timezone ?? "Asia/Jerusalem";
-        }),
-      SETTINGS_TTL_MS,
-    );
+    this.timezoneCache ??= new SettingsCache(() => this.host.loadTimezone(businessId), SETTINGS_TTL_MS);
     const [settings, timezone] = await Promise.all([this.settings(businessId), this.timezoneCache.get()]);
     return {
       perMinute: settings.waMessagesPerMinute,
@@ -275,15 +266,9 @@ export class BusinessDO extends DurableObject<Env> {
       try {
         // A reply (and what goes before it to that customer) takes the high queue, which delivers
         // at once; the rest the default queue.
-        await enqueueBatch(
-          this.env,
-          "whatsapp.send_urgent",
-          urgent.map((outboundId) => ({ type: "whatsapp.send_urgent" as const, outboundId })),
-        );
-        await enqueueBatch(
-          this.env,
-          "whatsapp.send",
-          dispatch.filter((id) => !fast.has(id)).map((outboundId) => ({ type: "whatsapp.send" as const, outboundId })),
+        await this.host.enqueueSends(
+          urgent,
+          dispatch.filter((id) => !fast.has(id)),
         );
       } catch (err) {
         this.sends.undispatch(dispatch);

@@ -4,7 +4,7 @@
  * lives in the calls part (./call-capacity/platform-slots.ts). Storage: SQLite, one row per held slot.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../worker/env";
+import type { DurableObjectBindings } from "./bindings";
 import { CreatePacer, type PaceResult, type PaceSource } from "./call-capacity/create-pacer";
 import {
   type AcquireResult,
@@ -16,12 +16,12 @@ import {
 
 export type { PlatformFreeReason } from "./call-capacity/platform-slots";
 
-export class CallCapacityDO extends DurableObject<Env> {
+export class CallCapacityDO extends DurableObject<DurableObjectBindings> {
   protected readonly sql: SqlStorage;
   private readonly slots: PlatformSlots;
   private readonly pacer = new CreatePacer();
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: DurableObjectBindings) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(

@@ -9,15 +9,15 @@
  * it forwards the upgrade here: this object trusts whoever the Worker hands it.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../worker/env";
 import type { LiveChange, LiveEvent, LiveFrame } from "../worker/live/events";
+import type { DurableObjectBindings } from "./bindings";
 
 const HISTORY = 500;
 
-export class LiveHubDO extends DurableObject<Env> {
+export class LiveHubDO extends DurableObject<DurableObjectBindings> {
   private readonly sql: SqlStorage;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: DurableObjectBindings) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec("CREATE TABLE IF NOT EXISTS event (cursor INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL)");

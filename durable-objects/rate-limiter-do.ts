@@ -4,7 +4,7 @@
  * The bucket is persisted in the object's SQLite storage so a restart neither forgets nor resets.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../worker/env";
+import type { DurableObjectBindings } from "./bindings";
 
 export interface BucketPolicy {
   /** Most tokens the bucket holds (the burst). */
@@ -20,10 +20,10 @@ export interface TakeResult {
   retryAfterSeconds: number;
 }
 
-export class RateLimiterDO extends DurableObject<Env> {
+export class RateLimiterDO extends DurableObject<DurableObjectBindings> {
   private readonly sql: SqlStorage;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: DurableObjectBindings) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(

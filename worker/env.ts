@@ -2,13 +2,17 @@
  * The Worker's bindings. Settings (strings from wrangler.toml [vars] and secrets) are not read
  * from here: they go through ./config.ts.
  */
-import type { BusinessDO } from "../durable-objects/business-do";
+import type { DurableObjectBindings } from "../durable-objects/bindings";
 import type { CallCapacityDO } from "../durable-objects/call-capacity-do";
 import type { LiveHubDO } from "../durable-objects/live-hub-do";
 import type { RateLimiterDO } from "../durable-objects/rate-limiter-do";
+import type { BusinessSettingsView } from "./services/settings";
 
-export interface Bindings {
-  BUSINESS_DO: DurableObjectNamespace<BusinessDO>;
+/**
+ * The Durable Objects are typed by their logic classes (durable-objects/); the Worker's subclasses
+ * in ./durable-objects.ts only add the host, so the RPC surface is the same.
+ */
+export interface Bindings extends DurableObjectBindings<BusinessSettingsView> {
   CALL_CAPACITY_DO: DurableObjectNamespace<CallCapacityDO>;
   RATE_LIMITER_DO: DurableObjectNamespace<RateLimiterDO>;
   LIVE_HUB_DO: DurableObjectNamespace<LiveHubDO>;

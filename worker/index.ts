@@ -7,10 +7,7 @@ import type { Env } from "./env";
 import { handleQueueBatch } from "./queues/consumer";
 import { handleScheduled } from "./scheduled";
 
-export { BusinessDO } from "../durable-objects/business-do";
-export { CallCapacityDO } from "../durable-objects/call-capacity-do";
-export { LiveHubDO } from "../durable-objects/live-hub-do";
-export { RateLimiterDO } from "../durable-objects/rate-limiter-do";
+export { BusinessDO, CallCapacityDO, LiveHubDO, RateLimiterDO } from "./durable-objects";
 
 export default {
   fetch: app.fetch,

@@ -40,12 +40,12 @@
 import { isTerminalStatus } from "../../worker/calls/call-status";
 import { type TwilioCall, type TwilioClient, twilioClient } from "../../worker/calls/twilio-client";
 import { type Config, getConfig } from "../../worker/config";
-import type { Env } from "../../worker/env";
 import { log } from "../../worker/lib/log";
+import type { PlatformCallsBindings } from "../bindings";
 import type { PlatformFreeReason } from "../call-capacity/platform-slots";
 import { PLATFORM_CALLS_OBJECT_NAME } from "../names";
 import type { SharedAlarm } from "../shared-alarm";
-import { CallLogOutbox } from "./call-log-outbox";
+import { CallLogOutbox, type CallLogUpdate } from "./call-log-outbox";
 
 export type CallKind = "outbound" | "inbound";
 export type OutboundSource = "direct" | "bulk";
@@ -193,11 +193,13 @@ export class CallLeases {
 
   constructor(
     ctx: DurableObjectState,
-    private readonly env: Env,
+    private readonly env: PlatformCallsBindings,
     /** The business this object belongs to, once known (BusinessDO.identify). */
     private readonly businessIdOf: () => number | null,
     /** The object's one alarm, shared with its other concerns. */
     private readonly alarm: SharedAlarm,
+    /** Writes a call log update to Postgres (the host's; see ./host.ts). */
+    applyCallLogUpdate: (update: CallLogUpdate) => Promise<void>,
   ) {
     this.sql = ctx.storage.sql;
     this.sql.exec(`CREATE TABLE IF NOT EXISTS call_leases (
@@ -227,7 +229,7 @@ export class CallLeases {
     )`);
     // Calls whose end we saw before (or without) a confirm, so a late confirm frees its lease at once.
     this.sql.exec("CREATE TABLE IF NOT EXISTS call_ended (ref TEXT PRIMARY KEY, ended_ms INTEGER NOT NULL)");
-    this.callLogs = new CallLogOutbox(this.sql, env, () => this.arm());
+    this.callLogs = new CallLogOutbox(this.sql, applyCallLogUpdate, () => this.arm());
     // Whenever the object wakes (e.g. after a crash), make sure its leases and outboxes have an alarm.
     void ctx.blockConcurrencyWhile(() => this.arm());
   }

@@ -6,15 +6,25 @@
  * hooks included) with backoff. Updates are idempotent and ordered by SequenceNumber there, so
  * applying them late, twice or out of order is harmless.
  */
-import { type CallLogUpdate, recordCallLogUpdate } from "../../worker/calls/status-callback";
-import { getConfig } from "../../worker/config";
-import { withDb } from "../../worker/db/client";
-import type { Env } from "../../worker/env";
 import { log } from "../../worker/lib/log";
 
 /** After this many failed tries (about a day with the backoff) an update is dropped, loudly. */
 const MAX_ATTEMPTS = 300;
 const BATCH = 50;
+
+/** A call log update, JSON-safe: it may wait here until Postgres takes it. */
+export interface CallLogUpdate {
+  callLogId: number | null;
+  /** Null only when settling a call log whose call was never created. */
+  callSid: string | null;
+  status: string;
+  sequenceNumber: number | null;
+  durationSeconds: number | null;
+  /** ISO time of the event, when Twilio sent one. */
+  at: string | null;
+  /** Why (our own settlements). */
+  reason: string | null;
+}
 
 interface OutboxRow {
   id: number;
@@ -26,7 +36,8 @@ interface OutboxRow {
 export class CallLogOutbox {
   constructor(
     private readonly sql: SqlStorage,
-    private readonly env: Env,
+    /** Writes one update to Postgres (BusinessHost.applyCallLogUpdate). */
+    private readonly apply: (update: CallLogUpdate) => Promise<void>,
     /** Makes sure the object's alarm covers nextDue(). */
     private readonly arm: () => Promise<void>,
   ) {
@@ -63,14 +74,11 @@ export class CallLogOutbox {
       )
       .toArray();
     if (rows.length === 0) return;
-    const config = getConfig(this.env);
     try {
-      await withDb(config, async (db) => {
-        for (const row of rows) {
-          await recordCallLogUpdate(db, this.env, config, JSON.parse(row.body) as CallLogUpdate);
-          this.sql.exec("DELETE FROM call_log_outbox WHERE id = ?", row.id);
-        }
-      });
+      for (const row of rows) {
+        await this.apply(JSON.parse(row.body) as CallLogUpdate);
+        this.sql.exec("DELETE FROM call_log_outbox WHERE id = ?", row.id);
+      }
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
       for (const row of this.sql

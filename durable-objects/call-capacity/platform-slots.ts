@@ -10,8 +10,8 @@
  * times in a row, free anyway. Every free is counted by reason, persisted, for /metrics.
  */
 import { getConfig } from "../../worker/config";
-import type { Env } from "../../worker/env";
 import { log } from "../../worker/lib/log";
+import type { DurableObjectBindings } from "../bindings";
 import { leaseTimes } from "../business/call-leases";
 import { businessObjectName } from "../names";
 
@@ -74,7 +74,7 @@ export class PlatformSlots {
 
   constructor(
     private readonly ctx: DurableObjectState,
-    private readonly env: Env,
+    private readonly env: DurableObjectBindings,
   ) {
     this.sql = ctx.storage.sql;
     // `slots` is created by CallCapacityDO; the safety net needs a failure counter on it.

@@ -40,12 +40,14 @@ async function shot(p: Page, name: string) {
 }
 
 /**
- * Whether the page scrolls sideways, and which elements stick out of the viewport (evaluated in the
- * browser). Content clipped by its own scrolling box (a wide table in .table-wrap) does not count.
+ * Whether the page scrolls sideways, and which elements stick out of the viewport. Evaluated in the
+ * browser (a string, since this file is typed for Node). Content clipped by its own scrolling box (a
+ * wide table in .table-wrap) does not count, nor is an element wholly off-screen on purpose (the
+ * skip link until focused).
  */
-function pageOverflow(): { scrollsSideways: boolean; outside: string[] } {
+const PAGE_OVERFLOW = `(() => {
   const root = document.documentElement;
-  const clippedByAncestor = (el: Element) => {
+  const clippedByAncestor = (el) => {
     for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
       if (getComputedStyle(p).overflowX !== "visible") return true;
     }
@@ -54,15 +56,13 @@ function pageOverflow(): { scrollsSideways: boolean; outside: string[] } {
   const outside = [...document.querySelectorAll("body *")]
     .filter((el) => {
       const r = el.getBoundingClientRect();
-      // Partly out of view; wholly off-screen elements (the skip link until focused) are hidden on purpose.
-      const partlyOut =
-        (r.right > root.clientWidth + 0.5 && r.left < root.clientWidth) || (r.left < -0.5 && r.right > 0);
+      const partlyOut = (r.right > root.clientWidth + 0.5 && r.left < root.clientWidth) || (r.left < -0.5 && r.right > 0);
       return r.width > 0 && partlyOut && !clippedByAncestor(el);
     })
     .slice(0, 5)
-    .map((el) => `${el.tagName.toLowerCase()}.${el.className} (${Math.round(el.getBoundingClientRect().width)} px)`);
+    .map((el) => el.tagName.toLowerCase() + "." + el.className + " (" + Math.round(el.getBoundingClientRect().width) + " px)");
   return { scrollsSideways: root.scrollWidth > root.clientWidth, outside };
-}
+})()`;
 
 async function signIn(p: Page, email: string) {
   await p.goto(`${stack.baseUrl}/`);
@@ -286,7 +286,7 @@ describe.sequential("dashboard journeys", () => {
       await phone.getByRole("heading", { name: he[title], exact: true }).first().waitFor();
       await shot(phone, `${route}-phone-he`);
       // Nothing wider than the screen once the page's data has loaded: the page does not scroll sideways.
-      const overflow = await phone.evaluate(pageOverflow);
+      const overflow = await phone.evaluate(PAGE_OVERFLOW);
       expect(overflow, `/${route} on a 390 px phone`).toEqual({ scrollsSideways: false, outside: [] });
     }
     await phone.close();

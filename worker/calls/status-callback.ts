@@ -9,6 +9,8 @@
  * query), so those parameters are as trustworthy as the callback itself, and the route can reach
  * the business's object — and free the slot — before and without Postgres.
  */
+
+import type { CallLogUpdate } from "../../durable-objects/business/call-log-outbox";
 import type { Config } from "../config";
 import type { Database } from "../db/client";
 import type { Env } from "../env";
@@ -16,19 +18,8 @@ import { runCallEndedHooks } from "./call-ended";
 import { applyStatusUpdate, type StatusUpdateResult } from "./call-logs";
 import { isTerminalStatus } from "./call-status";
 
-/** A call log update, JSON-safe (it may wait in a Durable Object's storage). */
-export interface CallLogUpdate {
-  callLogId: number | null;
-  /** Null only when settling a call log whose call was never created. */
-  callSid: string | null;
-  status: string;
-  sequenceNumber: number | null;
-  durationSeconds: number | null;
-  /** ISO time of the event, when Twilio sent one. */
-  at: string | null;
-  /** Why (our own settlements). */
-  reason: string | null;
-}
+/** A call log update, JSON-safe: it may wait in the BusinessDO's outbox (which owns its shape). */
+export type { CallLogUpdate };
 
 export async function recordCallLogUpdate(
   db: Database,
