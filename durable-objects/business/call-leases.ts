@@ -44,6 +44,7 @@ import { log } from "../../worker/lib/log";
 import type { PlatformCallsBindings } from "../bindings";
 import type { PlatformFreeReason } from "../call-capacity/platform-slots";
 import { PLATFORM_CALLS_OBJECT_NAME } from "../names";
+import { outboxRetryDelayMs } from "../outbox-backoff";
 import type { SharedAlarm } from "../shared-alarm";
 import { CallLogOutbox, type CallLogUpdate } from "./call-log-outbox";
 
@@ -762,11 +763,10 @@ export class CallLeases {
       } catch (err) {
         for (const r of batch) {
           const attempts = r.attempts + 1;
-          const backoffMs = Math.min(300_000, 1000 * 2 ** Math.min(attempts, 9));
           this.sql.exec(
             "UPDATE call_platform_outbox SET attempts = ?, next_ms = ? WHERE lease_id = ?",
             attempts,
-            Date.now() + backoffMs,
+            Date.now() + outboxRetryDelayMs(attempts),
             r.lease_id,
           );
         }

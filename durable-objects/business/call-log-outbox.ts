@@ -7,6 +7,7 @@
  * applying them late, twice or out of order is harmless.
  */
 import { log } from "../../worker/lib/log";
+import { outboxRetryDelayMs } from "../outbox-backoff";
 
 /** After this many failed tries (about a day with the backoff) an update is dropped, loudly. */
 const MAX_ATTEMPTS = 300;
@@ -90,11 +91,10 @@ export class CallLogOutbox {
           log.error("call log update dropped after too many failures", { update: row.body, attempts, error });
           continue;
         }
-        const backoffMs = Math.min(300_000, 1000 * 2 ** Math.min(attempts, 9));
         this.sql.exec(
           "UPDATE call_log_outbox SET attempts = ?, next_ms = ? WHERE id = ?",
           attempts,
-          Date.now() + backoffMs,
+          Date.now() + outboxRetryDelayMs(attempts),
           row.id,
         );
       }

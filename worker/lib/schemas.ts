@@ -66,3 +66,13 @@ export function isStorableInstant(ms: number): boolean {
 export const isoDateTime = z.iso
   .datetime({ offset: true, message: "must be an ISO 8601 date-time with an offset" })
   .refine((v) => isStorableInstant(Date.parse(v)), { message: INSTANT_RANGE_MESSAGE });
+
+/** Optional free text up to `max` characters, trimmed; an empty string clears the field (null). */
+export const optionalText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max)
+    .nullable()
+    .optional()
+    .transform((v) => (v === "" ? null : v));

@@ -7,6 +7,14 @@
 import { z } from "zod";
 import type { QueueKey } from "./definitions";
 
+/** Sweeps: how long a row may sit untouched before it counts as lost (minutes, default 10). */
+const staleAfterMinutes = z
+  .number()
+  .int()
+  .min(1)
+  .max(24 * 60)
+  .default(10);
+
 export const purgeExpiredSessionsJob = z.object({
   type: z.literal("maintenance.purge_expired_sessions"),
   /** Sessions expired (or revoked) longer than this ago are deleted. */
@@ -34,12 +42,7 @@ export const whatsappSendUrgentJob = z.object({
 /** Re-queue outgoing messages whose queue message was lost. */
 export const whatsappRequeueStaleJob = z.object({
   type: z.literal("whatsapp.requeue_stale"),
-  olderThanMinutes: z
-    .number()
-    .int()
-    .min(1)
-    .max(24 * 60)
-    .default(10),
+  olderThanMinutes: staleAfterMinutes,
 });
 
 /** Create (idempotently) the outgoing messages of one chunk of a broadcast's recipients. */
@@ -52,12 +55,7 @@ export const broadcastDispatchJob = z.object({
 /** Re-dispatch recipients of running broadcasts that never got their message (a lost dispatch job). */
 export const broadcastSweepJob = z.object({
   type: z.literal("broadcast.sweep"),
-  olderThanMinutes: z
-    .number()
-    .int()
-    .min(1)
-    .max(24 * 60)
-    .default(10),
+  olderThanMinutes: staleAfterMinutes,
 });
 
 /** Claim due scheduled messages and queue their WhatsApp messages (each at most once). */

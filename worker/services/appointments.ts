@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { Database } from "../db/client";
 import { appointmentStatuses, appointments } from "../db/schema";
 import { ApiError, notFound } from "../errors";
-import { isStorableInstant, MAX_ID } from "../lib/schemas";
+import { isStorableInstant, MAX_ID, optionalText } from "../lib/schemas";
 import { type BusinessClock, formatAppointment } from "./dates";
 import type { BusinessProfile } from "./message-context";
 import { cancelReminderMessage, reminderLeadMinutes, reminderPlan } from "./reminders";
@@ -16,15 +16,6 @@ import { findLead } from "./scheduled-messages";
 import { fieldError, isoInstant, resolveWhen, typedWhenFields } from "./when-input";
 
 export type Appointment = typeof appointments.$inferSelect;
-
-const optionalText = (max: number) =>
-  z
-    .string()
-    .trim()
-    .max(max)
-    .nullable()
-    .optional()
-    .transform((v) => (v === "" ? null : v));
 
 const MAX_REMINDER_MINUTES = 30 * 24 * 60;
 

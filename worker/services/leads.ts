@@ -8,17 +8,8 @@ import type { Database } from "../db/client";
 import { businesses, leadStatuses, leads, users } from "../db/schema";
 import { ApiError } from "../errors";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
-import { isoDateTime, MAX_ID } from "../lib/schemas";
+import { isoDateTime, MAX_ID, optionalText } from "../lib/schemas";
 import { normalizePhone } from "./phones";
-
-const optionalText = (max: number) =>
-  z
-    .string()
-    .trim()
-    .max(max)
-    .nullable()
-    .optional()
-    .transform((v) => (v === "" ? null : v));
 
 export const leadFields = {
   firstName: optionalText(100),
