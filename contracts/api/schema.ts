@@ -7555,6 +7555,119 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/whatsapp/quarantine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Shard events the edge could not apply, newest first
+         * @description An authentic delivery is always acknowledged so the shard's lane moves on; an event that cannot be applied is kept here with its reason (also counted in `prosaas_shard_events_quarantined_total`).
+         *
+         *     Permission: `platform.manage`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    reason?: "invalid" | "foreign_shard" | "not_assigned_shard" | "stale_fencing_token" | "apply_failed";
+                    businessId?: number;
+                    before?: number;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of quarantined events; `nextBefore` is null on the last page */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            events: components["schemas"]["QuarantinedShardEvent"][];
+                            nextBefore: number | null;
+                        };
+                    };
+                };
+                /** @description Refused input (each refused field is named in details.fields): validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/campaigns": {
         parameters: {
             query?: never;
@@ -11424,6 +11537,28 @@ export interface components {
                 fencingToken: number;
                 startedAt: string;
             } | null;
+        };
+        QuarantinedShardEvent: {
+            id: number;
+            shardId: number;
+            businessId: number | null;
+            eventId: string | null;
+            eventType: string | null;
+            /** @enum {string} */
+            reason: "invalid" | "foreign_shard" | "not_assigned_shard" | "stale_fencing_token" | "apply_failed";
+            detail: string;
+            payload: string;
+            occurrences: number;
+            /**
+             * Format: date-time
+             * @example 2026-12-02T09:30:00.000Z
+             */
+            firstSeenAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-02T09:30:00.000Z
+             */
+            lastSeenAt: string;
         };
         Campaign: {
             id: number;

@@ -205,7 +205,8 @@ beforeAll(async () => {
   }
 });
 
-describe("every signed-in route of the contract", () => {
+// About 500 requests per test: minutes on a busy 2-core machine.
+describe("every signed-in route of the contract", { timeout: 240_000 }, () => {
   it("is read from /openapi.json, and each one's permission is a decision: in the role table or said to be for any signed-in user", () => {
     expect(operations.length).toBeGreaterThan(50);
     const undecided = operations.filter((op) => op.permission === undefined && !ANY_SIGNED_IN.has(key(op))).map(key);

@@ -7,19 +7,24 @@
  *   3. Postgres and the BusinessDO switch to the new shard;
  *   4. the new shard starts the session with the new token (a QR to scan: credentials do not travel).
  * If step 2 fails, the move stays recorded: call it again to retry, or abort it.
+ *
+ * Also the operators' view of shard events the edge quarantined.
  */
 import { z } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
+import { and, desc, eq, lt } from "drizzle-orm";
 import { businessIdOf } from "../auth/middleware";
 import { jsonBody, jsonContent } from "../contract/content";
+import { timestamp } from "../contract/models/common";
 import { sessionModel, shardMoveModel } from "../contract/models/whatsapp";
 import { apiRoute } from "../contract/route";
 import { createRouter } from "../contract/router";
-import { businesses } from "../db/schema";
+import { businesses, shardEventQuarantine } from "../db/schema";
 import { ApiError } from "../errors";
 import { log } from "../lib/log";
+import { MAX_ID } from "../lib/schemas";
 import { businessStub } from "../services/settings";
 import { businessShard } from "../whatsapp/business-shard";
+import { type QuarantineReason, quarantineReasons } from "../whatsapp/event-quarantine";
 import { ShardClient, ShardError } from "../whatsapp/shard-client";
 
 export const whatsappAdminRoutes = createRouter();
@@ -116,4 +121,79 @@ whatsappAdminRoutes.openapi(abortMove, async (c) => {
   const businessId = businessIdOf(c);
   const assignment = await businessStub(c.env, businessId).abortShardMove(businessId);
   return c.json({ assignment }, 200);
+});
+
+// ---- Quarantined shard events (worker/whatsapp/event-quarantine.ts): what the edge could not apply ----
+
+const quarantinedEventModel = z
+  .strictObject({
+    id: z.number().int(),
+    shardId: z.number().int(),
+    businessId: z.number().int().nullable(),
+    eventId: z.string().nullable(),
+    eventType: z.string().nullable(),
+    reason: z.enum(quarantineReasons),
+    detail: z.string(),
+    /** The event as the shard sent it (JSON text, cut at 200,000 characters). */
+    payload: z.string(),
+    occurrences: z.number().int(),
+    firstSeenAt: timestamp,
+    lastSeenAt: timestamp,
+  })
+  .openapi("QuarantinedShardEvent");
+
+const quarantineQuery = z.strictObject({
+  reason: z.enum(quarantineReasons).optional(),
+  businessId: z.coerce.number().int().positive().max(MAX_ID).optional(),
+  /** Keyset paging: the `nextBefore` of the previous page. */
+  before: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+const listQuarantine = apiRoute({
+  method: "get",
+  path: "/api/admin/whatsapp/quarantine",
+  tag: "Platform",
+  summary: "Shard events the edge could not apply, newest first",
+  description:
+    "An authentic delivery is always acknowledged so the shard's lane moves on; an event that cannot be applied is kept here with its reason (also counted in `prosaas_shard_events_quarantined_total`).",
+  auth: { permission: "platform.manage" },
+  request: { query: quarantineQuery },
+  responses: {
+    200: jsonContent(
+      z.strictObject({ events: z.array(quarantinedEventModel), nextBefore: z.number().int().nullable() }),
+      "A page of quarantined events; `nextBefore` is null on the last page",
+    ),
+  },
+});
+
+whatsappAdminRoutes.openapi(listQuarantine, async (c) => {
+  const { reason, businessId, before, limit } = c.req.valid("query");
+  const q = shardEventQuarantine;
+  const rows = await c
+    .get("db")()
+    .select()
+    .from(q)
+    .where(
+      and(
+        reason ? eq(q.reason, reason) : undefined,
+        businessId ? eq(q.businessId, businessId) : undefined,
+        before ? lt(q.id, before) : undefined,
+      ),
+    )
+    .orderBy(desc(q.id))
+    .limit(limit + 1);
+  const page = rows.slice(0, limit);
+  return c.json(
+    {
+      events: page.map(({ payloadSha256: _hash, ...r }) => ({
+        ...r,
+        reason: r.reason as QuarantineReason,
+        firstSeenAt: r.firstSeenAt.toISOString(),
+        lastSeenAt: r.lastSeenAt.toISOString(),
+      })),
+      nextBefore: rows.length > limit ? page[page.length - 1]!.id : null,
+    },
+    200,
+  );
 });
