@@ -69,10 +69,6 @@ export default defineConfig({
         test: {
           name: "worker",
           include: ["tests/worker/**/*.test.ts"],
-          // The sign-in attack simulations (hours of attack, hundreds of Durable Object calls each)
-          // did not finish within minutes on this machine: run them with `npm run test:login-guard`
-          // until they are made fast enough for every run (issue 10, finding 5).
-          exclude: process.env.PROSAAS_SLOW_TESTS ? [] : ["tests/worker/login-guard.test.ts"],
           // The first request of a file loads the whole Worker (and each Durable Object) into
           // workerd through Vite: a few seconds on 2 cores.
           testTimeout: 30_000,

@@ -28,7 +28,8 @@ function victim(): string {
   return `victim-${crypto.randomUUID().slice(0, 8)}@example.test`;
 }
 
-// Hundreds of Durable Object calls per simulated attack: minutes of wall time on a loaded machine.
+// Hundreds of Durable Object calls per simulated attack: seconds, since one account is one object
+// and client addresses share a fixed set of objects (worker/auth/rate-limits.ts SPREAD_OVER).
 describe("sign-in under attack (simulated clock, real Durable Objects)", { timeout: 180_000 }, () => {
   it("an attacker on one address at its full allowed rate for 6 hours never stops the real user signing in from another", async () => {
     const email = victim();

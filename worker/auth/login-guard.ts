@@ -11,8 +11,9 @@
  *    refill the per-email budget, which would hand a spread attack a fresh 30 guesses.
  * Every step takes `nowMs`, so tests can run hours of attack against the real Durable Objects.
  */
+import type { SignInPolicies } from "../../durable-objects/rate-limiter-do";
 import type { Env } from "../env";
-import { enforceRateLimit, requireRateLimitRoom, resetRateLimit, tryRateLimit } from "./rate-limits";
+import { enforceRateLimit, type RateLimitPreset, rateLimitPresets, refuseUnless } from "./rate-limits";
 import { hashToken } from "./session";
 
 export const DEVICE_COOKIE = "prosaas_device";
@@ -26,33 +27,39 @@ export interface SignInAttempt {
   deviceToken?: string | undefined;
 }
 
-function devices(env: Env, email: string) {
-  return env.RATE_LIMITER_DO.getByName(`loginDevices:${email}`);
+/** The account's buckets, by their presets in ./rate-limits.ts. */
+const accountPolicies: SignInPolicies = {
+  perClient: rateLimitPresets.loginEmailIp,
+  clientShare: rateLimitPresets.loginEmailShare,
+  account: rateLimitPresets.loginEmail,
+  perDevice: rateLimitPresets.loginDevice,
+};
+const presetOf: Record<keyof SignInPolicies, RateLimitPreset> = {
+  perClient: "loginEmailIp",
+  clientShare: "loginEmailShare",
+  account: "loginEmail",
+  perDevice: "loginDevice",
+};
+
+/** One object per account holds all its sign-in buckets and trusted devices (see RateLimiterDO). */
+function account(env: Env, email: string) {
+  return env.RATE_LIMITER_DO.getByName(`login:${email}`);
 }
 
-async function knownDevice(env: Env, attempt: SignInAttempt, nowMs: number): Promise<string | null> {
+async function deviceHashOf(attempt: SignInAttempt): Promise<string | null> {
   if (!attempt.deviceToken || attempt.deviceToken.length > 200) return null;
-  const hash = await hashToken(attempt.deviceToken);
-  return (await devices(env, attempt.email).isKnownClient(hash, nowMs)) ? hash : null;
+  return hashToken(attempt.deviceToken);
 }
 
 /** Throws a 429 (with Retry-After) when this attempt must not reach the password check. */
 export async function admitSignIn(env: Env, attempt: SignInAttempt, nowMs = Date.now()): Promise<void> {
-  const { email, ip } = attempt;
-  await enforceRateLimit(env, "loginIp", ip, 1, nowMs);
-  const device = await knownDevice(env, attempt, nowMs);
-  if (device) {
-    await enforceRateLimit(env, "loginDevice", `${email}|${device}`, 1, nowMs);
-    return;
-  }
-  await enforceRateLimit(env, "loginEmailIp", `${email}|${ip}`, 1, nowMs);
-  // Within its share, a client spends from the account's budget; past it, it only needs the
-  // budget not to be empty (its own loginEmailIp bucket already paces it).
-  if (await tryRateLimit(env, "loginEmailShare", `${email}|${ip}`, nowMs)) {
-    await enforceRateLimit(env, "loginEmail", email, 1, nowMs);
-  } else {
-    await requireRateLimitRoom(env, "loginEmail", email, nowMs);
-  }
+  await enforceRateLimit(env, "loginIp", attempt.ip, 1, nowMs);
+  const verdict = await account(env, attempt.email).admitSignIn(
+    { client: attempt.ip, deviceHash: await deviceHashOf(attempt) },
+    accountPolicies,
+    nowMs,
+  );
+  if (verdict.refusedBy) refuseUnless(presetOf[verdict.refusedBy], verdict);
 }
 
 /**
@@ -60,12 +67,12 @@ export async function admitSignIn(env: Env, attempt: SignInAttempt, nowMs = Date
  * device token to set as a cookie (a fresh one, so a stolen old cookie ages out).
  */
 export async function signInSucceeded(env: Env, attempt: SignInAttempt, nowMs = Date.now()): Promise<string> {
-  const { email, ip } = attempt;
-  await Promise.all([
-    resetRateLimit(env, "loginEmailIp", `${email}|${ip}`),
-    resetRateLimit(env, "loginEmailShare", `${email}|${ip}`),
-  ]);
   const token = crypto.randomUUID() + crypto.randomUUID();
-  await devices(env, email).rememberClient(await hashToken(token), nowMs + DEVICE_TRUST_DAYS * 86_400_000, 20, nowMs);
+  await account(env, attempt.email).signInSucceeded(
+    attempt.ip,
+    await hashToken(token),
+    nowMs + DEVICE_TRUST_DAYS * 86_400_000,
+    nowMs,
+  );
   return token;
 }

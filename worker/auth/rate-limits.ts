@@ -35,6 +35,30 @@ export const rateLimitPresets = {
 
 export type RateLimitPreset = keyof typeof rateLimitPresets;
 
+/**
+ * Presets keyed by client address are spread over a fixed number of objects (a bucket per address
+ * inside each) rather than one object per address: an address seen once does not create an object
+ * of its own, and a spread attack from thousands of addresses touches at most this many.
+ */
+const SPREAD_OVER: Partial<Record<RateLimitPreset, number>> = { loginIp: 64 };
+
+/** The object and bucket that hold `key` under `preset`. */
+function bucketOf(env: Env, preset: RateLimitPreset, key: string) {
+  const spread = SPREAD_OVER[preset];
+  if (!spread) return { limiter: env.RATE_LIMITER_DO.getByName(`${preset}:${key}`), bucket: "" };
+  return { limiter: env.RATE_LIMITER_DO.getByName(`${preset}:${fnv1a(key) % spread}`), bucket: key };
+}
+
+/** FNV-1a: a fast, stable spread of keys over objects (not a security boundary). */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
 /** Takes `cost` tokens for `key` under `preset`; throws a 429 ApiError when the bucket is short. */
 export async function enforceRateLimit(
   env: Env,
@@ -43,27 +67,13 @@ export async function enforceRateLimit(
   cost = 1,
   nowMs = Date.now(),
 ): Promise<void> {
-  const limiter = env.RATE_LIMITER_DO.getByName(`${preset}:${key}`);
-  refuseUnless(
-    preset,
-    await limiter.take(rateLimitPresets[preset], Math.min(cost, rateLimitPresets[preset].capacity), nowMs),
-  );
+  const { limiter, bucket } = bucketOf(env, preset, key);
+  const policy = rateLimitPresets[preset];
+  refuseUnless(preset, await limiter.take(policy, Math.min(cost, policy.capacity), nowMs, bucket));
 }
 
-/** Takes one token if there is one; says whether it did (no 429). */
-export async function tryRateLimit(env: Env, preset: RateLimitPreset, key: string, nowMs = Date.now()) {
-  return (await env.RATE_LIMITER_DO.getByName(`${preset}:${key}`).take(rateLimitPresets[preset], 1, nowMs)).allowed;
-}
-
-/** Throws the 429 when `key` has no token left under `preset`, without taking one. */
-export async function requireRateLimitRoom(env: Env, preset: RateLimitPreset, key: string, nowMs = Date.now()) {
-  refuseUnless(
-    preset,
-    await env.RATE_LIMITER_DO.getByName(`${preset}:${key}`).peek(rateLimitPresets[preset], 1, nowMs),
-  );
-}
-
-function refuseUnless(preset: RateLimitPreset, result: { allowed: boolean; retryAfterSeconds: number }): void {
+/** Throws the one 429 (with Retry-After) when `result` was refused under `preset`. */
+export function refuseUnless(preset: RateLimitPreset, result: { allowed: boolean; retryAfterSeconds: number }): void {
   if (!result.allowed) {
     throw new ApiError(
       "rate_limited",
@@ -73,8 +83,4 @@ function refuseUnless(preset: RateLimitPreset, result: { allowed: boolean; retry
       { "Retry-After": String(result.retryAfterSeconds) },
     );
   }
-}
-
-export async function resetRateLimit(env: Env, preset: RateLimitPreset, key: string): Promise<void> {
-  await env.RATE_LIMITER_DO.getByName(`${preset}:${key}`).reset();
 }
