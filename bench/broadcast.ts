@@ -24,17 +24,13 @@ import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { Readable } from "node:stream";
 import { parseArgs } from "node:util";
-import { Miniflare } from "miniflare";
 import pg from "pg";
 import { freePort } from "../scripts/lib/embedded-postgres";
-import { runMigrations } from "../scripts/lib/migrate";
-import { startNeonWsProxy } from "../scripts/lib/neon-ws-proxy";
 import { hashPassword } from "../worker/auth/password";
-import { deadLetterConsumer, queueDefinitions } from "../worker/queues/definitions";
+import { queueDefinitions } from "../worker/queues/definitions";
 import { DISPATCH_CHUNK } from "../worker/services/broadcasts";
-import { bundleWorker, COMPATIBILITY, startTempPostgres } from "./lib/worker-bundle";
+import { startBenchDatabase, startBenchWorker } from "./lib/bench-stack";
 
 const { values: args } = parseArgs({
   options: {
@@ -76,27 +72,6 @@ const SHARD_SECRET = `bench-shard-secret-${crypto.randomUUID()}`;
 const REPLY_JID = "972509999999@s.whatsapp.net";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SHARD_NODE_DIR = path.resolve(import.meta.dirname, "../shard-node");
-
-function queueOptions() {
-  const producers: Record<string, string> = {};
-  const consumers: Record<string, object> = {};
-  for (const q of Object.values(queueDefinitions)) {
-    producers[q.binding] = q.name;
-    producers[q.deadLetter.binding] = q.deadLetter.name;
-    consumers[q.name] = {
-      maxBatchSize: q.maxBatchSize,
-      maxBatchTimeout: q.maxBatchTimeoutSeconds,
-      maxRetries: q.maxRetries,
-      deadLetterQueue: q.deadLetter.name,
-    };
-    consumers[q.deadLetter.name] = {
-      maxBatchSize: deadLetterConsumer.maxBatchSize,
-      maxBatchTimeout: deadLetterConsumer.maxBatchTimeoutSeconds,
-      maxRetries: deadLetterConsumer.maxRetries,
-    };
-  }
-  return { queueProducers: producers, queueConsumers: consumers };
-}
 
 /** One shard node with the fake session driver, like tests/setup/shard-nodes.ts. */
 async function startShard(dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
@@ -167,41 +142,20 @@ async function main(): Promise<void> {
     console.log(
       `broadcast benchmark: ${RECIPIENTS} recipients at ${PER_MINUTE}/min (min spacing ${(60_000 / PER_MINUTE).toFixed(1)} ms)\n`,
     );
-    const postgres = await startTempPostgres({ storageDir: STORAGE_DIR, database: "bench_broadcast" });
+    const postgres = await startBenchDatabase(STORAGE_DIR, "bench_broadcast");
     cleanups.unshift(() => postgres.stop());
-    const proxy = await startNeonWsProxy({ port: await freePort() });
-    cleanups.unshift(() => proxy.close());
-    await runMigrations({ databaseUrl: postgres.url, wsProxy: proxy.address });
     const shard = await startShard(path.join(workDir, "shard"));
     cleanups.unshift(() => shard.stop());
 
-    const outfile = bundleWorker({
+    const mf = startBenchWorker({
       entry: "worker/index.ts",
-      outdir: path.join(workDir, "bundle"),
       name: "prosaas-bench-broadcast",
-    });
-    const mf = new Miniflare({
-      host: "127.0.0.1",
-      modules: true,
-      modulesRoot: path.dirname(outfile),
-      scriptPath: outfile,
-      ...COMPATIBILITY,
-      cf: false,
-      handleRuntimeStdio(stdout: Readable, stderr: Readable) {
-        stdout.resume();
-        stderr.pipe(process.stderr);
-      },
-      durableObjectsPersist: doDir,
-      durableObjects: {
-        BUSINESS_DO: { className: "BusinessDO", useSQLite: true },
-        CALL_CAPACITY_DO: { className: "CallCapacityDO", useSQLite: true },
-        RATE_LIMITER_DO: { className: "RateLimiterDO", useSQLite: true },
-      },
-      ...queueOptions(),
+      workDir,
+      doDir,
+      queues: true,
       bindings: {
-        ENVIRONMENT: "development",
         DATABASE_URL: postgres.url,
-        NEON_WS_PROXY: proxy.address,
+        NEON_WS_PROXY: postgres.wsProxy,
         PUBLIC_HOST,
         METRICS_TOKEN,
         SHARD_SECRET,

@@ -18,18 +18,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { Readable } from "node:stream";
 import { parseArgs } from "node:util";
-import { Miniflare } from "miniflare";
 import pg from "pg";
 import { freePort } from "../scripts/lib/embedded-postgres";
-import { runMigrations } from "../scripts/lib/migrate";
-import { startNeonWsProxy } from "../scripts/lib/neon-ws-proxy";
 import { isTerminal } from "../scripts/twilio-simulator/call-flow";
 import { type FakeTwilioCall, startFakeTwilio } from "../scripts/twilio-simulator/server";
 import { hashPassword } from "../worker/auth/password";
-import { deadLetterConsumer, queueDefinitions } from "../worker/queues/definitions";
-import { bundleWorker, COMPATIBILITY, startTempPostgres } from "./lib/worker-bundle";
+import { queueDefinitions } from "../worker/queues/definitions";
+import { startBenchDatabase, startBenchWorker } from "./lib/bench-stack";
 
 const { values: args } = parseArgs({
   options: {
@@ -60,28 +56,6 @@ const METRICS_TOKEN = "bench-metrics-token-0123456789";
 const PASSWORD = "bench password 0123456789";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Production's queue settings (definitions.ts): producers and consumers for every queue and its DLQ. */
-function queueOptions() {
-  const producers: Record<string, string> = {};
-  const consumers: Record<string, object> = {};
-  for (const q of Object.values(queueDefinitions)) {
-    producers[q.binding] = q.name;
-    producers[q.deadLetter.binding] = q.deadLetter.name;
-    consumers[q.name] = {
-      maxBatchSize: q.maxBatchSize,
-      maxBatchTimeout: q.maxBatchTimeoutSeconds,
-      maxRetries: q.maxRetries,
-      deadLetterQueue: q.deadLetter.name,
-    };
-    consumers[q.deadLetter.name] = {
-      maxBatchSize: deadLetterConsumer.maxBatchSize,
-      maxBatchTimeout: deadLetterConsumer.maxBatchTimeoutSeconds,
-      maxRetries: deadLetterConsumer.maxRetries,
-    };
-  }
-  return { queueProducers: producers, queueConsumers: consumers };
-}
-
 async function dbStats(client: pg.Client): Promise<{ xacts: number; sessions: number }> {
   const { rows } = await client.query<{ xacts: string; sessions: string }>(
     "SELECT xact_commit + xact_rollback AS xacts, sessions FROM pg_stat_database WHERE datname = current_database()",
@@ -98,11 +72,8 @@ async function main(): Promise<void> {
     console.log(
       `campaign benchmark: ${LEADS} leads, business cap ${CAP}, calls last ${CALL_MS} ms; data under ${STORAGE_DIR}\n`,
     );
-    const postgres = await startTempPostgres({ storageDir: STORAGE_DIR, database: "bench_campaign" });
+    const postgres = await startBenchDatabase(STORAGE_DIR, "bench_campaign");
     cleanups.unshift(() => postgres.stop());
-    const proxy = await startNeonWsProxy({ port: await freePort() });
-    cleanups.unshift(() => proxy.close());
-    await runMigrations({ databaseUrl: postgres.url, wsProxy: proxy.address });
 
     // ---- Twilio: the simulator answers every call at once and ends it after --call-ms, with a
     // signed `completed` callback to the Worker (only that one: the figures are about the dial path) ----
@@ -142,35 +113,16 @@ async function main(): Promise<void> {
     cleanups.unshift(() => fake.close());
 
     // ---- the Worker ----
-    const outfile = bundleWorker({
+    const mf = startBenchWorker({
       entry: "worker/index.ts",
-      outdir: path.join(workDir, "bundle"),
       name: "prosaas-bench-campaign",
-    });
-    const mf = new Miniflare({
-      host: "127.0.0.1",
+      workDir,
+      doDir,
       port: workerPort,
-      modules: true,
-      modulesRoot: path.dirname(outfile),
-      scriptPath: outfile,
-      ...COMPATIBILITY,
-      cf: false,
-      // The Worker logs a line per call: keep its warnings and errors (stderr), drop the rest.
-      handleRuntimeStdio(stdout: Readable, stderr: Readable) {
-        stdout.resume();
-        stderr.pipe(process.stderr);
-      },
-      durableObjectsPersist: doDir,
-      durableObjects: {
-        BUSINESS_DO: { className: "BusinessDO", useSQLite: true },
-        CALL_CAPACITY_DO: { className: "CallCapacityDO", useSQLite: true },
-        RATE_LIMITER_DO: { className: "RateLimiterDO", useSQLite: true },
-      },
-      ...queueOptions(),
+      queues: true,
       bindings: {
-        ENVIRONMENT: "development",
         DATABASE_URL: postgres.url,
-        NEON_WS_PROXY: proxy.address,
+        NEON_WS_PROXY: postgres.wsProxy,
         PUBLIC_HOST,
         TWILIO_API_BASE_URL: fake.url,
         TWILIO_ACCOUNT_SID: accountSid,

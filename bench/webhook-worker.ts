@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import type { Env } from "../worker/env";
 import worker from "../worker/index";
 
-export { BusinessDO, CallCapacityDO, RateLimiterDO } from "../worker/index";
+export { BusinessDO, CallCapacityDO, LiveHubDO, RateLimiterDO } from "../worker/index";
 
 const bare = new Hono<{ Bindings: Env }>();
 bare.post("/__bench/bare", async (c) => {

@@ -19,15 +19,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { Readable } from "node:stream";
 import { parseArgs } from "node:util";
-import { Miniflare } from "miniflare";
 import pg from "pg";
 import twilio from "twilio";
-import { freePort } from "../scripts/lib/embedded-postgres";
-import { runMigrations } from "../scripts/lib/migrate";
-import { startNeonWsProxy } from "../scripts/lib/neon-ws-proxy";
-import { bundleWorker, COMPATIBILITY, startTempPostgres } from "./lib/worker-bundle";
+import { startBenchDatabase, startBenchWorker } from "./lib/bench-stack";
 
 const { values: args } = parseArgs({
   options: {
@@ -75,11 +70,8 @@ async function main(): Promise<void> {
     console.log(
       `webhook benchmark: ${CLIENTS} concurrent clients, ${SECONDS} s per phase; data under ${STORAGE_DIR}\n`,
     );
-    const postgres = await startTempPostgres({ storageDir: STORAGE_DIR, database: "bench_webhook" });
+    const postgres = await startBenchDatabase(STORAGE_DIR, "bench_webhook");
     cleanups.unshift(() => postgres.stop());
-    const proxy = await startNeonWsProxy({ port: await freePort() });
-    cleanups.unshift(() => proxy.close());
-    await runMigrations({ databaseUrl: postgres.url, wsProxy: proxy.address });
     const client = new pg.Client({ connectionString: postgres.url });
     await client.connect();
     cleanups.unshift(() => client.end());
@@ -87,33 +79,14 @@ async function main(): Promise<void> {
       BUSINESS_NUMBER,
     ]);
 
-    const outfile = bundleWorker({
+    const mf = startBenchWorker({
       entry: "bench/webhook-worker.ts",
-      outdir: path.join(workDir, "bundle"),
       name: "prosaas-bench-webhook",
-    });
-    const mf = new Miniflare({
-      host: "127.0.0.1",
-      modules: true,
-      modulesRoot: path.dirname(outfile),
-      scriptPath: outfile,
-      ...COMPATIBILITY,
-      cf: false,
-      // One log line per call: keep warnings and errors (stderr), drop the rest.
-      handleRuntimeStdio(stdout: Readable, stderr: Readable) {
-        stdout.resume();
-        stderr.pipe(process.stderr);
-      },
-      durableObjectsPersist: doDir,
-      durableObjects: {
-        BUSINESS_DO: { className: "BusinessDO", useSQLite: true },
-        CALL_CAPACITY_DO: { className: "CallCapacityDO", useSQLite: true },
-        RATE_LIMITER_DO: { className: "RateLimiterDO", useSQLite: true },
-      },
+      workDir,
+      doDir,
       bindings: {
-        ENVIRONMENT: "development",
         DATABASE_URL: postgres.url,
-        NEON_WS_PROXY: proxy.address,
+        NEON_WS_PROXY: postgres.wsProxy,
         PUBLIC_HOST,
         TWILIO_ACCOUNT_SID: ACCOUNT_SID,
         TWILIO_AUTH_TOKEN: AUTH_TOKEN,
