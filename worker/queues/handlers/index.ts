@@ -5,6 +5,11 @@ import { broadcastDispatch, broadcastSweep } from "./broadcast-dispatch";
 import { outboundCallDial, outboundCallDialDeadLettered, outboundCallSweep } from "./outbound-call-dial";
 import { purgeExpiredSessions } from "./purge-expired-sessions";
 import { remindersDispatch, scheduledMessagesDispatch } from "./scheduled-dispatch";
+import {
+  whatsappMediaDownload,
+  whatsappMediaDownloadDeadLettered,
+  whatsappMediaSweep,
+} from "../../whatsapp/media";
 import { requeueStaleOutbound, whatsappSend, whatsappSendDeadLettered } from "./whatsapp-send";
 
 /** One handler per job type; the type system makes a missing one a compile error. */
@@ -16,6 +21,8 @@ export const jobHandlers: { [T in JobType]: JobHandler<T> } = {
     await requeueStaleOutbound(db(), env, job.olderThanMinutes);
     return undefined;
   },
+  "whatsapp.media_download": whatsappMediaDownload,
+  "whatsapp.media_sweep": whatsappMediaSweep,
   "outbound_call.dial": outboundCallDial,
   "outbound_call.sweep": outboundCallSweep,
   "broadcast.dispatch": broadcastDispatch,
@@ -34,4 +41,5 @@ export const deadLetterHandlers: Partial<{
   "whatsapp.send": (job, reason, db) => whatsappSendDeadLettered(db, job.outboundId, reason),
   "whatsapp.send_urgent": (job, reason, db) => whatsappSendDeadLettered(db, job.outboundId, reason),
   "outbound_call.dial": (job, reason, db) => outboundCallDialDeadLettered(db, job, reason),
+  "whatsapp.media_download": (job, reason, db) => whatsappMediaDownloadDeadLettered(db, job.messageId, reason),
 };
