@@ -13,7 +13,7 @@ import { createRouter } from "../contract/router";
 import { waMessages, waOutbound } from "../db/schema";
 import { ApiError, notFound } from "../errors";
 import { idParam } from "../lib/schemas";
-import { mediaUnavailable, outboundMediaKey, putMedia, serveMedia } from "../whatsapp/media";
+import { mediaUnavailable, outboundMediaKey, putMedia, SERVED_MEDIA_TYPES, serveMedia } from "../whatsapp/media";
 import { ATTACHMENT_CONTENT_TYPES, MEDIA_MAX_BYTES, mediaKindOf, sizeRefusal } from "../whatsapp/media-limits";
 import { queueOutgoingMessage } from "../whatsapp/outbound";
 import { conversationOf } from "./whatsapp";
@@ -23,7 +23,7 @@ export const whatsappMediaRoutes = createRouter();
 const binary = z.string().openapi({ format: "binary" });
 const file = (description: string) => ({
   description,
-  content: { "application/octet-stream": { schema: binary } },
+  content: Object.fromEntries(SERVED_MEDIA_TYPES.map((type) => [type, { schema: binary }])),
 });
 
 const getMedia = apiRoute({

@@ -16,6 +16,7 @@ import { waMessages } from "../db/schema";
 import type { Env } from "../env";
 import { ApiError, notFound } from "../errors";
 import { log } from "../lib/log";
+import { ATTACHMENT_CONTENT_TYPES } from "./media-limits";
 import { publishLive } from "../live/publish";
 import type { JobHandler } from "../queues/handler";
 import { enqueueBatch } from "../queues/producer";
@@ -164,7 +165,28 @@ export const whatsappMediaSweep: JobHandler<"whatsapp.media_sweep"> = async (job
 };
 
 /** Types a browser may show inline from our origin; anything else is served as a download. */
-const INLINE_TYPES = /^(image\/(jpeg|png|webp|gif)|audio\/[a-z0-9.+-]+|video\/(mp4|3gpp|webm))$/;
+const INLINE_TYPES = [
+  "image/jpeg",
+  "image/png",
+  "image/webp",
+  "image/gif",
+  "audio/ogg",
+  "audio/mpeg",
+  "audio/mp4",
+  "audio/aac",
+  "audio/amr",
+  "audio/webm",
+  "audio/wav",
+  "video/mp4",
+  "video/3gpp",
+  "video/webm",
+];
+
+/**
+ * The content types a media file is served with (the route declares each): its own type when it is
+ * one of these, else application/octet-stream — a sender-chosen type is never echoed blindly.
+ */
+export const SERVED_MEDIA_TYPES: readonly string[] = [...new Set([...INLINE_TYPES, ...ATTACHMENT_CONTENT_TYPES])];
 
 /**
  * Serves an R2 object with Range (one `bytes=a-b`, `a-` or `-n` range; other forms get the whole
@@ -200,11 +222,14 @@ export async function serveMedia(
   }
   const object = await bucket.get(key, range ? { range } : {});
   if (!object) throw notFound("Media");
-  const type = (opts.contentType ?? head.httpMetadata?.contentType ?? "").split(";")[0]!.trim().toLowerCase();
-  const inline = !opts.download && INLINE_TYPES.test(type);
+  const declared = opts.contentType ?? head.httpMetadata?.contentType ?? "";
+  const type = declared.split(";")[0]!.trim().toLowerCase();
+  const known = SERVED_MEDIA_TYPES.includes(type);
+  const inline = !opts.download && INLINE_TYPES.includes(type);
   const name = opts.fileName ?? "file";
   const headers = new Headers({
-    "Content-Type": inline ? (opts.contentType ?? type) : type || "application/octet-stream",
+    // Parameters (an audio codec) help the player; only for a known type.
+    "Content-Type": known ? declared : "application/octet-stream",
     "Content-Length": String(range ? range.length : size),
     "Accept-Ranges": "bytes",
     "Cache-Control": "private, max-age=3600",
