@@ -32,7 +32,7 @@ const KIND_BY_TYPE: Record<string, MediaKind> = {
   "audio/webm": "audio",
 };
 
-/** Document types the dashboard may attach; anything else can go as application/octet-stream. */
+/** Document types the dashboard may attach; any other file goes as application/octet-stream. */
 const DOCUMENT_TYPES = [
   "application/pdf",
   "application/msword",
@@ -42,7 +42,8 @@ const DOCUMENT_TYPES = [
   "application/vnd.ms-powerpoint",
   "application/vnd.openxmlformats-officedocument.presentationml.presentation",
   "application/zip",
-  "text/plain",
+  // Not text/plain: a cross-site <form enctype="text/plain"> can send that without a preflight, so
+  // no state-changing route takes it (middleware/request-policy.ts). A .txt goes as octet-stream.
   "text/csv",
   "application/octet-stream",
 ];
