@@ -6209,6 +6209,7 @@ export interface paths {
                                 phoneNumber?: string;
                                 fencingToken?: number;
                                 reconnectAttempts: number;
+                                /** @description The shard's session watchdog: an open session silent for too long is pinged, and reconnected when the ping goes unanswered (`reason` says when and why) */
                                 watchdog?: {
                                     /** @enum {string} */
                                     state: "ok" | "probing" | "reconnecting";
@@ -11728,6 +11729,7 @@ export interface components {
             phoneNumber?: string;
             fencingToken?: number;
             reconnectAttempts: number;
+            /** @description The shard's session watchdog: an open session silent for too long is pinged, and reconnected when the ping goes unanswered (`reason` says when and why) */
             watchdog?: {
                 /** @enum {string} */
                 state: "ok" | "probing" | "reconnecting";

@@ -454,3 +454,13 @@ describe("LID ids: one customer, one lead, one conversation", () => {
     ).toHaveLength(1);
   });
 });
+
+describe("the session watchdog on the connect page", () => {
+  it("GET /api/whatsapp/status carries the shard's watchdog state for the session", async () => {
+    const res = await tenant.owner.request("GET", "/api/whatsapp/status");
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { session: { state: string; watchdog?: Record<string, unknown> } };
+    expect(body.session.state).toBe("open");
+    expect(body.session.watchdog).toMatchObject({ state: "ok", reconnects: 0, lastTrafficAt: expect.any(String) });
+  });
+});

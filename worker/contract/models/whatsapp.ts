@@ -1,7 +1,7 @@
 /** WhatsApp response models: the session on its shard, the send pause, and the inbox. */
 import { z } from "@hono/zod-openapi";
 import { sessionInfo } from "../../../contracts/shard-api";
-import { mediaKinds } from "../../../contracts/shard-api";
+import { mediaKinds, watchdogInfo } from "../../../contracts/shard-api";
 import {
   type waMessages,
   waMediaStatuses,
@@ -13,7 +13,18 @@ import {
 import { id, timestamp } from "./common";
 
 /** The live session as the shard reports it (QR and pairing code only for whatsapp.manage). */
-export const sessionModel = z.strictObject(sessionInfo.shape).openapi("WhatsAppSession");
+export const sessionModel = z
+  .strictObject({
+    ...sessionInfo.shape,
+    watchdog: z
+      .strictObject(watchdogInfo.shape)
+      .optional()
+      .openapi({
+        description:
+          "The shard's session watchdog: an open session silent for too long is pinged, and reconnected when the ping goes unanswered (`reason` says when and why)",
+      }),
+  })
+  .openapi("WhatsAppSession");
 
 /** When the shard could not be asked: its error code instead of the session. */
 export const sessionUnavailableModel = z.strictObject({ error: z.string() });
