@@ -118,7 +118,13 @@ describe("inbound media", () => {
         {
           chatJid: "972509999999@s.whatsapp.net",
           messageId: "OLD",
-          media: { kind: "document", mimetype: "application/pdf", dataBase64: "AAAA", fileName: "a.pdf", expired: true },
+          media: {
+            kind: "document",
+            mimetype: "application/pdf",
+            dataBase64: "AAAA",
+            fileName: "a.pdf",
+            expired: true,
+          },
         },
         {
           chatJid: "972509999999@s.whatsapp.net",
@@ -287,7 +293,11 @@ describe("session watchdog", () => {
     expect(text).toMatch(/shard_watchdog_sessions\{state="ok",shard="1"\} 1/);
 
     // Sends work again on the new socket.
-    const send = await call(shard, "POST", "/sessions/1/messages", { to: "972509999999", text: "back", idempotencyKey: "w1" });
+    const send = await call(shard, "POST", "/sessions/1/messages", {
+      to: "972509999999",
+      text: "back",
+      idempotencyKey: "w1",
+    });
     expect(send.status).toBe(201);
   });
 });

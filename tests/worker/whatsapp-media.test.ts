@@ -40,7 +40,11 @@ async function pumpUntil<T>(businessId: number, check: () => Promise<T | undefin
     if (Date.now() > deadline) throw new Error("pumpUntil timed out");
     const { delivery } = await relay("/_relay/next", { businessId, waitMs: 300 });
     if (!delivery) continue;
-    const res = await call("/internal/shards/events", { method: "POST", headers: delivery.headers, body: delivery.body });
+    const res = await call("/internal/shards/events", {
+      method: "POST",
+      headers: delivery.headers,
+      body: delivery.body,
+    });
     const text = await res.text();
     expect(res.status, text).toBe(200);
     await relay("/_relay/reply", { id: delivery.id, status: res.status, body: text });
@@ -187,7 +191,12 @@ describe("media from customers", () => {
     expect(shown).not.toHaveProperty("mediaRef");
     expect(shown).not.toHaveProperty("mediaKey");
     const voiceShown = page.messages.find((m) => m.waMessageId === "VOICE-1")!;
-    expect(voiceShown.media).toEqual({ mimetype: "audio/ogg; codecs=opus", sizeBytes: voice.length, voiceNote: true, seconds: 3 });
+    expect(voiceShown.media).toEqual({
+      mimetype: "audio/ogg; codecs=opus",
+      sizeBytes: voice.length,
+      voiceNote: true,
+      seconds: 3,
+    });
 
     const whole = await tenant.agent.request("GET", `/api/whatsapp/messages/${image.id}/media`);
     expect(whole.status).toBe(200);
@@ -242,7 +251,13 @@ describe("media from customers", () => {
       {
         chatJid,
         messageId: "OLD-DOC",
-        media: { kind: "document", mimetype: "application/pdf", dataBase64: base64(randomBytes(100)), fileName: "old.pdf", expired: true },
+        media: {
+          kind: "document",
+          mimetype: "application/pdf",
+          dataBase64: base64(randomBytes(100)),
+          fileName: "old.pdf",
+          expired: true,
+        },
       },
       {
         chatJid,
@@ -333,7 +348,10 @@ describe("files from agents", () => {
     await shard("POST", `/_fake/sessions/${tenant.businessId}/status`, {
       updates: [{ chatJid, messageId: sent.waMessageId, status: 3 }],
     });
-    await pumpUntil(tenant.businessId, async () => (await messageRow(chatJid, sent.waMessageId!))?.status === "delivered");
+    await pumpUntil(
+      tenant.businessId,
+      async () => (await messageRow(chatJid, sent.waMessageId!))?.status === "delivered",
+    );
     await shard("POST", `/_fake/sessions/${tenant.businessId}/status`, {
       updates: [{ chatJid, messageId: sent.waMessageId, status: 4 }],
     });
@@ -444,7 +462,10 @@ describe("LID ids: one customer, one lead, one conversation", () => {
     expect(moved!.conversationId).toBe(byPhone!.conversationId);
     expect(later.conversationId).toBe(byPhone!.conversationId);
     expect(await db.select().from(waConversations).where(eq(waConversations.chatJid, lid))).toEqual([]);
-    const [conversation] = await db.select().from(waConversations).where(eq(waConversations.id, byPhone!.conversationId));
+    const [conversation] = await db
+      .select()
+      .from(waConversations)
+      .where(eq(waConversations.id, byPhone!.conversationId));
     expect(conversation).toMatchObject({ chatJid: pn, replyJid: lid, lastMessagePreview: "me again", unreadCount: 3 });
     expect(
       await db

@@ -329,9 +329,7 @@ export const waMessages = pgTable(
     uniqueIndex("wa_messages_identity_key").on(t.businessId, t.chatJid, t.waMessageId, t.fromMe),
     index("wa_messages_conversation_idx").on(t.conversationId, t.sentAt, t.id),
     // The media sweep's work list: only the few rows still waiting for their download.
-    index("wa_messages_media_pending_idx")
-      .on(t.createdAt)
-      .where(sql`${t.mediaStatus} = 'pending'`),
+    index("wa_messages_media_pending_idx").on(t.createdAt).where(sql`${t.mediaStatus} = 'pending'`),
   ],
 );
 
@@ -348,10 +346,7 @@ export const waLidMappings = pgTable(
     pnJid: text("pn_jid").notNull(),
     createdAt: createdAt(),
   },
-  (t) => [
-    primaryKey({ columns: [t.businessId, t.lidJid] }),
-    index("wa_lid_mappings_pn_idx").on(t.businessId, t.pnJid),
-  ],
+  (t) => [primaryKey({ columns: [t.businessId, t.lidJid] }), index("wa_lid_mappings_pn_idx").on(t.businessId, t.pnJid)],
 );
 
 export const scheduledMessageStatuses = ["pending", "queued", "sent", "failed", "cancelled"] as const;

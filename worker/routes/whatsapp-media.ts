@@ -90,7 +90,10 @@ const attachQuery = z.strictObject({
     .trim()
     .min(1)
     .max(255)
-    .regex(/^[^/\\\u0000-\u001f]+$/, "must be a file name, without slashes or control characters")
+    .refine(
+      (v) => !/[/\\]/.test(v) && ![...v].some((ch) => ch.charCodeAt(0) < 0x20),
+      "must be a file name, without slashes or control characters",
+    )
     .optional(),
   clientMessageId: z
     .string()

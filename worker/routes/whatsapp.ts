@@ -305,7 +305,11 @@ whatsappRoutes.openapi(listMessages, async (c) => {
   // waits and when it should go (from the business's send schedule).
   const waiting = cursor ? [] : await waitingSends(c.get("db")(), c.env, conversation);
   return c.json(
-    { messages: page.map(messageView), waiting, nextCursor: rows.length > limit && last ? cursorOf(last.sentAt, last.id) : null },
+    {
+      messages: page.map(messageView),
+      waiting,
+      nextCursor: rows.length > limit && last ? cursorOf(last.sentAt, last.id) : null,
+    },
     200,
   );
 });

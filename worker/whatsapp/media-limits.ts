@@ -69,5 +69,7 @@ export function formatBytes(bytes: number): string {
 export function sizeRefusal(kind: MediaKind, sizeBytes: number): string | null {
   const max = MEDIA_MAX_BYTES[kind];
   if (sizeBytes === 0) return "the file is empty";
-  return sizeBytes > max ? `WhatsApp takes ${kind} files of at most ${formatBytes(max)}; this one is ${formatBytes(sizeBytes)}` : null;
+  return sizeBytes > max
+    ? `WhatsApp takes ${kind} files of at most ${formatBytes(max)}; this one is ${formatBytes(sizeBytes)}`
+    : null;
 }

@@ -16,11 +16,11 @@ import { waMessages } from "../db/schema";
 import type { Env } from "../env";
 import { ApiError, notFound } from "../errors";
 import { log } from "../lib/log";
-import { ATTACHMENT_CONTENT_TYPES } from "./media-limits";
 import { publishLive } from "../live/publish";
 import type { JobHandler } from "../queues/handler";
 import { enqueueBatch } from "../queues/producer";
 import { businessShard } from "./business-shard";
+import { ATTACHMENT_CONTENT_TYPES } from "./media-limits";
 import { ShardError } from "./shard-client";
 
 export function inboundMediaKey(businessId: number, messageId: number): string {
@@ -89,7 +89,7 @@ export const whatsappMediaDownload: JobHandler<"whatsapp.media_download"> = asyn
     .from(waMessages)
     .where(eq(waMessages.id, job.messageId));
   // Gone, already stored or settled (a redelivered or swept job): nothing to do.
-  if (!row || row.mediaStatus !== "pending" || !row.mediaRef) return undefined;
+  if (row?.mediaStatus !== "pending" || !row.mediaRef) return undefined;
 
   const shard = await businessShard(db, env, config, row.businessId);
   if (shard.move) return { retryAfterSeconds: 60, reason: `shard move to ${shard.move.to} in progress` };

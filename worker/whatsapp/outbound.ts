@@ -10,9 +10,9 @@
  * `whatsapp.requeue_stale` sweep.
  */
 import { and, eq, inArray, lt, sql } from "drizzle-orm";
+import type { mediaKinds } from "../../contracts/shard-api";
 import type { ScheduledSend } from "../../durable-objects/business/send-schedule";
 import type { Database } from "../db/client";
-import type { mediaKinds } from "../../contracts/shard-api";
 import { type waConversations, waMessages, waOutbound, type waOutboundOrigins } from "../db/schema";
 import type { Env } from "../env";
 import { businessStub } from "../services/settings";

@@ -37,7 +37,9 @@ export function createApp(deps: AppDeps): Hono {
   const jsonLimit = bodyLimit({ maxSize: 1024 * 1024 });
   const mediaLimit = bodyLimit({ maxSize: deps.mediaMaxBytes });
   // A media send's body is the file itself; everything else is small JSON.
-  app.use("*", (c, next) => (MEDIA_SEND_PATH.test(c.req.path) || c.req.path.startsWith("/_fake/") ? mediaLimit(c, next) : jsonLimit(c, next)));
+  app.use("*", (c, next) =>
+    MEDIA_SEND_PATH.test(c.req.path) || c.req.path.startsWith("/_fake/") ? mediaLimit(c, next) : jsonLimit(c, next),
+  );
 
   app.route("/health", healthRoutes(deps));
   app.route("/metrics", metricsRoutes(deps.metrics, { enabled: deps.metricsEnabled, token: deps.metricsToken }));

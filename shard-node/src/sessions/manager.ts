@@ -13,9 +13,9 @@ import type { SqliteAuthStore } from "../store/auth-store.js";
 import type { IdempotencyStore } from "../store/idempotency.js";
 import type { Outbox } from "../store/outbox.js";
 import type { SessionRecords } from "../store/session-records.js";
+import { decodeMediaRef } from "./media-ref.js";
 import type { ReconnectPolicyConfig } from "./reconnect-policy.js";
 import type { SessionEventSink } from "./session-base.js";
-import { decodeMediaRef } from "./media-ref.js";
 import {
   type DownloadedMedia,
   MediaExpiredError,
@@ -232,7 +232,14 @@ export class SessionManager {
     const result = await this.sendOnce(
       businessId,
       input,
-      JSON.stringify([chatJid, media.kind, media.mimetype, media.fileName ?? null, media.caption ?? null, input.sha256]),
+      JSON.stringify([
+        chatJid,
+        media.kind,
+        media.mimetype,
+        media.fileName ?? null,
+        media.caption ?? null,
+        input.sha256,
+      ]),
       (session, messageId) => session.sendMedia(chatJid, media, messageId),
       "media",
     );

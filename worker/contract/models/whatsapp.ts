@@ -1,11 +1,10 @@
 /** WhatsApp response models: the session on its shard, the send pause, and the inbox. */
 import { z } from "@hono/zod-openapi";
-import { sessionInfo } from "../../../contracts/shard-api";
-import { mediaKinds, watchdogInfo } from "../../../contracts/shard-api";
+import { mediaKinds, sessionInfo, watchdogInfo } from "../../../contracts/shard-api";
 import {
-  type waMessages,
   waMediaStatuses,
   waMessageStatuses,
+  type waMessages,
   type waOutbound,
   waOutboundOrigins,
   waOutboundStatuses,
@@ -16,13 +15,10 @@ import { id, timestamp } from "./common";
 export const sessionModel = z
   .strictObject({
     ...sessionInfo.shape,
-    watchdog: z
-      .strictObject(watchdogInfo.shape)
-      .optional()
-      .openapi({
-        description:
-          "The shard's session watchdog: an open session silent for too long is pinged, and reconnected when the ping goes unanswered (`reason` says when and why)",
-      }),
+    watchdog: z.strictObject(watchdogInfo.shape).optional().openapi({
+      description:
+        "The shard's session watchdog: an open session silent for too long is pinged, and reconnected when the ping goes unanswered (`reason` says when and why)",
+    }),
   })
   .openapi("WhatsAppSession");
 

@@ -1,15 +1,11 @@
 import type { Database } from "../../db/client";
+import { whatsappMediaDownload, whatsappMediaDownloadDeadLettered, whatsappMediaSweep } from "../../whatsapp/media";
 import type { JobHandler } from "../handler";
 import type { Job, JobType } from "../jobs";
 import { broadcastDispatch, broadcastSweep } from "./broadcast-dispatch";
 import { outboundCallDial, outboundCallDialDeadLettered, outboundCallSweep } from "./outbound-call-dial";
 import { purgeExpiredSessions } from "./purge-expired-sessions";
 import { remindersDispatch, scheduledMessagesDispatch } from "./scheduled-dispatch";
-import {
-  whatsappMediaDownload,
-  whatsappMediaDownloadDeadLettered,
-  whatsappMediaSweep,
-} from "../../whatsapp/media";
 import { requeueStaleOutbound, whatsappSend, whatsappSendDeadLettered } from "./whatsapp-send";
 
 /** One handler per job type; the type system makes a missing one a compile error. */

@@ -136,14 +136,14 @@ export function fakeDriverRoutes(manager: SessionManager, outbox: Outbox): Hono 
             }),
           }
         : m.imageFileLength !== undefined
-        ? {
-            message: {
-              imageMessage: { mimetype: "image/jpeg", caption: m.text, fileLength: longOf(m.imageFileLength) },
-            },
-          }
-        : m.text !== undefined
-          ? { message: { conversation: m.text } }
-          : {}),
+          ? {
+              message: {
+                imageMessage: { mimetype: "image/jpeg", caption: m.text, fileLength: longOf(m.imageFileLength) },
+              },
+            }
+          : m.text !== undefined
+            ? { message: { conversation: m.text } }
+            : {}),
       ...(m.pushName ? { pushName: m.pushName } : {}),
       messageTimestamp: m.timestamp ?? Math.floor(Date.now() / 1000),
     }));
