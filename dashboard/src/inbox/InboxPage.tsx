@@ -236,7 +236,18 @@ function Thread(props: { conversationId: number; title: string; unread: number; 
               onChange={(e) => choose(e.target.files?.[0])}
             />
             <label htmlFor="attach" className="button attach-button" title={t("inbox.attach")}>
-              <span aria-hidden="true">📎</span>
+              {/* A drawn paperclip: an emoji glyph is missing from some systems' fonts. */}
+              <svg
+                aria-hidden="true"
+                width="18"
+                height="18"
+                viewBox="0 0 24 24"
+                fill="none"
+                stroke="currentColor"
+                strokeWidth="2"
+              >
+                <path d="M21 12.5l-8.5 8.5a5 5 0 0 1-7-7L14 5.5a3.3 3.3 0 0 1 4.7 4.7L10.2 18.7a1.7 1.7 0 0 1-2.4-2.4L15.5 8.6" />
+              </svg>
               <span className="visually-hidden">{t("inbox.attach")}</span>
             </label>
             <label htmlFor="reply" className="visually-hidden">
