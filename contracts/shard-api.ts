@@ -8,6 +8,10 @@
  *   POST /sessions/:businessId/stop      stopSessionRequest    → sessionInfo (socket closed, auth kept)
  *   POST /sessions/:businessId/logout    logoutSessionRequest  → sessionInfo (device unlinked, auth wiped)
  *   POST /sessions/:businessId/messages  sendMessageRequest    → sendMessageResponse
+ *   POST /sessions/:businessId/media-messages  body = the file's bytes, header X-Send-Media =
+ *        base64url(JSON sendMediaRequest)                       → sendMessageResponse
+ *   POST /sessions/:businessId/media/download  mediaDownloadRequest → the media's bytes (Content-Type,
+ *        Content-Length, X-Media-Sha256 = hex SHA-256 of the bytes); 410 media_expired
  *   GET  /sessions                                             → sessionList
  *   GET  /health (no auth)                                     → shardHealth
  *   GET  /metrics (Bearer METRICS_TOKEN)                       → Prometheus text
@@ -38,6 +42,12 @@ export const shardErrorStatus = {
    * message may or may not have gone out. Not retried automatically, to never send it twice.
    */
   send_outcome_unknown: 409,
+  /** WhatsApp no longer has the media (its URL expired and the phone could not re-upload it). */
+  media_expired: 410,
+  /** The media is larger than SHARD_MEDIA_MAX_BYTES. */
+  media_too_large: 413,
+  /** Downloading the media from WhatsApp failed (network, WhatsApp's CDN): worth retrying. */
+  media_download_failed: 502,
   /** The shard already holds SHARD_MAX_SESSIONS sessions: pick another shard. */
   shard_at_capacity: 503,
   shutting_down: 503,
@@ -81,6 +91,25 @@ export type StopSessionRequest = z.infer<typeof stopSessionRequest>;
 export const logoutSessionRequest = stopSessionRequest;
 export type LogoutSessionRequest = StopSessionRequest;
 
+export const watchdogStates = ["ok", "probing", "reconnecting"] as const;
+
+/**
+ * The session watchdog: a session that says `open` but shows no traffic (no frame from WhatsApp,
+ * keep-alive answers included) for SHARD_WATCHDOG_SILENCE_MS is probed with a ping; no answer
+ * within SHARD_WATCHDOG_PROBE_TIMEOUT_MS means the socket is dead, and the session reconnects.
+ */
+export const watchdogInfo = z.object({
+  state: z.enum(watchdogStates),
+  /** The last traffic seen on the socket. */
+  lastTrafficAt: z.iso.datetime().optional(),
+  lastProbeAt: z.iso.datetime().optional(),
+  /** Why the watchdog last acted, e.g. "no traffic for 120s and no answer to a ping within 10s". */
+  reason: z.string().optional(),
+  /** Reconnects the watchdog forced since the shard started. */
+  reconnects: z.number().int().nonnegative(),
+});
+export type WatchdogInfo = z.infer<typeof watchdogInfo>;
+
 export const sessionInfo = z.object({
   businessId: z.number().int().positive(),
   shardId: z.number().int().positive(),
@@ -99,6 +128,8 @@ export const sessionInfo = z.object({
   fencingToken: z.number().int().nonnegative().optional(),
   /** Reconnect attempts since the last open. */
   reconnectAttempts: z.number().int().nonnegative(),
+  /** Present while the shard holds a live session. */
+  watchdog: watchdogInfo.optional(),
   updatedAt: z.iso.datetime(),
 });
 export type SessionInfo = z.infer<typeof sessionInfo>;
@@ -133,6 +164,49 @@ export const sendMessageResponse = z.object({
   replayed: z.boolean(),
 });
 export type SendMessageResponse = z.infer<typeof sendMessageResponse>;
+
+export const mediaKinds = ["image", "video", "audio", "document", "sticker"] as const;
+export type MediaKind = (typeof mediaKinds)[number];
+
+/** The header carrying a media send's description (base64url of its JSON); the body is the file. */
+export const SEND_MEDIA_HEADER = "x-send-media";
+/** The hex SHA-256 of a downloaded media's bytes. */
+export const MEDIA_SHA256_HEADER = "x-media-sha256";
+
+export const sendMediaRequest = z
+  .object({
+    to: sendMessageRequest.shape.to,
+    kind: z.enum(mediaKinds),
+    mimetype: z.string().min(3).max(200),
+    fileName: z.string().min(1).max(500).optional(),
+    caption: z.string().max(4096).optional(),
+    /** Audio sent as a voice note (push-to-talk). */
+    voiceNote: z.boolean().optional(),
+    /** Of the body: the shard refuses a body whose size or hash differ (a truncated upload). */
+    sizeBytes: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    idempotencyKey: sendMessageRequest.shape.idempotencyKey,
+    fencingToken: fencingToken.optional(),
+  })
+  .strict();
+export type SendMediaRequest = z.infer<typeof sendMediaRequest>;
+
+export const mediaDownloadRequest = z.object({ ref: z.string().min(1).max(4000) }).strict();
+export type MediaDownloadRequest = z.infer<typeof mediaDownloadRequest>;
+
+/** base64url(JSON) — header-safe for any caption (Hebrew included). Runtime-neutral. */
+export function encodeHeaderJson(value: unknown): string {
+  const bytes = new TextEncoder().encode(JSON.stringify(value));
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+export function decodeHeaderJson(value: string): unknown {
+  const binary = atob(value.replaceAll("-", "+").replaceAll("_", "/"));
+  const bytes = Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+  return JSON.parse(new TextDecoder().decode(bytes));
+}
 
 export const shardHealth = z.object({
   status: z.enum(["ok", "shutting_down"]),

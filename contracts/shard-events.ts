@@ -27,6 +27,14 @@ const messageKey = z.object({
   fromMe: z.boolean(),
   /** Sender inside a group chat; absent in one-to-one chats. */
   participantJid: jid.optional(),
+  /**
+   * The same chat's other address, when the shard knows it: WhatsApp addresses a person either by
+   * phone (`…@s.whatsapp.net`) or by a hidden LID (`…@lid`), and may switch mid-conversation. The
+   * edge keys a customer's conversation by the phone JID whichever one a message carries.
+   */
+  chatJidAlt: jid.optional(),
+  /** The group sender's other address (phone or LID), when known. */
+  participantJidAlt: jid.optional(),
 });
 export type MessageKey = z.infer<typeof messageKey>;
 
@@ -97,8 +105,12 @@ export const messageUpsertEvent = z.object({
       fileName: storableText(500).optional(),
       /** WhatsApp's `fileLength` is sender-controlled: kept only when it is a safe integer. */
       sizeBytes: dropUnless(boundedCount).optional(),
-      /** Opaque reference the shard can resolve to download the media later. */
-      ref: storableText(2000).optional(),
+      /** Opaque reference the shard can resolve to download the media later (POST /sessions/:id/media/download). */
+      ref: storableText(4000).optional(),
+      /** A voice note (push-to-talk audio), not an audio file. */
+      voiceNote: z.boolean().optional(),
+      /** Duration of audio and video, in seconds, as the sender declared it. */
+      seconds: dropUnless(boundedCount).optional(),
     })
     .optional(),
 });
@@ -122,7 +134,26 @@ export const connectionUpdateEvent = z.object({
   phoneNumber: storableText(32).optional(),
 });
 
-export const shardEvent = z.discriminatedUnion("type", [messageUpsertEvent, messageStatusEvent, connectionUpdateEvent]);
+/** WhatsApp told the shard that a LID and a phone JID are the same person (Baileys' `lid-mapping.update`). */
+export const lidMappingEvent = z.object({
+  ...base,
+  type: z.literal("contact.lid_mapping"),
+  /** `…@lid` */
+  lid: jid.pipe(z.string().regex(/@lid$/, "must be a …@lid JID")),
+  /** `…@s.whatsapp.net` */
+  pn: jid.pipe(z.string().regex(/@s\.whatsapp\.net$/, "must be a …@s.whatsapp.net JID")),
+});
+
+export function lidMappingEventId(businessId: number, lid: string, pn: string): string {
+  return `lid:${businessId}:${lid}:${pn}`;
+}
+
+export const shardEvent = z.discriminatedUnion("type", [
+  messageUpsertEvent,
+  messageStatusEvent,
+  connectionUpdateEvent,
+  lidMappingEvent,
+]);
 export type ShardEvent = z.infer<typeof shardEvent>;
 
 /**

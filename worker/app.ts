@@ -29,6 +29,7 @@ import { twilioVoiceRoutes } from "./routes/twilio-voice";
 import { userRoutes } from "./routes/users";
 import { whatsappRoutes } from "./routes/whatsapp";
 import { whatsappAdminRoutes } from "./routes/whatsapp-admin";
+import { whatsappMediaRoutes } from "./routes/whatsapp-media";
 
 export function createApp(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
@@ -82,6 +83,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/", callRoutes);
   app.route("/", shardEventRoutes);
   app.route("/", whatsappRoutes);
+  app.route("/", whatsappMediaRoutes);
   app.route("/", whatsappAdminRoutes);
   app.route("/", campaignRoutes);
   app.route("/", broadcastRoutes);

@@ -18,6 +18,8 @@ export interface Bindings extends DurableObjectBindings<BusinessSettingsView> {
   LIVE_HUB_DO: DurableObjectNamespace<LiveHubDO>;
   /** The dashboard's built files (wrangler.toml [assets]); the SPA itself is served before the Worker runs. */
   ASSETS?: Fetcher;
+  /** WhatsApp media: inbound downloads and outbound attachments (worker/whatsapp/media.ts). */
+  MEDIA: R2Bucket;
   QUEUE_HIGH: Queue;
   QUEUE_DEFAULT: Queue;
   QUEUE_LOW: Queue;

@@ -10,10 +10,13 @@ export const cronTasks: Record<string, (env: Env, controller: ScheduledControlle
   // Daily at 03:17 UTC: delete sessions expired or revoked more than a day ago.
   "17 3 * * *": (env) => enqueue(env, { type: "maintenance.purge_expired_sessions", graceHours: 24 }),
   // Every 10 minutes: outgoing WhatsApp messages whose queue message was lost go back in the queue;
-  // campaign jobs left dialing or on a call by a crash or a lost callback are settled.
+  // campaign jobs left dialing or on a call by a crash or a lost callback are settled; media
+  // downloads whose queue message was lost are queued again.
   "*/10 * * * *": async (env) => {
     await enqueue(env, { type: "whatsapp.requeue_stale", olderThanMinutes: 10 });
     await enqueue(env, { type: "outbound_call.sweep", staleDialingMinutes: 10 });
+    // Media downloads whose queue message was lost.
+    await enqueue(env, { type: "whatsapp.media_sweep", olderThanMinutes: 15 });
   },
   // Every minute: due scheduled messages and appointment reminders (each claimed atomically and
   // sent under its own idempotency key, so overlapping runs send nothing twice), and broadcast

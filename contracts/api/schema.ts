@@ -6209,6 +6209,17 @@ export interface paths {
                                 phoneNumber?: string;
                                 fencingToken?: number;
                                 reconnectAttempts: number;
+                                /** @description The shard's session watchdog: an open session silent for too long is pinged, and reconnected when the ping goes unanswered (`reason` says when and why) */
+                                watchdog?: {
+                                    /** @enum {string} */
+                                    state: "ok" | "probing" | "reconnecting";
+                                    /** Format: date-time */
+                                    lastTrafficAt?: string;
+                                    /** Format: date-time */
+                                    lastProbeAt?: string;
+                                    reason?: string;
+                                    reconnects: number;
+                                };
                                 /** Format: date-time */
                                 updatedAt: string;
                             } | {
@@ -7266,6 +7277,422 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/whatsapp/messages/{id}/media": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A message's media file (image, voice note, audio, video, document, sticker), with Range
+         * @description Images, audio and video are served inline with their own type (so `<img>`, `<audio>` and `<video>` play them and can seek); anything else, or any file with `download=1`, as an attachment. 409 while the file is still being downloaded from WhatsApp; 404 once it expired there.
+         *
+         *     Permission: `whatsapp.read`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description `1`: as a download (attachment) */
+                    download?: "0" | "1";
+                };
+                header?: {
+                    /** @description `bytes=start-end`, `bytes=start-` or `bytes=-suffix` */
+                    range?: string;
+                };
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The whole file */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "image/jpeg": string;
+                        "image/png": string;
+                        "image/webp": string;
+                        "image/gif": string;
+                        "audio/ogg": string;
+                        "audio/mpeg": string;
+                        "audio/mp4": string;
+                        "audio/aac": string;
+                        "audio/amr": string;
+                        "audio/webm": string;
+                        "audio/wav": string;
+                        "video/mp4": string;
+                        "video/3gpp": string;
+                        "video/webm": string;
+                        "application/pdf": string;
+                        "application/msword": string;
+                        "application/vnd.openxmlformats-officedocument.wordprocessingml.document": string;
+                        "application/vnd.ms-excel": string;
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                        "application/vnd.ms-powerpoint": string;
+                        "application/vnd.openxmlformats-officedocument.presentationml.presentation": string;
+                        "application/zip": string;
+                        "text/csv": string;
+                        "application/octet-stream": string;
+                    };
+                };
+                /** @description The requested byte range */
+                206: {
+                    headers: {
+                        "Content-Range": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "image/jpeg": string;
+                        "image/png": string;
+                        "image/webp": string;
+                        "image/gif": string;
+                        "audio/ogg": string;
+                        "audio/mpeg": string;
+                        "audio/mp4": string;
+                        "audio/aac": string;
+                        "audio/amr": string;
+                        "audio/webm": string;
+                        "audio/wav": string;
+                        "video/mp4": string;
+                        "video/3gpp": string;
+                        "video/webm": string;
+                        "application/pdf": string;
+                        "application/msword": string;
+                        "application/vnd.openxmlformats-officedocument.wordprocessingml.document": string;
+                        "application/vnd.ms-excel": string;
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                        "application/vnd.ms-powerpoint": string;
+                        "application/vnd.openxmlformats-officedocument.presentationml.presentation": string;
+                        "application/zip": string;
+                        "text/csv": string;
+                        "application/octet-stream": string;
+                    };
+                };
+                /** @description Refused input (each refused field is named in details.fields): validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description No such resource in this business: not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "not_found";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected, conflict */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected" | "conflict";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The range lies outside the file */
+                416: {
+                    headers: {
+                        "Content-Range": string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/whatsapp/conversations/{id}/media": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a file in a conversation (persisted in R2, then sent once through the throttle)
+         * @description The body is the file itself, with its own Content-Type; caption, file name and `clientMessageId` go in the query. The kind follows the type (JPEG/PNG images, WebP stickers, MP4/3GPP video, audio, anything else a document). WhatsApp's limits per kind: image 5120 KB, video 16384 KB, audio 16384 KB, document 102400 KB, sticker 500 KB; a larger file is a 413 naming the field `file`. The same `clientMessageId` sends one message, as for text replies.
+         *
+         *     Permission: `whatsapp.send`.
+         */
+        post: {
+            parameters: {
+                query?: {
+                    caption?: string;
+                    fileName?: string;
+                    clientMessageId?: string;
+                    /** @description `true`: send an image, video or audio as a document */
+                    asDocument?: "true" | "false";
+                    /** @description `true`: send audio as a voice note (push-to-talk) */
+                    voiceNote?: "true" | "false";
+                };
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            /** @description The file */
+            requestBody: {
+                content: {
+                    "image/jpeg": string;
+                    "image/png": string;
+                    "image/webp": string;
+                    "video/mp4": string;
+                    "video/3gpp": string;
+                    "audio/aac": string;
+                    "audio/mp4": string;
+                    "audio/mpeg": string;
+                    "audio/amr": string;
+                    "audio/ogg": string;
+                    "audio/webm": string;
+                    "application/pdf": string;
+                    "application/msword": string;
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": string;
+                    "application/vnd.ms-excel": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "application/vnd.ms-powerpoint": string;
+                    "application/vnd.openxmlformats-officedocument.presentationml.presentation": string;
+                    "application/zip": string;
+                    "text/csv": string;
+                    "application/octet-stream": string;
+                };
+            };
+            responses: {
+                /** @description Accepted: the file is stored and the message queued */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            outboundId: number;
+                            duplicate: boolean;
+                        };
+                    };
+                };
+                /** @description Refused input (each refused field is named in details.fields): bad_request, validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "bad_request" | "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description No such resource in this business: not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "not_found";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Body larger than this route accepts: payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "payload_too_large";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Content type this route does not accept: unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unsupported_media_type";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -11415,6 +11842,17 @@ export interface components {
             phoneNumber?: string;
             fencingToken?: number;
             reconnectAttempts: number;
+            /** @description The shard's session watchdog: an open session silent for too long is pinged, and reconnected when the ping goes unanswered (`reason` says when and why) */
+            watchdog?: {
+                /** @enum {string} */
+                state: "ok" | "probing" | "reconnecting";
+                /** Format: date-time */
+                lastTrafficAt?: string;
+                /** Format: date-time */
+                lastProbeAt?: string;
+                reason?: string;
+                reconnects: number;
+            };
             /** Format: date-time */
             updatedAt: string;
         };
@@ -11440,6 +11878,8 @@ export interface components {
             lastMessageAt: string | null;
             lastMessagePreview: string | null;
             unreadCount: number;
+            /** @description Where replies go: the address the customer last wrote from (a LID or the phone JID); `chatJid` is the phone JID whenever it is known */
+            replyJid: string | null;
             /**
              * Format: date-time
              * @example 2026-12-02T09:30:00.000Z
@@ -11455,7 +11895,25 @@ export interface components {
             fromMe: boolean;
             kind: string;
             text: string | null;
-            media?: unknown;
+            /** @description What the sender declared about the media */
+            media: {
+                mimetype?: string;
+                fileName?: string;
+                sizeBytes?: number;
+                voiceNote?: boolean;
+                seconds?: number;
+            } | null;
+            /**
+             * @description pending: being downloaded from WhatsApp; stored: at `mediaUrl`; expired: WhatsApp no longer has it; too_large; failed
+             * @enum {string|null}
+             */
+            mediaStatus: "pending" | "stored" | "expired" | "too_large" | "failed" | null;
+            /** @description The file (with Range), once stored */
+            mediaUrl: string | null;
+            mediaMimeType: string | null;
+            mediaSizeBytes: number | null;
+            /** @description Hex SHA-256 of the stored file */
+            mediaSha256: string | null;
             /** @enum {string} */
             status: "pending" | "sent" | "delivered" | "read" | "played" | "failed";
             /**
@@ -11489,6 +11947,12 @@ export interface components {
              * @example 2026-12-02T09:30:00.000Z
              */
             createdAt: string;
+            /**
+             * @description An attachment's kind (text is its caption)
+             * @enum {string|null}
+             */
+            mediaKind: "image" | "video" | "audio" | "document" | "sticker" | null;
+            mediaFileName: string | null;
             /** @enum {string} */
             reason: "paused" | "quiet_hours" | "daily_cap" | "rate" | "retry" | "sending" | "held" | "queued";
             detail: string;
@@ -11527,6 +11991,13 @@ export interface components {
              * @example 2026-12-02T09:30:00.000Z
              */
             sentAt: string | null;
+            /** @enum {string|null} */
+            mediaKind: "image" | "video" | "audio" | "document" | "sticker" | null;
+            mediaMimeType: string | null;
+            mediaSizeBytes: number | null;
+            mediaSha256: string | null;
+            mediaFileName: string | null;
+            voiceNote: boolean;
         };
         ShardAssignment: {
             shard: number;

@@ -45,6 +45,20 @@ export const configSchema = z
     RECONNECT_BASE_MS: int(1, 600_000).default(1_000),
     RECONNECT_MAX_MS: int(1, 3_600_000).default(60_000),
 
+    /**
+     * The session watchdog: an `open` session with no traffic from WhatsApp for SILENCE_MS is
+     * probed (a ping); no answer within PROBE_TIMEOUT_MS → the socket is dead → reconnect. Checked
+     * every INTERVAL_MS. Baileys' own keep-alive misses a socket whose pings are answered by a
+     * half-dead proxy or whose event loop wedged; this catches what it does not.
+     */
+    SHARD_WATCHDOG_ENABLED: bool.default(true),
+    SHARD_WATCHDOG_SILENCE_MS: int(50, 3_600_000).default(120_000),
+    SHARD_WATCHDOG_PROBE_TIMEOUT_MS: int(10, 300_000).default(10_000),
+    SHARD_WATCHDOG_INTERVAL_MS: int(10, 600_000).default(15_000),
+
+    /** Largest media the shard downloads from or sends to WhatsApp (held in memory, never on disk). */
+    SHARD_MEDIA_MAX_BYTES: int(1024, 2 * 1024 * 1024 * 1024).default(100 * 1024 * 1024),
+
     OUTBOX_BATCH_SIZE: int(1, 500).default(100),
     /** How many businesses' events are forwarded at once (each business stays in order). */
     OUTBOX_CONCURRENCY: int(1, 64).default(4),

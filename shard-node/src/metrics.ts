@@ -7,6 +7,7 @@ import { connectionStates } from "../../contracts/shard-events.js";
 
 export interface MetricsSources {
   sessionsByState(): Record<string, number>;
+  sessionsByWatchdogState(): Record<string, number>;
   outboxPending(): number;
   outboxDead(): number;
 }
@@ -47,6 +48,30 @@ export class ShardMetrics {
     registers: [this.registry],
   });
 
+  readonly watchdogProbes = new Counter({
+    name: "shard_watchdog_probes_total",
+    help: "Pings the session watchdog sent to silent open sessions, by result (answered, unanswered)",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+  readonly watchdogReconnects = new Counter({
+    name: "shard_watchdog_reconnects_total",
+    help: "Sessions the watchdog found dead (open, silent, ping unanswered) and reconnected",
+    registers: [this.registry],
+  });
+  readonly mediaDownloads = new Counter({
+    name: "shard_media_downloads_total",
+    help: "Media downloads from WhatsApp for the edge, by result (ok, expired, too_large, failed)",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+  readonly mediaBytes = new Counter({
+    name: "shard_media_bytes_total",
+    help: "Media bytes moved between WhatsApp and the edge, by direction (in, out)",
+    labelNames: ["direction"] as const,
+    registers: [this.registry],
+  });
+
   constructor(shardId: number, sources: MetricsSources) {
     this.registry.setDefaultLabels({ shard: String(shardId) });
     collectDefaultMetrics({ register: this.registry });
@@ -58,6 +83,16 @@ export class ShardMetrics {
       collect() {
         const counts = sources.sessionsByState();
         for (const state of connectionStates) this.set({ state }, counts[state] ?? 0);
+      },
+    });
+    new Gauge({
+      name: "shard_watchdog_sessions",
+      help: "Live sessions by watchdog state (ok, probing, reconnecting)",
+      labelNames: ["state"] as const,
+      registers: [this.registry],
+      collect() {
+        const counts = sources.sessionsByWatchdogState();
+        for (const state of ["ok", "probing", "reconnecting"]) this.set({ state }, counts[state] ?? 0);
       },
     });
     new Gauge({

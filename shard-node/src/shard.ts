@@ -54,6 +54,7 @@ export function createShard(config: ShardConfig, overrides: ShardOverrides = {})
 
   const metrics = new ShardMetrics(config.BAILEYS_SHARD_ID, {
     sessionsByState: () => manager?.countsByState() ?? {},
+    sessionsByWatchdogState: () => manager?.watchdogCounts() ?? {},
     outboxPending: () => outbox.stat().pending,
     outboxDead: () => outbox.deadCount(),
   });
@@ -77,6 +78,16 @@ export function createShard(config: ShardConfig, overrides: ShardOverrides = {})
       shardId: config.BAILEYS_SHARD_ID,
       maxSessions: config.SHARD_MAX_SESSIONS,
       reconnect: { baseMs: config.RECONNECT_BASE_MS, maxMs: config.RECONNECT_MAX_MS },
+      ...(config.SHARD_WATCHDOG_ENABLED
+        ? {
+            watchdog: {
+              silenceMs: config.SHARD_WATCHDOG_SILENCE_MS,
+              probeTimeoutMs: config.SHARD_WATCHDOG_PROBE_TIMEOUT_MS,
+              intervalMs: config.SHARD_WATCHDOG_INTERVAL_MS,
+            },
+          }
+        : {}),
+      mediaMaxBytes: config.SHARD_MEDIA_MAX_BYTES,
     },
     { factory, authStore, records, outbox, idempotency, metrics, logger },
   );
@@ -103,6 +114,7 @@ export function createShard(config: ShardConfig, overrides: ShardOverrides = {})
   const app = createApp({
     shardId: config.BAILEYS_SHARD_ID,
     maxSessions: config.SHARD_MAX_SESSIONS,
+    mediaMaxBytes: config.SHARD_MEDIA_MAX_BYTES,
     secret: config.SHARD_SECRET,
     metricsEnabled: config.METRICS_ENABLED,
     metricsToken: config.METRICS_TOKEN,
@@ -138,6 +150,7 @@ export function createShard(config: ShardConfig, overrides: ShardOverrides = {})
       // Events left by the previous process go out first, before the restored sockets add more.
       forwarder.start();
       const restored = await sessions.restoreAll();
+      sessions.startWatchdog();
       const ttlMs = config.IDEMPOTENCY_TTL_HOURS * 3_600_000;
       idempotency.prune(ttlMs);
       pruneTimer = setInterval(() => idempotency.prune(ttlMs), 3_600_000);

@@ -86,6 +86,32 @@ beforeAll(async () => {
   page = await owner.newPage();
 }, 420_000);
 
+/** The DOM elements' fields the media journey reads (this file compiles without the DOM library). */
+type ImageLike = Element & { complete: boolean; naturalWidth: number };
+type AudioLike = Element & { duration: number; currentTime: number; muted: boolean; play(): Promise<void> };
+
+/** A mono 16-bit PCM WAV of `seconds` of a 440 Hz tone. */
+function toneWav(seconds: number, rate: number): Buffer {
+  const samples = seconds * rate;
+  const data = Buffer.alloc(samples * 2);
+  for (let i = 0; i < samples; i++)
+    data.writeInt16LE(Math.round(Math.sin((2 * Math.PI * 440 * i) / rate) * 8000), i * 2);
+  const header = Buffer.alloc(44);
+  header.write("RIFF", 0);
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write("WAVEfmt ", 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(rate, 24);
+  header.writeUInt32LE(rate * 2, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write("data", 36);
+  header.writeUInt32LE(data.length, 40);
+  return Buffer.concat([header, data]);
+}
+
 async function newContext(): Promise<BrowserContext> {
   const context = await browser.newContext({
     viewport: { width: 1280, height: 800 },
@@ -221,6 +247,78 @@ describe.sequential("dashboard journeys", () => {
 
     const sent = (await fakeShard(stack, "GET", `/sessions/${BUSINESS_ID}/sent`)).sent as { text: string }[];
     expect(sent.filter((m) => m.text === reply)).toHaveLength(1);
+  });
+
+  it("a customer's photo and voice note show in the thread and play; the owner's PDF reaches the customer once", async () => {
+    // A real PNG and a real WAV (1 s of tone), so the browser has something to decode and play.
+    const png = Buffer.from(
+      "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+      "base64",
+    );
+    const wav = toneWav(1, 8000);
+    const stamp = Date.now();
+    await fakeShard(stack, "POST", `/sessions/${BUSINESS_ID}/inbound`, {
+      messages: [
+        {
+          chatJid: CUSTOMER_JID,
+          messageId: `photo-${stamp}`,
+          pushName: "דנה כהן",
+          text: `תמונה של התסרוקת ${stamp}`,
+          media: { kind: "image", mimetype: "image/png", dataBase64: png.toString("base64") },
+        },
+        {
+          chatJid: CUSTOMER_JID,
+          messageId: `voice-${stamp}`,
+          media: {
+            kind: "audio",
+            mimetype: "audio/wav",
+            dataBase64: wav.toString("base64"),
+            voiceNote: true,
+            seconds: 1,
+          },
+        },
+      ],
+    });
+    const thread = page.getByTestId("thread");
+    // The photo: a thumbnail the browser decoded (the media queue fetched it into R2 first).
+    const image = thread.locator("li.bubble", { hasText: `${stamp}` }).getByTestId("media-image");
+    await image.waitFor({ timeout: 30_000 });
+    await expect.poll(() => image.evaluate((img: ImageLike) => img.complete && img.naturalWidth), POLL).toBe(1);
+    // The voice note: a player that loads the file and plays it.
+    const audio = thread.getByTestId("media-audio").last();
+    await audio.waitFor({ timeout: 30_000 });
+    await expect
+      .poll(() => audio.evaluate((a: AudioLike) => Math.round(Number.isFinite(a.duration) ? a.duration : 0)), POLL)
+      .toBe(1);
+    await audio.evaluate(async (a: AudioLike) => {
+      a.muted = true;
+      await a.play();
+    });
+    await expect.poll(() => audio.evaluate((a: AudioLike) => a.currentTime > 0), POLL).toBe(true);
+    await shot(page, "inbox-media-he");
+
+    // The owner attaches a PDF with a caption.
+    const pdf = Buffer.concat([Buffer.from("%PDF-1.4\n% test invoice\n"), Buffer.alloc(20_000, 0x20)]);
+    const name = `חשבונית-${stamp}.pdf`;
+    await page.getByTestId("attach-input").setInputFiles({ name, mimeType: "application/pdf", buffer: pdf });
+    await page.getByTestId("attachment-chip").waitFor();
+    await page.getByLabel(he["inbox.reply"]).fill("החשבונית שלך");
+    await page.getByRole("button", { name: he["inbox.send"] }).click();
+    const sentBubble = thread.locator("li.bubble.from-me:not(.pending)", { hasText: name });
+    await sentBubble.getByTestId("media-document").waitFor({ timeout: 30_000 });
+    await sentBubble.locator('[data-status="sent"], [data-status="delivered"], [data-status="read"]').waitFor();
+    const sent = (await fakeShard(stack, "GET", `/sessions/${BUSINESS_ID}/sent`)).sent as {
+      media?: { fileName?: string; sizeBytes: number };
+    }[];
+    expect(sent.filter((m) => m.media?.fileName === name)).toEqual([
+      expect.objectContaining({ media: expect.objectContaining({ sizeBytes: pdf.length }) }),
+    ]);
+
+    // A file over WhatsApp's limit for its kind is refused before upload, saying why.
+    await page
+      .getByTestId("attach-input")
+      .setInputFiles({ name: "big.jpg", mimeType: "image/jpeg", buffer: Buffer.alloc(5 * 1024 * 1024 + 1) });
+    await expect.poll(() => page.getByTestId("attachment-error").textContent(), POLL).toMatch(/5 MB/);
   });
 
   it("an agent signs in and sees no team, settings or connect actions", async () => {

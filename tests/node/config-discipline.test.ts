@@ -26,10 +26,12 @@ function bindingNames(): Set<string> {
   const toml = parse(readFileSync(path.join(root, "wrangler.toml"), "utf8")) as {
     durable_objects?: { bindings?: { name: string }[] };
     queues?: { producers?: { binding: string }[] };
+    r2_buckets?: { binding: string }[];
   };
   return new Set([
     ...(toml.durable_objects?.bindings ?? []).map((b) => b.name),
     ...(toml.queues?.producers ?? []).map((p) => p.binding),
+    ...(toml.r2_buckets ?? []).map((b) => b.binding),
   ]);
 }
 

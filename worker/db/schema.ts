@@ -18,6 +18,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
+import { mediaKinds } from "../../contracts/shard-api";
 import { messageStatuses } from "../../contracts/shard-events";
 import type { Audience } from "../services/audience";
 
@@ -267,6 +268,12 @@ export const waConversations = pgTable(
     lastMessageAt: tsz("last_message_at"),
     lastMessagePreview: text("last_message_preview"),
     unreadCount: integer("unread_count").notNull().default(0),
+    /**
+     * The address the customer last wrote from (`…@lid` or the phone JID): replies go there, since
+     * a contact WhatsApp moved to LID addressing may refuse a send to its phone JID. The
+     * conversation itself is keyed by the phone JID when one is known (see wa_lid_mappings).
+     */
+    replyJid: text("reply_jid"),
     createdAt: createdAt(),
   },
   (t) => [
@@ -277,6 +284,13 @@ export const waConversations = pgTable(
 
 /** The statuses of a WhatsApp message: the contract's list (contracts/shard-events.ts) is their one home. */
 export const waMessageStatuses = messageStatuses;
+
+/**
+ * Where a message's media is: `pending` (the media queue will download it into R2), `stored` (in
+ * R2 under media_key), `expired` (WhatsApp no longer has it), `too_large`, or `failed` (retries
+ * spent; media_error says why).
+ */
+export const waMediaStatuses = ["pending", "stored", "expired", "too_large", "failed"] as const;
 
 export const waMessages = pgTable(
   "wa_messages",
@@ -299,12 +313,40 @@ export const waMessages = pgTable(
     /** For our own sends: the key the shard dedupes retried sends on. */
     idempotencyKey: text("idempotency_key"),
     createdByUserId: integer("created_by_user_id").references(() => users.id, { onDelete: "set null" }),
+    /** The shard's opaque reference to download the media from WhatsApp (never shown to users). */
+    mediaRef: text("media_ref"),
+    mediaStatus: text("media_status", { enum: waMediaStatuses }),
+    /** The R2 object key of the media, once stored. */
+    mediaKey: text("media_key"),
+    mediaMimeType: text("media_mime_type"),
+    mediaSizeBytes: bigint("media_size_bytes", { mode: "number" }),
+    /** Hex SHA-256 of the stored bytes. */
+    mediaSha256: text("media_sha256"),
+    mediaError: text("media_error"),
     createdAt: createdAt(),
   },
   (t) => [
     uniqueIndex("wa_messages_identity_key").on(t.businessId, t.chatJid, t.waMessageId, t.fromMe),
     index("wa_messages_conversation_idx").on(t.conversationId, t.sentAt, t.id),
+    // The media sweep's work list: only the few rows still waiting for their download.
+    index("wa_messages_media_pending_idx").on(t.createdAt).where(sql`${t.mediaStatus} = 'pending'`),
   ],
+);
+
+/**
+ * LID ↔ phone pairs a business's WhatsApp told us about (Baileys' lid-mapping events, or a
+ * message carrying both ids): how a chat addressed by `…@lid` finds the customer's conversation
+ * and lead, which are keyed by the phone JID.
+ */
+export const waLidMappings = pgTable(
+  "wa_lid_mappings",
+  {
+    businessId: businessRef(),
+    lidJid: text("lid_jid").notNull(),
+    pnJid: text("pn_jid").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.businessId, t.lidJid] }), index("wa_lid_mappings_pn_idx").on(t.businessId, t.pnJid)],
 );
 
 export const scheduledMessageStatuses = ["pending", "queued", "sent", "failed", "cancelled"] as const;
@@ -499,6 +541,14 @@ export const waOutbound = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     sentAt: tsz("sent_at"),
+    /** An attached file (then `text` is its caption): the R2 object key and what was uploaded. */
+    mediaKey: text("media_key"),
+    mediaKind: text("media_kind", { enum: mediaKinds }),
+    mediaMimeType: text("media_mime_type"),
+    mediaSizeBytes: bigint("media_size_bytes", { mode: "number" }),
+    mediaSha256: text("media_sha256"),
+    mediaFileName: text("media_file_name"),
+    voiceNote: boolean("voice_note").notNull().default(false),
   },
   (t) => [
     uniqueIndex("wa_outbound_business_key").on(t.businessId, t.idempotencyKey),

@@ -27,7 +27,13 @@ export async function publishShardEvents(env: Env, events: readonly ShardEvent[]
   const whatsapp = new Map<number, string | undefined>();
   for (const e of events) {
     if (e.type === "connection.update") whatsapp.set(e.businessId, e.state);
-    else inbox.set(e.businessId, (inbox.get(e.businessId) ?? new Set<string>()).add(e.key.chatJid));
+    else {
+      // A LID ↔ phone pair may have merged two conversations: both ids changed.
+      const chats = e.type === "contact.lid_mapping" ? [e.lid, e.pn] : [e.key.chatJid, e.key.chatJidAlt];
+      const set = inbox.get(e.businessId) ?? new Set<string>();
+      for (const jid of chats) if (jid) set.add(jid);
+      inbox.set(e.businessId, set);
+    }
   }
   await Promise.all([
     ...[...inbox].map(([businessId, chats]) => publishLive(env, businessId, { type: "inbox", chatJids: [...chats] })),

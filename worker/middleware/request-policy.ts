@@ -17,6 +17,7 @@ import { createMiddleware } from "hono/factory";
 import { matchedRoutes } from "hono/route";
 import type { AppEnv } from "../app-env";
 import { ApiError } from "../errors";
+import { ATTACHMENT_CONTENT_TYPES, ATTACHMENT_MAX_BYTES } from "../whatsapp/media-limits";
 
 export interface RoutePolicy {
   /** Largest body accepted, in bytes. */
@@ -67,6 +68,14 @@ export const routePolicies: Record<string, RoutePolicy> = {
   "POST /api/whatsapp/logout": NO_BODY,
   "POST /api/whatsapp/sends/resume": NO_BODY,
   "POST /api/whatsapp/conversations/:id/read": NO_BODY,
+  // A WhatsApp attachment: the file itself, up to WhatsApp's largest per-kind limit (documents,
+  // 100 MB; the route checks each kind's own). Streamed to R2, never buffered whole, when the
+  // request says its length, as every browser upload does.
+  "POST /api/whatsapp/conversations/:id/media": {
+    maxBodyBytes: ATTACHMENT_MAX_BYTES,
+    contentTypes: ATTACHMENT_CONTENT_TYPES,
+    caller: "browser",
+  },
   "POST /api/admin/whatsapp/move/abort": NO_BODY,
   // Twilio posts forms (or JSON signed with bodySHA256); its status and voice callbacks are small.
   "POST /twilio/voice/incoming": TWILIO(),

@@ -45,6 +45,24 @@ export const whatsappRequeueStaleJob = z.object({
   olderThanMinutes: staleAfterMinutes,
 });
 
+/** Download one inbound message's media from WhatsApp (through its shard) into R2 (worker/whatsapp/media.ts). */
+export const whatsappMediaDownloadJob = z.object({
+  type: z.literal("whatsapp.media_download"),
+  /** wa_messages.id */
+  messageId: z.number().int().positive(),
+});
+
+/** Re-queue media downloads whose queue message was lost (still pending long after ingest). */
+export const whatsappMediaSweepJob = z.object({
+  type: z.literal("whatsapp.media_sweep"),
+  olderThanMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(15),
+});
+
 /** Create (idempotently) the outgoing messages of one chunk of a broadcast's recipients. */
 export const broadcastDispatchJob = z.object({
   type: z.literal("broadcast.dispatch"),
@@ -93,6 +111,8 @@ export const jobs = {
   "whatsapp.send": { queue: "default", schema: whatsappSendJob },
   "whatsapp.send_urgent": { queue: "high", schema: whatsappSendUrgentJob },
   "whatsapp.requeue_stale": { queue: "low", schema: whatsappRequeueStaleJob },
+  "whatsapp.media_download": { queue: "media", schema: whatsappMediaDownloadJob },
+  "whatsapp.media_sweep": { queue: "media", schema: whatsappMediaSweepJob },
   "outbound_call.dial": { queue: "high", schema: outboundCallDialJob },
   "outbound_call.sweep": { queue: "low", schema: outboundCallSweepJob },
   "broadcast.dispatch": { queue: "default", schema: broadcastDispatchJob },

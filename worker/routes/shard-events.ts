@@ -27,6 +27,7 @@ import { ApiError, validationError } from "../errors";
 import { log } from "../lib/log";
 import { publishShardEvents } from "../live/publish";
 import { shardEventMetrics } from "../metrics/whatsapp";
+import { enqueueBatch } from "../queues/producer";
 import { businessStub } from "../services/settings";
 import { connectionBanReason } from "../whatsapp/ban-signals";
 import { businessAssignment } from "../whatsapp/business-shard";
@@ -141,6 +142,13 @@ shardEventRoutes.openapi(deliverEvents, async (c) => {
       log.warn("whatsapp sends paused by a connection event", { businessId: signal.businessId, reason });
     }
   }
+  // Stored first, then queued: a lost enqueue leaves the row pending for the media sweep.
+  if (result.mediaDownloads.length > 0)
+    await enqueueBatch(
+      c.env,
+      "whatsapp.media_download",
+      result.mediaDownloads.map((messageId) => ({ type: "whatsapp.media_download" as const, messageId })),
+    );
   await publishShardEvents(c.env, result.applied);
   shardEventMetrics.stored.inc(result.stored);
   shardEventMetrics.duplicates.inc(result.duplicates);

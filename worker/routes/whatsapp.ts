@@ -13,7 +13,9 @@ import {
   conversationModel,
   lastReportedSessionModel,
   messageModel,
+  messageView,
   outboundModel,
+  outboundView,
   sendStateModel,
   sessionModel,
   sessionUnavailableModel,
@@ -247,7 +249,7 @@ whatsappRoutes.openapi(listConversations, async (c) => {
   );
 });
 
-async function conversationOf(c: Parameters<typeof businessIdOf>[0], id: number) {
+export async function conversationOf(c: Parameters<typeof businessIdOf>[0], id: number) {
   const [conversation] = await c
     .get("db")()
     .select()
@@ -303,7 +305,11 @@ whatsappRoutes.openapi(listMessages, async (c) => {
   // waits and when it should go (from the business's send schedule).
   const waiting = cursor ? [] : await waitingSends(c.get("db")(), c.env, conversation);
   return c.json(
-    { messages: page, waiting, nextCursor: rows.length > limit && last ? cursorOf(last.sentAt, last.id) : null },
+    {
+      messages: page.map(messageView),
+      waiting,
+      nextCursor: rows.length > limit && last ? cursorOf(last.sentAt, last.id) : null,
+    },
     200,
   );
 });
@@ -358,7 +364,8 @@ whatsappRoutes.openapi(reply, async (c) => {
   const queued = await queueOutgoingMessage(c.get("db")(), c.env, {
     businessId: conversation.businessId,
     leadId: conversation.leadId,
-    to: conversation.chatJid,
+    // The address the customer last wrote from (a LID-addressed contact may refuse its phone JID).
+    to: conversation.replyJid ?? conversation.chatJid,
     text,
     idempotencyKey: `reply:${auth.user.id}:${clientMessageId ?? crypto.randomUUID()}`,
     origin: "reply",
@@ -385,5 +392,5 @@ whatsappRoutes.openapi(getOutbound, async (c) => {
     .from(waOutbound)
     .where(and(eq(waOutbound.id, c.req.valid("param").id), eq(waOutbound.businessId, businessIdOf(c))));
   if (!row) throw notFound("Message");
-  return c.json({ message: row }, 200);
+  return c.json({ message: outboundView(row) }, 200);
 });

@@ -19,6 +19,8 @@ export interface ConversationMessage {
   preview: string;
   /** 1 for a live incoming message, 0 otherwise. */
   unread?: number;
+  /** The address the customer wrote from (incoming messages only): replies go there. */
+  replyJid?: string | null;
 }
 
 export const PREVIEW_MAX = 200;
@@ -35,6 +37,7 @@ export async function upsertConversation(db: Executor, m: ConversationMessage): 
       lastMessageAt: m.at,
       lastMessagePreview: m.preview.slice(0, PREVIEW_MAX),
       unreadCount: m.unread ?? 0,
+      replyJid: m.replyJid ?? null,
     })
     .onConflictDoUpdate({
       target: [waConversations.businessId, waConversations.chatJid],
@@ -42,6 +45,8 @@ export async function upsertConversation(db: Executor, m: ConversationMessage): 
         leadId: sql`coalesce(${waConversations.leadId}, excluded.lead_id)`,
         displayName: sql`coalesce(excluded.display_name, ${waConversations.displayName})`,
         unreadCount: sql`${waConversations.unreadCount} + excluded.unread_count`,
+        // The customer's latest address wins (a chat may move from the phone id to a LID).
+        replyJid: sql`case when excluded.reply_jid is not null and (${waConversations.lastMessageAt} is null or excluded.last_message_at >= ${waConversations.lastMessageAt}) then excluded.reply_jid else ${waConversations.replyJid} end`,
         lastMessagePreview: sql`case when ${waConversations.lastMessageAt} is null or excluded.last_message_at >= ${waConversations.lastMessageAt} then excluded.last_message_preview else ${waConversations.lastMessagePreview} end`,
         lastMessageAt: sql`greatest(${waConversations.lastMessageAt}, excluded.last_message_at)`,
       },

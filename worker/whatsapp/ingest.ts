@@ -8,14 +8,13 @@
  * or carries another fencing token, or Postgres refuses its data — is quarantined
  * (./event-quarantine.ts) and the delivery is still acknowledged.
  */
-import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { messageStatusRank, type ShardEvent, shardEvent } from "../../contracts/shard-events";
 import type { Database } from "../db/client";
-import { businesses, leads, shardEvents, waMessages, waSessions } from "../db/schema";
+import { businesses, shardEvents, waMessages, waSessions } from "../db/schema";
+import { conversationJid, linkLead, rememberLidMapping, type Tx } from "./contacts";
 import { upsertConversation } from "./conversations";
 import { isDataError, type QuarantineReason, quarantineEvent, sqlState as sqlStateOf } from "./event-quarantine";
-
-type Tx = Parameters<Parameters<Database["transaction"]>[0]>[0];
 
 /** A message status's rank, computed in SQL from the one rank table (contracts/shard-events.ts). */
 const storedStatusRank = sql`(case ${waMessages.status} ${sql.join(
@@ -23,89 +22,75 @@ const storedStatusRank = sql`(case ${waMessages.status} ${sql.join(
   sql` `,
 )} else 0 end)`;
 
-/** `972501234567@s.whatsapp.net` → `+972501234567`; groups and other JIDs have no phone. */
-export function phoneOfJid(jid: string): string | null {
-  const match = /^(\d{7,15})(?::\d+)?@s\.whatsapp\.net$/.exec(jid);
-  return match ? `+${match[1]}` : null;
+/** What storing one event asks for afterwards: media to download (wa_messages ids). */
+interface Applied {
+  mediaDownloads: number[];
 }
 
-async function linkLead(
-  tx: Tx,
-  businessId: number,
-  chatJid: string,
-  pushName: string | undefined,
-): Promise<number | null> {
-  const phone = phoneOfJid(chatJid);
-  if (!phone) return null;
-  const [existing] = await tx
-    .select({ id: leads.id })
-    .from(leads)
-    .where(and(eq(leads.businessId, businessId), eq(leads.phoneE164, phone), isNull(leads.deletedAt)));
-  if (existing) return existing.id;
-  // A new contact writing in becomes a lead (the old system did the same), named as WhatsApp shows them.
-  const [created] = await tx
-    .insert(leads)
-    .values({
-      businessId,
-      phoneE164: phone,
-      firstName: pushName?.slice(0, 100) ?? null,
-      source: "whatsapp",
-      status: "new",
-    })
-    .onConflictDoNothing()
-    .returning({ id: leads.id });
-  if (created) return created.id;
-  const [raced] = await tx
-    .select({ id: leads.id })
-    .from(leads)
-    .where(and(eq(leads.businessId, businessId), eq(leads.phoneE164, phone), isNull(leads.deletedAt)));
-  return raced?.id ?? null;
-}
-
-async function applyMessage(tx: Tx, event: Extract<ShardEvent, { type: "message.upsert" }>): Promise<void> {
+async function applyMessage(tx: Tx, event: Extract<ShardEvent, { type: "message.upsert" }>): Promise<Applied> {
   const { businessId, key } = event;
   // An out-of-range timestamp was dropped by the contract: when the shard saw it is the best guess.
   const sentAt = event.messageTimestamp ? new Date(event.messageTimestamp * 1000) : new Date(event.occurredAt);
   const isGroup = key.chatJid.endsWith("@g.us");
-  const leadId = isGroup ? null : await linkLead(tx, businessId, key.chatJid, key.fromMe ? undefined : event.pushName);
+  // One customer, one conversation, whichever id (phone or LID) this message carries.
+  const chatJid = isGroup ? key.chatJid : await conversationJid(tx, businessId, key.chatJid, key.chatJidAlt);
+  if (key.participantJid && key.participantJidAlt)
+    await conversationJid(tx, businessId, key.participantJid, key.participantJidAlt);
+  const leadId = isGroup ? null : await linkLead(tx, businessId, chatJid, key.fromMe ? undefined : event.pushName);
   // Only live incoming messages count as unread; history sync does not.
   const unread = !key.fromMe && event.upsertType === "notify" ? 1 : 0;
   const conversationId = await upsertConversation(tx, {
     businessId,
-    chatJid: key.chatJid,
+    chatJid,
     leadId,
     displayName: key.fromMe ? null : (event.pushName ?? null),
     at: sentAt,
     preview: event.text ?? `[${event.kind}]`,
     unread,
+    replyJid: key.fromMe || isGroup ? null : key.chatJid,
   });
-  await tx
+  const { ref, ...media } = event.media ?? {};
+  // Media is downloaded by the media queue (worker/whatsapp/media.ts), never inside this request.
+  const downloadable = ref !== undefined;
+  const [inserted] = await tx
     .insert(waMessages)
     .values({
       businessId,
       conversationId,
-      chatJid: key.chatJid,
+      chatJid,
       waMessageId: key.messageId,
       fromMe: key.fromMe,
       kind: event.kind,
       text: event.text ?? null,
-      media: event.media ?? null,
+      media: event.media ? media : null,
       status: key.fromMe ? "sent" : "delivered",
       sentAt,
+      ...(downloadable
+        ? {
+            mediaRef: ref,
+            mediaStatus: "pending" as const,
+            mediaMimeType: media.mimetype ?? null,
+          }
+        : {}),
     })
     // Our own sends are stored when the shard accepts them; the shard's echo then adds nothing.
-    .onConflictDoNothing();
+    .onConflictDoNothing()
+    .returning({ id: waMessages.id, mediaStatus: waMessages.mediaStatus });
+  return { mediaDownloads: inserted?.mediaStatus === "pending" ? [inserted.id] : [] };
 }
 
 async function applyStatus(tx: Tx, event: Extract<ShardEvent, { type: "message.status" }>): Promise<void> {
   const rank = messageStatusRank[event.status];
+  const chatJid = event.key.chatJid.endsWith("@g.us")
+    ? event.key.chatJid
+    : await conversationJid(tx, event.businessId, event.key.chatJid, event.key.chatJidAlt);
   await tx
     .update(waMessages)
     .set({ status: event.status, statusUpdatedAt: new Date(event.occurredAt) })
     .where(
       and(
         eq(waMessages.businessId, event.businessId),
-        eq(waMessages.chatJid, event.key.chatJid),
+        eq(waMessages.chatJid, chatJid),
         eq(waMessages.waMessageId, event.key.messageId),
         eq(waMessages.fromMe, event.key.fromMe),
         // Never regress; "failed" only replaces a message not yet delivered.
@@ -151,6 +136,8 @@ export interface IngestResult {
   banSignals: { businessId: number; state: string; statusCode?: number }[];
   /** The events stored now (not duplicates, not quarantined): what open dashboards should hear of. */
   applied: ShardEvent[];
+  /** Messages stored now whose media the media queue must download (wa_messages ids). */
+  mediaDownloads: number[];
 }
 
 export interface Delivery {
@@ -190,21 +177,39 @@ function describeIssues(issues: { path: PropertyKey[]; message: string }[]): str
     .join("; ");
 }
 
-async function applyEvent(tx: Tx, event: ShardEvent): Promise<boolean> {
+async function applyEvent(tx: Tx, event: ShardEvent): Promise<Applied | null> {
   const [fresh] = await tx
     .insert(shardEvents)
     .values({ eventId: event.id, businessId: event.businessId, type: event.type })
     .onConflictDoNothing()
     .returning({ id: shardEvents.eventId });
-  if (!fresh) return false;
-  if (event.type === "message.upsert") await applyMessage(tx, event);
-  else if (event.type === "message.status") await applyStatus(tx, event);
-  else await applyConnection(tx, event);
-  return true;
+  if (!fresh) return null;
+  switch (event.type) {
+    case "message.upsert":
+      return applyMessage(tx, event);
+    case "message.status":
+      await applyStatus(tx, event);
+      break;
+    case "connection.update":
+      await applyConnection(tx, event);
+      break;
+    case "contact.lid_mapping":
+      await rememberLidMapping(tx, event.businessId, event.lid, event.pn);
+      break;
+  }
+  return { mediaDownloads: [] };
 }
 
 export async function ingestShardEvents(db: Database, delivery: Delivery): Promise<IngestResult> {
-  const result: IngestResult = { stored: 0, duplicates: 0, ignored: 0, quarantined: 0, banSignals: [], applied: [] };
+  const result: IngestResult = {
+    stored: 0,
+    duplicates: 0,
+    ignored: 0,
+    quarantined: 0,
+    banSignals: [],
+    applied: [],
+    mediaDownloads: [],
+  };
   const quarantine = async (raw: unknown, reason: QuarantineReason, detail: string) => {
     await quarantineEvent(db, { shardId: delivery.shardId, raw, reason, detail });
     result.quarantined++;
@@ -242,7 +247,7 @@ export async function ingestShardEvents(db: Database, delivery: Delivery): Promi
       await quarantine(raw, refusal.reason, refusal.detail);
       continue;
     }
-    let stored: boolean;
+    let stored: Applied | null;
     try {
       stored = await db.transaction((tx) => applyEvent(tx, event));
     } catch (err) {
@@ -255,6 +260,7 @@ export async function ingestShardEvents(db: Database, delivery: Delivery): Promi
     if (stored) {
       result.stored++;
       result.applied.push(event);
+      result.mediaDownloads.push(...stored.mediaDownloads);
     } else result.duplicates++;
     // Reported for redeliveries too: if acting on it failed the first time (the delivery was then
     // answered 5xx and sent again), the retry must still act. Pausing is idempotent.

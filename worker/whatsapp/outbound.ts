@@ -10,11 +10,24 @@
  * `whatsapp.requeue_stale` sweep.
  */
 import { and, eq, inArray, lt, sql } from "drizzle-orm";
+import type { mediaKinds } from "../../contracts/shard-api";
 import type { ScheduledSend } from "../../durable-objects/business/send-schedule";
 import type { Database } from "../db/client";
 import { type waConversations, waMessages, waOutbound, type waOutboundOrigins } from "../db/schema";
 import type { Env } from "../env";
 import { businessStub } from "../services/settings";
+import { phoneJidOfLid } from "./contacts";
+
+/** A file already stored in R2 (outboundMediaKey), sent with the message's text as its caption. */
+export interface OutgoingAttachment {
+  key: string;
+  kind: (typeof mediaKinds)[number];
+  mimeType: string;
+  sizeBytes: number;
+  sha256: string;
+  fileName: string | null;
+  voiceNote: boolean;
+}
 
 export interface OutgoingMessage {
   businessId: number;
@@ -22,6 +35,7 @@ export interface OutgoingMessage {
   /** E.164 ("+972…"), bare digits, or a WhatsApp JID. */
   to: string;
   text: string;
+  attachment?: OutgoingAttachment;
   /** Unique per business; the same key never produces a second message. */
   idempotencyKey: string;
   origin: (typeof waOutboundOrigins)[number];
@@ -62,7 +76,13 @@ export async function scheduleOutbound(
   for (const row of rows) byBusiness.set(row.businessId, [...(byBusiness.get(row.businessId) ?? []), row]);
   for (const [businessId, list] of byBusiness) {
     const windows = new Map<string, number>();
-    const replyChats = [...new Set(list.filter((r) => r.origin === "reply").map((r) => chatJidOf(r.to)))];
+    // A reply to a LID counts the customer's messages kept under their phone JID.
+    const replyTo = new Map<string, string>();
+    for (const r of list.filter((r) => r.origin === "reply")) {
+      const jid = chatJidOf(r.to);
+      if (!replyTo.has(jid)) replyTo.set(jid, (await phoneJidOfLid(db, businessId, jid)) ?? jid);
+    }
+    const replyChats = [...new Set(replyTo.values())];
     if (replyChats.length > 0) {
       const last = await db
         .select({ chatJid: waMessages.chatJid, at: sql<string>`max(${waMessages.sentAt})` })
@@ -82,7 +102,8 @@ export async function scheduleOutbound(
       recipient: r.to,
       origin: r.origin,
       originId: r.originId,
-      windowUntilMs: r.origin === "reply" ? (windows.get(chatJidOf(r.to)) ?? null) : null,
+      windowUntilMs:
+        r.origin === "reply" ? (windows.get(replyTo.get(chatJidOf(r.to)) ?? chatJidOf(r.to)) ?? null) : null,
     }));
     const { paused } = await businessStub(env, businessId).scheduleSends(businessId, items, redispatchBefore);
     if (paused) {
@@ -128,6 +149,17 @@ export async function queueOutgoingMessages(
           origin: m.origin,
           originId: m.originId ?? null,
           createdByUserId: m.createdByUserId ?? null,
+          ...(m.attachment
+            ? {
+                mediaKey: m.attachment.key,
+                mediaKind: m.attachment.kind,
+                mediaMimeType: m.attachment.mimeType,
+                mediaSizeBytes: m.attachment.sizeBytes,
+                mediaSha256: m.attachment.sha256,
+                mediaFileName: m.attachment.fileName,
+                voiceNote: m.attachment.voiceNote,
+              }
+            : {}),
         })),
       )
       .onConflictDoNothing({ target: [waOutbound.businessId, waOutbound.idempotencyKey] })
@@ -220,9 +252,11 @@ export async function requeueStaleOutbound(db: Database, env: Env, olderThanMinu
 export async function waitingSends(
   db: Database,
   env: Env,
-  conversation: Pick<typeof waConversations.$inferSelect, "businessId" | "chatJid">,
+  conversation: Pick<typeof waConversations.$inferSelect, "businessId" | "chatJid" | "replyJid">,
 ) {
   const digits = conversation.chatJid.endsWith("@s.whatsapp.net") ? conversation.chatJid.split("@")[0]! : null;
+  const addresses = [conversation.chatJid, ...(digits ? [digits] : [])];
+  if (conversation.replyJid && !addresses.includes(conversation.replyJid)) addresses.push(conversation.replyJid);
   const rows = await db
     .select({
       outboundId: waOutbound.id,
@@ -231,12 +265,14 @@ export async function waitingSends(
       origin: waOutbound.origin,
       lastError: waOutbound.lastError,
       createdAt: waOutbound.createdAt,
+      mediaKind: waOutbound.mediaKind,
+      mediaFileName: waOutbound.mediaFileName,
     })
     .from(waOutbound)
     .where(
       and(
         eq(waOutbound.businessId, conversation.businessId),
-        inArray(waOutbound.to, digits ? [conversation.chatJid, digits] : [conversation.chatJid]),
+        inArray(waOutbound.to, addresses),
         inArray(waOutbound.status, ["queued", "held", "sending"]),
       ),
     )

@@ -4,6 +4,9 @@
  * carrying the shard's machine code.
  */
 import {
+  encodeHeaderJson,
+  SEND_MEDIA_HEADER,
+  type SendMediaRequest,
   type SendMessageRequest,
   type SendMessageResponse,
   type SessionInfo,
@@ -34,6 +37,8 @@ export class ShardError extends Error {
 }
 
 const TIMEOUT_MS = 15_000;
+/** Media moves up to 100 MB each way between the edge and WhatsApp's CDN through the shard. */
+const MEDIA_TIMEOUT_MS = 120_000;
 
 export class ShardClient {
   constructor(
@@ -55,7 +60,12 @@ export class ShardClient {
     return new ShardClient(shardUrl(config, shard), shardSecret(config, shard), shard);
   }
 
-  private async call<T>(method: string, path: string, body: unknown, parse: (v: unknown) => T): Promise<T> {
+  /** One request; a non-2xx answer becomes a ShardError with the shard's code. */
+  private async request(
+    method: string,
+    path: string,
+    init: { headers?: Record<string, string>; body?: BodyInit; timeoutMs?: number } = {},
+  ): Promise<Response> {
     const secret = await this.secret;
     if (!secret) {
       throw new ConfigError([{ variable: `SHARD_${this.shard}_SECRET`, message: "unknown shard: no key for it" }]);
@@ -64,18 +74,15 @@ export class ShardClient {
     try {
       res = await fetch(`${this.baseUrl}${path}`, {
         method,
-        headers: {
-          Authorization: `Bearer ${secret}`,
-          ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
+        headers: { Authorization: `Bearer ${secret}`, ...init.headers },
+        body: init.body,
+        signal: AbortSignal.timeout(init.timeoutMs ?? TIMEOUT_MS),
       });
     } catch (err) {
       throw new ShardError(0, "shard_unreachable", `shard at ${this.baseUrl} did not answer: ${String(err)}`);
     }
-    const json = (await res.json().catch(() => null)) as unknown;
     if (!res.ok) {
+      const json = (await res.json().catch(() => null)) as unknown;
       const parsed = shardErrorBody.safeParse(json);
       const error = parsed.success
         ? parsed.data.error
@@ -87,7 +94,41 @@ export class ShardClient {
         parsed.success ? parsed.data.error.details : undefined,
       );
     }
-    return parse(json);
+    return res;
+  }
+
+  private async call<T>(method: string, path: string, body: unknown, parse: (v: unknown) => T): Promise<T> {
+    const res = await this.request(method, path, {
+      ...(body === undefined ? {} : { headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) }),
+    });
+    return parse((await res.json().catch(() => null)) as unknown);
+  }
+
+  /** Sends a file: the body streams from R2 to the shard; its description rides in a header. */
+  async sendMedia(
+    businessId: number,
+    meta: SendMediaRequest,
+    body: ReadableStream | ArrayBuffer,
+  ): Promise<SendMessageResponse> {
+    const res = await this.request("POST", `/sessions/${businessId}/media-messages`, {
+      headers: {
+        "Content-Type": meta.mimetype,
+        "Content-Length": String(meta.sizeBytes),
+        [SEND_MEDIA_HEADER]: encodeHeaderJson(meta),
+      },
+      body,
+      timeoutMs: MEDIA_TIMEOUT_MS,
+    });
+    return sendMessageResponse.parse(await res.json());
+  }
+
+  /** Downloads a message's media through the shard: the answer's body is the file (X-Media-Sha256). */
+  downloadMedia(businessId: number, ref: string): Promise<Response> {
+    return this.request("POST", `/sessions/${businessId}/media/download`, {
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ ref }),
+      timeoutMs: MEDIA_TIMEOUT_MS,
+    });
   }
 
   startSession(businessId: number, body: StartSessionRequest = {}): Promise<SessionInfo> {

@@ -164,6 +164,26 @@ export const api = {
         `/api/whatsapp/conversations/${conversationId}/reply`,
         { json: { text, clientMessageId } },
       ),
+    /** Sends a file (the body is the file itself; caption and name in the query). */
+    attach: (
+      conversationId: number,
+      file: Blob,
+      opts: { contentType: string; fileName: string; caption: string; clientMessageId: string; voiceNote?: boolean },
+    ) =>
+      request<{ outboundId: number; duplicate: boolean }>(
+        "POST",
+        `/api/whatsapp/conversations/${conversationId}/media`,
+        {
+          body: file,
+          contentType: opts.contentType,
+          query: {
+            fileName: opts.fileName,
+            caption: opts.caption,
+            clientMessageId: opts.clientMessageId,
+            voiceNote: opts.voiceNote ? "true" : undefined,
+          },
+        },
+      ),
     outbound: (id: number) => request<{ message: Outbound }>("GET", `/api/whatsapp/outbound/${id}`),
   },
   users: {

@@ -126,6 +126,14 @@ export interface SessionInfo {
   qrDataUrl?: string;
   pairingCode?: string;
   phoneNumber?: string;
+  /** The shard's session watchdog: a silent open session is pinged and, if dead, reconnected. */
+  watchdog?: {
+    state: "ok" | "probing" | "reconnecting";
+    lastTrafficAt?: string;
+    lastProbeAt?: string;
+    reason?: string;
+    reconnects: number;
+  };
   updatedAt: string;
 }
 
@@ -149,6 +157,8 @@ export interface Conversation {
 
 export type MessageStatus = "pending" | "sent" | "delivered" | "read" | "played" | "failed";
 
+export type MediaStatus = "pending" | "stored" | "expired" | "too_large" | "failed";
+
 export interface Message {
   id: number;
   conversationId: number;
@@ -157,6 +167,13 @@ export interface Message {
   fromMe: boolean;
   kind: string;
   text: string | null;
+  /** What the sender declared about an attached file. */
+  media: { mimetype?: string; fileName?: string; sizeBytes?: number; voiceNote?: boolean; seconds?: number } | null;
+  mediaStatus: MediaStatus | null;
+  /** The file, with Range (players seek), once stored. */
+  mediaUrl: string | null;
+  mediaMimeType: string | null;
+  mediaSizeBytes: number | null;
   status: MessageStatus;
   sentAt: string;
   idempotencyKey: string | null;

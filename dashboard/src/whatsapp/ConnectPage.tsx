@@ -37,6 +37,12 @@ export default function ConnectPage() {
         {state === "open" && session?.phoneNumber && (
           <p>{t("wa.connectedAs", { phone: formatPhone(`+${session.phoneNumber}`, business.phoneRegion) })}</p>
         )}
+        {session?.watchdog && (session.watchdog.state !== "ok" || session.watchdog.reconnects > 0) && (
+          <p className="muted" data-testid="wa-watchdog" data-watchdog={session.watchdog.state}>
+            {t(`wa.watchdog.${session.watchdog.state}` as MessageKey, { count: session.watchdog.reconnects })}
+            {session.watchdog.reason && <> · {session.watchdog.reason}</>}
+          </p>
+        )}
         {state === "qr" && session?.qrDataUrl && (
           <figure className="qr">
             <img src={session.qrDataUrl} alt={t("wa.qrAlt")} data-qr={session.qr} width={264} height={264} />

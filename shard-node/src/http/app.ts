@@ -12,9 +12,13 @@ import { messageRoutes } from "./routes/messages.js";
 import { metricsRoutes } from "./routes/metrics.js";
 import { sessionRoutes } from "./routes/sessions.js";
 
+const MEDIA_SEND_PATH = /^\/sessions\/[^/]+\/media-messages$/;
+
 export interface AppDeps {
   shardId: number;
   maxSessions: number;
+  /** Largest media body (POST /sessions/:id/media-messages). */
+  mediaMaxBytes: number;
   secret: string;
   metricsEnabled: boolean;
   metricsToken: string | undefined;
@@ -30,7 +34,12 @@ export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.onError((err, c) => handleError(err, c, deps.logger));
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
-  app.use("*", bodyLimit({ maxSize: 1024 * 1024 }));
+  const jsonLimit = bodyLimit({ maxSize: 1024 * 1024 });
+  const mediaLimit = bodyLimit({ maxSize: deps.mediaMaxBytes });
+  // A media send's body is the file itself; everything else is small JSON.
+  app.use("*", (c, next) =>
+    MEDIA_SEND_PATH.test(c.req.path) || c.req.path.startsWith("/_fake/") ? mediaLimit(c, next) : jsonLimit(c, next),
+  );
 
   app.route("/health", healthRoutes(deps));
   app.route("/metrics", metricsRoutes(deps.metrics, { enabled: deps.metricsEnabled, token: deps.metricsToken }));

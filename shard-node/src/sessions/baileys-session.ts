@@ -4,15 +4,58 @@
  * on), and reconnects decided by ./reconnect-policy.ts.
  */
 import {
+  type AnyMessageContent,
   type BaileysEventMap,
+  downloadMediaMessage,
   jidDecode,
+  jidNormalizedUser,
   makeCacheableSignalKeyStore,
   makeWASocket,
   type proto,
+  S_WHATSAPP_NET,
   type WASocket,
 } from "@whiskeysockets/baileys";
+import { decodeMediaRef } from "./media-ref.js";
 import { SessionBase } from "./session-base.js";
-import { type SentMessage, type SessionContext, type SessionFactory, SessionNotOpenError } from "./types.js";
+import {
+  type DownloadedMedia,
+  MediaExpiredError,
+  MediaTooLargeError,
+  type OutgoingMedia,
+  type SentMessage,
+  type SessionContext,
+  type SessionFactory,
+  SessionNotOpenError,
+} from "./types.js";
+
+/** WhatsApp's CDN answers these for media it no longer has (Baileys then asks the phone to re-upload). */
+const GONE_STATUSES = new Set([404, 410]);
+
+function statusOf(err: unknown): number | undefined {
+  const e = err as { output?: { statusCode?: unknown }; status?: unknown } | null;
+  const code = e?.output?.statusCode ?? e?.status;
+  return typeof code === "number" ? code : undefined;
+}
+
+function mediaContent(media: OutgoingMedia): AnyMessageContent {
+  switch (media.kind) {
+    case "image":
+      return { image: media.bytes, mimetype: media.mimetype, caption: media.caption };
+    case "video":
+      return { video: media.bytes, mimetype: media.mimetype, caption: media.caption };
+    case "audio":
+      return { audio: media.bytes, mimetype: media.mimetype, ptt: media.voiceNote ?? false };
+    case "sticker":
+      return { sticker: media.bytes, mimetype: media.mimetype };
+    case "document":
+      return {
+        document: media.bytes,
+        mimetype: media.mimetype,
+        fileName: media.fileName ?? "file",
+        caption: media.caption,
+      };
+  }
+}
 
 export interface BaileysSocketOptions {
   waWebSocketUrl: string;
@@ -63,14 +106,22 @@ export class BaileysSession extends SessionBase {
       getMessage: async (key) => (key.id ? this.recentSent.get(key.id) : undefined),
     });
     this.sock = sock;
+    // Every frame from WhatsApp (keep-alive answers included) is a sign of life for the watchdog.
+    sock.ws.on("frame", () => {
+      if (generation === this.generation) this.noteTraffic();
+    });
 
     sock.ev.process(async (events) => {
       if (generation !== this.generation) return;
       // Order matters: creds first (a 515 right after pairing must find them saved), then the
       // inbound data (persisted before this handler returns), then the connection state.
       if (events["creds.update"]) saveCreds();
+      // Mappings before messages: a message in the same batch may need one to find its phone JID.
+      if (events["lid-mapping.update"]) this.handleLidMappings([events["lid-mapping.update"]]);
+      const history = events["messaging-history.set"];
+      if (history?.lidPnMappings?.length) this.handleLidMappings(history.lidPnMappings);
       const upsert = events["messages.upsert"];
-      if (upsert) this.handleUpsert(upsert.messages, upsert.type);
+      if (upsert) await this.handleUpsert(upsert.messages, upsert.type);
       if (events["messages.update"]) this.handleUpdates(events["messages.update"]);
       if (events["connection.update"]) await this.onConnectionUpdate(events["connection.update"], generation);
     });
@@ -109,14 +160,84 @@ export class BaileysSession extends SessionBase {
     if (this.snap.state !== "open" || !this.sock) throw new SessionNotOpenError(this.snap.state);
     const sent = await this.sock.sendMessage(chatJid, { text }, { messageId });
     const id = sent?.key.id ?? messageId;
-    if (sent?.message) {
-      this.recentSent.set(id, sent.message);
-      if (this.recentSent.size > RECENT_SENT_LIMIT) {
-        const oldest = this.recentSent.keys().next().value;
-        if (oldest !== undefined) this.recentSent.delete(oldest);
-      }
-    }
+    if (sent?.message) this.remember(id, sent.message);
     return { messageId: id, chatJid: sent?.key.remoteJid ?? chatJid };
+  }
+
+  async sendMedia(chatJid: string, media: OutgoingMedia, messageId: string): Promise<SentMessage> {
+    if (this.snap.state !== "open" || !this.sock) throw new SessionNotOpenError(this.snap.state);
+    const sent = await this.sock.sendMessage(chatJid, mediaContent(media), { messageId });
+    const id = sent?.key.id ?? messageId;
+    if (sent?.message) this.remember(id, sent.message);
+    return { messageId: id, chatJid: sent?.key.remoteJid ?? chatJid };
+  }
+
+  async downloadMedia(ref: string, maxBytes: number): Promise<DownloadedMedia> {
+    const message = decodeMediaRef(ref);
+    if (!message) throw new MediaExpiredError("the media reference cannot be read");
+    const sock = this.snap.state === "open" ? this.sock : undefined;
+    let stream: AsyncIterable<Buffer>;
+    try {
+      // With an open socket, an expired URL makes Baileys ask the phone to upload the media again.
+      stream = await downloadMediaMessage(
+        message,
+        "stream",
+        {},
+        sock ? { logger: this.ctx.logger, reuploadRequest: sock.updateMediaMessage } : undefined,
+      );
+    } catch (err) {
+      const status = statusOf(err);
+      if (status !== undefined && GONE_STATUSES.has(status)) {
+        // Without a socket the phone could not be asked: try again once the session is open.
+        if (!sock) throw new SessionNotOpenError(this.snap.state);
+        throw new MediaExpiredError(`WhatsApp no longer has this media (${status})`);
+      }
+      throw err;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of stream) {
+      size += chunk.length;
+      if (size > maxBytes) {
+        (stream as unknown as { destroy?: () => void }).destroy?.();
+        throw new MediaTooLargeError(maxBytes);
+      }
+      chunks.push(chunk);
+    }
+    const media = message.message ? Object.values(message.message)[0] : undefined;
+    const mimetype = (media as { mimetype?: string } | undefined)?.mimetype ?? undefined;
+    return { bytes: Buffer.concat(chunks), ...(mimetype ? { mimetype } : {}) };
+  }
+
+  protected async probe(timeoutMs: number): Promise<boolean> {
+    const sock = this.sock;
+    if (!sock) return false;
+    try {
+      await sock.query(
+        {
+          tag: "iq",
+          attrs: { id: sock.generateMessageTag(), to: S_WHATSAPP_NET, type: "get", xmlns: "w:p" },
+          content: [{ tag: "ping", attrs: {} }],
+        },
+        timeoutMs,
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  protected async phoneJidForLid(lid: string): Promise<string | undefined> {
+    const pn = await this.sock?.signalRepository.lidMapping.getPNForLID(lid);
+    return pn ? jidNormalizedUser(pn) : undefined;
+  }
+
+  private remember(id: string, message: proto.IMessage): void {
+    this.recentSent.set(id, message);
+    if (this.recentSent.size > RECENT_SENT_LIMIT) {
+      const oldest = this.recentSent.keys().next().value;
+      if (oldest !== undefined) this.recentSent.delete(oldest);
+    }
   }
 
   protected async closeTransport(): Promise<void> {

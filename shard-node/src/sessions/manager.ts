@@ -13,14 +13,28 @@ import type { SqliteAuthStore } from "../store/auth-store.js";
 import type { IdempotencyStore } from "../store/idempotency.js";
 import type { Outbox } from "../store/outbox.js";
 import type { SessionRecords } from "../store/session-records.js";
+import { decodeMediaRef } from "./media-ref.js";
 import type { ReconnectPolicyConfig } from "./reconnect-policy.js";
 import type { SessionEventSink } from "./session-base.js";
-import { type SessionFactory, SessionNotOpenError, type SessionSnapshot, type WhatsAppSession } from "./types.js";
+import {
+  type DownloadedMedia,
+  MediaExpiredError,
+  MediaTooLargeError,
+  type OutgoingMedia,
+  type SessionFactory,
+  SessionNotOpenError,
+  type SessionSnapshot,
+  type WatchdogOptions,
+  type WhatsAppSession,
+} from "./types.js";
 
 export interface ManagerOptions {
   shardId: number;
   maxSessions: number;
   reconnect: ReconnectPolicyConfig;
+  /** The session watchdog (see WhatsAppSession.watchdogCheck); undefined = off. */
+  watchdog?: WatchdogOptions & { intervalMs: number };
+  mediaMaxBytes: number;
 }
 
 export interface SessionView extends SessionSnapshot {
@@ -33,6 +47,15 @@ export interface SendInput {
   text: string;
   idempotencyKey: string;
   fencingToken?: number;
+}
+
+export interface SendMediaInput {
+  to: string;
+  idempotencyKey: string;
+  fencingToken?: number;
+  /** Of the media's bytes, hex: part of the request's identity for idempotency. */
+  sha256: string;
+  media: OutgoingMedia;
 }
 
 export interface SendResult {
@@ -50,6 +73,7 @@ export function toChatJid(to: string): string {
 export class SessionManager {
   private readonly sessions = new Map<number, WhatsAppSession>();
   private shuttingDown = false;
+  private watchdogTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly options: ManagerOptions,
@@ -191,6 +215,45 @@ export class SessionManager {
   }
 
   async send(businessId: number, input: SendInput): Promise<SendResult> {
+    const chatJid = toChatJid(input.to);
+    return this.sendOnce(
+      businessId,
+      input,
+      JSON.stringify([chatJid, input.text]),
+      (session, messageId) => session.sendText(chatJid, input.text, messageId),
+      "text",
+    );
+  }
+
+  /** A media send: the same idempotency as text, keyed on what is sent (recipient, kind, bytes' hash, caption). */
+  async sendMedia(businessId: number, input: SendMediaInput): Promise<SendResult> {
+    const chatJid = toChatJid(input.to);
+    const { media } = input;
+    const result = await this.sendOnce(
+      businessId,
+      input,
+      JSON.stringify([
+        chatJid,
+        media.kind,
+        media.mimetype,
+        media.fileName ?? null,
+        media.caption ?? null,
+        input.sha256,
+      ]),
+      (session, messageId) => session.sendMedia(chatJid, media, messageId),
+      "media",
+    );
+    if (!result.replayed) this.deps.metrics.mediaBytes.inc({ direction: "out" }, media.bytes.length);
+    return result;
+  }
+
+  private async sendOnce(
+    businessId: number,
+    input: { idempotencyKey: string; fencingToken?: number },
+    identity: string,
+    sendWith: (session: WhatsAppSession, messageId: string) => Promise<{ messageId: string; chatJid: string }>,
+    kind: "text" | "media",
+  ): Promise<SendResult> {
     this.assertRunning();
     this.fence(businessId, input.fencingToken, false);
     const session = this.sessions.get(businessId);
@@ -202,9 +265,8 @@ export class SessionManager {
     const state = session.snapshot().state;
     if (state !== "open") throw new ShardError("session_not_open", `session is ${state}, not open`, { state });
 
-    const chatJid = toChatJid(input.to);
     const requestHash = createHash("sha256")
-      .update(JSON.stringify([chatJid, input.text]))
+      .update(kind === "text" ? identity : `media:${identity}`)
       .digest("hex");
     const messageId = generateMessageIDV2(session.snapshot().phoneNumber);
     const claim = this.deps.idempotency.claim(businessId, input.idempotencyKey, requestHash, messageId);
@@ -230,7 +292,7 @@ export class SessionManager {
         break;
     }
     try {
-      const sent = await session.sendText(chatJid, input.text, messageId);
+      const sent = await sendWith(session, messageId);
       const result = { messageId: sent.messageId, chatJid: sent.chatJid, sentAt: new Date().toISOString() };
       this.deps.idempotency.complete(businessId, input.idempotencyKey, result);
       this.deps.metrics.messagesSent.inc({ result: "sent" });
@@ -253,6 +315,85 @@ export class SessionManager {
         typeof statusCode === "number" ? { statusCode } : undefined,
       );
     }
+  }
+
+  /**
+   * Downloads a message's media through the business's session (held in memory, returned to the
+   * edge, which stores it in R2). Errors as the contract names them: media_expired,
+   * media_too_large, session_not_open, media_download_failed.
+   */
+  async downloadMedia(businessId: number, ref: string): Promise<DownloadedMedia> {
+    this.assertRunning();
+    if (!decodeMediaRef(ref)) {
+      throw new ShardError("validation_failed", "Invalid body: ref", {
+        fields: [{ field: "ref", message: "not a media reference this shard made" }],
+      });
+    }
+    const session = this.sessions.get(businessId);
+    if (!session) {
+      const view = this.view(businessId);
+      if (!view) throw new ShardError("session_not_found", `no session for business ${businessId} on this shard`);
+      throw new ShardError("session_not_open", `session is ${view.state}, not open`, { state: view.state });
+    }
+    try {
+      const media = await session.downloadMedia(ref, this.options.mediaMaxBytes);
+      this.deps.metrics.mediaDownloads.inc({ result: "ok" });
+      this.deps.metrics.mediaBytes.inc({ direction: "in" }, media.bytes.length);
+      return media;
+    } catch (err) {
+      if (err instanceof MediaExpiredError) {
+        this.deps.metrics.mediaDownloads.inc({ result: "expired" });
+        throw new ShardError("media_expired", err.message);
+      }
+      if (err instanceof MediaTooLargeError) {
+        this.deps.metrics.mediaDownloads.inc({ result: "too_large" });
+        throw new ShardError("media_too_large", err.message, { maxBytes: err.maxBytes });
+      }
+      if (err instanceof SessionNotOpenError) {
+        throw new ShardError("session_not_open", err.message, { state: err.state });
+      }
+      this.deps.metrics.mediaDownloads.inc({ result: "failed" });
+      this.deps.logger.warn({ err, businessId }, "media download failed");
+      throw new ShardError("media_download_failed", `downloading the media failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Runs the watchdog over every open session every `intervalMs`. */
+  startWatchdog(): void {
+    const opts = this.options.watchdog;
+    if (!opts || this.watchdogTimer) return;
+    this.watchdogTimer = setInterval(() => void this.watchdogSweep(), opts.intervalMs);
+    this.watchdogTimer.unref();
+  }
+
+  /** One pass of the watchdog (exported for tests that drive time themselves). */
+  async watchdogSweep(): Promise<void> {
+    const opts = this.options.watchdog;
+    if (!opts || this.shuttingDown) return;
+    await Promise.all(
+      [...this.sessions.values()].map(async (session) => {
+        try {
+          const result = await session.watchdogCheck(opts);
+          if (result === "probed") this.deps.metrics.watchdogProbes.inc({ result: "answered" });
+          if (result === "reconnected") {
+            this.deps.metrics.watchdogProbes.inc({ result: "unanswered" });
+            this.deps.metrics.watchdogReconnects.inc();
+          }
+        } catch (err) {
+          this.deps.logger.error({ err, businessId: session.businessId }, "watchdog check failed");
+        }
+      }),
+    );
+  }
+
+  /** Watchdog states of the live sessions, for the metrics gauge. */
+  watchdogCounts(): Record<string, number> {
+    const counts: Record<string, number> = { ok: 0, probing: 0, reconnecting: 0 };
+    for (const session of this.sessions.values()) {
+      const state = session.snapshot().watchdog?.state;
+      if (state) counts[state] = (counts[state] ?? 0) + 1;
+    }
+    return counts;
   }
 
   /** Starts every session that was running when the shard last stopped. */
@@ -280,6 +421,7 @@ export class SessionManager {
   /** Closes every socket (auth kept, `desired` left as is so the next boot restores them). */
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
+    if (this.watchdogTimer) clearInterval(this.watchdogTimer);
     const sessions = [...this.sessions.values()];
     await Promise.allSettled(sessions.map((s) => s.close("shard shutting down")));
     this.sessions.clear();

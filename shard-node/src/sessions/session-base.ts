@@ -5,10 +5,20 @@
  */
 import { randomUUID } from "node:crypto";
 import type { WAMessage, WAMessageUpdate } from "@whiskeysockets/baileys";
+import type { WatchdogInfo } from "../../../contracts/shard-api.js";
 import type { ConnectionState, ShardEvent } from "../../../contracts/shard-events.js";
 import { decideOnDisconnect } from "./reconnect-policy.js";
-import type { SentMessage, SessionContext, SessionSnapshot, StartOptions, WhatsAppSession } from "./types.js";
-import { messageUpdateToEvent, messageUpsertToEvent } from "./wa-events.js";
+import type {
+  DownloadedMedia,
+  OutgoingMedia,
+  SentMessage,
+  SessionContext,
+  SessionSnapshot,
+  StartOptions,
+  WatchdogOptions,
+  WhatsAppSession,
+} from "./types.js";
+import { lidMappingToEvent, messageUpdateToEvent, messageUpsertToEvent } from "./wa-events.js";
 
 export interface SessionEventSink {
   /** Durably stores events, synchronously: when it returns, they survive a crash. */
@@ -34,6 +44,10 @@ export abstract class SessionBase implements WhatsAppSession {
   protected attempt = 0;
   protected pairingPhoneNumber: string | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  /** When the transport last showed life (any frame from WhatsApp); the watchdog reads it. */
+  private lastTrafficAt = Date.now();
+  private watchdog: WatchdogInfo = { state: "ok", reconnects: 0 };
+  private probing = false;
 
   constructor(protected readonly ctx: SessionContext) {
     this.businessId = ctx.businessId;
@@ -41,7 +55,48 @@ export abstract class SessionBase implements WhatsAppSession {
   }
 
   snapshot(): SessionSnapshot {
-    return { ...this.snap };
+    return { ...this.snap, watchdog: { ...this.watchdog, lastTrafficAt: new Date(this.lastTrafficAt).toISOString() } };
+  }
+
+  /** The transport received something: the session is alive. */
+  protected noteTraffic(): void {
+    this.lastTrafficAt = Date.now();
+  }
+
+  async watchdogCheck(opts: WatchdogOptions): Promise<"ok" | "probed" | "reconnected" | "skipped"> {
+    if (this.stopped || this.probing || this.snap.state !== "open") return "skipped";
+    const silentMs = Date.now() - this.lastTrafficAt;
+    if (silentMs < opts.silenceMs) return "ok";
+    this.probing = true;
+    const probeStarted = Date.now();
+    this.watchdog = { ...this.watchdog, state: "probing", lastProbeAt: new Date(probeStarted).toISOString() };
+    try {
+      const answered = await this.probe(opts.probeTimeoutMs).catch(() => false);
+      // Stopped, closed or reconnected while we waited: the probe was about a socket that is gone.
+      if (this.stopped || this.snap.state !== "open") return "skipped";
+      if (answered) {
+        this.noteTraffic();
+        this.watchdog = { ...this.watchdog, state: "ok" };
+        return "probed";
+      }
+      const reason = `watchdog: no traffic for ${Math.round(silentMs / 1000)}s and no answer to a ping within ${Math.round(opts.probeTimeoutMs / 100) / 10}s; reconnecting`;
+      this.ctx.logger.warn({ silentMs, probeTimeoutMs: opts.probeTimeoutMs }, "session looks dead; reconnecting");
+      this.watchdog = { ...this.watchdog, state: "reconnecting", reason, reconnects: this.watchdog.reconnects + 1 };
+      await this.forceReconnect(reason);
+      return "reconnected";
+    } finally {
+      this.probing = false;
+    }
+  }
+
+  /** Drops the transport without asking WhatsApp and connects again at once. */
+  protected async forceReconnect(reason: string): Promise<void> {
+    this.clearReconnect();
+    await this.closeTransport();
+    if (this.stopped) return;
+    this.attempt++;
+    this.setState({ state: "connecting", reason });
+    this.runConnect();
   }
 
   async start(opts: StartOptions): Promise<void> {
@@ -73,6 +128,12 @@ export abstract class SessionBase implements WhatsAppSession {
   }
 
   abstract sendText(chatJid: string, text: string, messageId: string): Promise<SentMessage>;
+  abstract sendMedia(chatJid: string, media: OutgoingMedia, messageId: string): Promise<SentMessage>;
+  abstract downloadMedia(ref: string, maxBytes: number): Promise<DownloadedMedia>;
+  /** Asks WhatsApp for an answer (a ping); resolves true if one came within the timeout. */
+  protected abstract probe(timeoutMs: number): Promise<boolean>;
+  /** The phone JID this session knows for a LID (Baileys' LID mapping store), if any. */
+  protected abstract phoneJidForLid(lid: string): Promise<string | undefined>;
   /** Opens a transport with the stored auth state; state updates arrive through the helpers below. */
   protected abstract connect(): Promise<void>;
   /** Closes the transport without emitting a disconnect (no reconnect follows). */
@@ -115,10 +176,33 @@ export abstract class SessionBase implements WhatsAppSession {
 
   protected opened(phoneNumber: string | undefined): void {
     this.attempt = 0;
+    this.noteTraffic();
+    if (this.watchdog.state !== "ok") this.watchdog = { ...this.watchdog, state: "ok" };
     this.setState({ state: "open", ...(phoneNumber ? { phoneNumber } : {}) });
   }
 
-  protected handleUpsert(messages: WAMessage[], type: "notify" | "append"): void {
+  /**
+   * A chat WhatsApp addresses by LID gets its phone JID as `remoteJidAlt` when the session knows
+   * it (Baileys sets it from the stanza when WhatsApp sends it; otherwise we ask the mapping
+   * store), so the edge can keep one conversation per customer.
+   */
+  private async addPhoneAlternates(messages: WAMessage[]): Promise<void> {
+    for (const msg of messages) {
+      const key = msg.key as WAMessage["key"] & { remoteJidAlt?: string; participantAlt?: string };
+      if (key.remoteJid?.endsWith("@lid") && !key.remoteJidAlt) {
+        const pn = await this.phoneJidForLid(key.remoteJid).catch(() => undefined);
+        if (pn) key.remoteJidAlt = pn;
+      }
+      if (key.participant?.endsWith("@lid") && !key.participantAlt) {
+        const pn = await this.phoneJidForLid(key.participant).catch(() => undefined);
+        if (pn) key.participantAlt = pn;
+      }
+    }
+  }
+
+  protected async handleUpsert(messages: WAMessage[], type: "notify" | "append"): Promise<void> {
+    this.noteTraffic();
+    await this.addPhoneAlternates(messages);
     const now = new Date();
     const events: ShardEvent[] = [];
     for (const msg of messages) {
@@ -128,7 +212,19 @@ export abstract class SessionBase implements WhatsAppSession {
     if (events.length > 0) this.ctx.sink.persist(events);
   }
 
+  /** LID ↔ phone pairs WhatsApp told us about: the edge merges the customer's conversations. */
+  protected handleLidMappings(mappings: { lid: string; pn: string }[]): void {
+    const now = new Date();
+    const events: ShardEvent[] = [];
+    for (const mapping of mappings) {
+      const event = lidMappingToEvent({ businessId: this.businessId, shardId: this.ctx.shardId, now }, mapping);
+      if (event) events.push(event);
+    }
+    if (events.length > 0) this.ctx.sink.persist(events);
+  }
+
   protected handleUpdates(updates: WAMessageUpdate[]): void {
+    this.noteTraffic();
     const now = new Date();
     const events: ShardEvent[] = [];
     for (const update of updates) {

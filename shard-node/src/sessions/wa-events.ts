@@ -6,11 +6,19 @@
  * edge can store, rather than one it would have to quarantine.
  */
 import type { proto, WAMessage, WAMessageUpdate } from "@whiskeysockets/baileys";
-import { type MessageStatus, messageEventId, type ShardEvent, statusEventId } from "../../../contracts/shard-events.js";
+import {
+  lidMappingEventId,
+  type MessageStatus,
+  messageEventId,
+  type ShardEvent,
+  statusEventId,
+} from "../../../contracts/shard-events.js";
 import { boundedCount, boundedUnixSeconds, cleanOptionalText } from "../../../contracts/storable.js";
+import { encodeMediaRef } from "./media-ref.js";
 
 type UpsertEvent = Extract<ShardEvent, { type: "message.upsert" }>;
 type StatusEvent = Extract<ShardEvent, { type: "message.status" }>;
+type LidMappingEvent = Extract<ShardEvent, { type: "contact.lid_mapping" }>;
 
 const clamp = cleanOptionalText;
 
@@ -52,23 +60,39 @@ function unwrap(message: proto.IMessage | null | undefined): proto.IMessage | un
   return m;
 }
 
-function describeContent(message: proto.IMessage | undefined): Pick<UpsertEvent, "kind" | "text" | "media"> {
+function describeContent(
+  message: proto.IMessage | undefined,
+  key: WAMessage["key"],
+): Pick<UpsertEvent, "kind" | "text" | "media"> {
   if (!message) return { kind: "other" };
   if (message.conversation) return { kind: "text", text: clamp(message.conversation, TEXT_MAX) };
   if (message.extendedTextMessage) return { kind: "text", text: clamp(message.extendedTextMessage.text, TEXT_MAX) };
   const media = (
     kind: UpsertEvent["kind"],
-    m: { mimetype?: string | null; caption?: string | null; fileName?: string | null; fileLength?: unknown },
-  ) => ({
-    kind,
-    text: clamp(m.caption, TEXT_MAX),
-    media: {
-      mimetype: clamp(m.mimetype, 200),
-      fileName: clamp(m.fileName, 500),
-      // Sender-controlled: above 2^53 it is not a byte count anyone can use, so it is dropped.
-      sizeBytes: boundedCount(toNumber(m.fileLength as number | Long | null | undefined)),
+    m: {
+      mimetype?: string | null;
+      caption?: string | null;
+      fileName?: string | null;
+      fileLength?: unknown;
+      seconds?: number | null;
+      ptt?: boolean | null;
     },
-  });
+  ) => {
+    const ref = encodeMediaRef(key, message);
+    return {
+      kind,
+      text: clamp(m.caption, TEXT_MAX),
+      media: {
+        mimetype: clamp(m.mimetype, 200),
+        fileName: clamp(m.fileName, 500),
+        // Sender-controlled: above 2^53 it is not a byte count anyone can use, so it is dropped.
+        sizeBytes: boundedCount(toNumber(m.fileLength as number | Long | null | undefined)),
+        ...(ref ? { ref } : {}),
+        ...(m.ptt ? { voiceNote: true } : {}),
+        ...(boundedCount(m.seconds) !== undefined ? { seconds: m.seconds as number } : {}),
+      },
+    };
+  };
   if (message.imageMessage) return media("image", message.imageMessage);
   if (message.videoMessage) return media("video", message.videoMessage);
   if (message.audioMessage) return media("audio", message.audioMessage);
@@ -80,18 +104,22 @@ function describeContent(message: proto.IMessage | undefined): Pick<UpsertEvent,
   return { kind: "other" };
 }
 
-function keyOf(
-  key: proto.IMessageKey | null | undefined,
-): { chatJid: string; messageId: string; fromMe: boolean; participantJid?: string } | undefined {
+type KeyWithAlt = proto.IMessageKey & { remoteJidAlt?: string | null; participantAlt?: string | null };
+
+function keyOf(key: KeyWithAlt | null | undefined): UpsertEvent["key"] | undefined {
   const chatJid = clamp(key?.remoteJid, 200);
   const messageId = clamp(key?.id, 200);
   if (!chatJid || chatJid.length < 3 || !messageId) return undefined;
   const participantJid = clamp(key?.participant, 200);
+  const chatJidAlt = clamp(key?.remoteJidAlt, 200);
+  const participantJidAlt = clamp(key?.participantAlt, 200);
   return {
     chatJid,
     messageId,
     fromMe: !!key?.fromMe,
     ...(participantJid && participantJid.length >= 3 ? { participantJid } : {}),
+    ...(chatJidAlt && chatJidAlt.length >= 3 && chatJidAlt !== chatJid ? { chatJidAlt } : {}),
+    ...(participantJidAlt && participantJidAlt.length >= 3 ? { participantJidAlt } : {}),
   };
 }
 
@@ -102,7 +130,7 @@ export function messageUpsertToEvent(
 ): UpsertEvent | undefined {
   const key = keyOf(msg.key);
   if (!key) return undefined;
-  const content = describeContent(unwrap(msg.message));
+  const content = describeContent(unwrap(msg.message), msg.key);
   const timestamp = boundedUnixSeconds(toNumber(msg.messageTimestamp as number | Long | null | undefined));
   const pushName = clamp(msg.pushName, 200);
   return {
@@ -139,4 +167,31 @@ export function messageUpdateToEvent(
     key,
     status,
   };
+}
+
+/** A LID ↔ phone pair WhatsApp told us about; the ids are normalised (no device suffix). */
+export function lidMappingToEvent(
+  ctx: { businessId: number; shardId: number; now: Date },
+  mapping: { lid: string; pn: string },
+): LidMappingEvent | undefined {
+  const lid = normaliseUserJid(mapping.lid, "lid");
+  const pn = normaliseUserJid(mapping.pn, "s.whatsapp.net");
+  if (!lid || !pn) return undefined;
+  return {
+    id: lidMappingEventId(ctx.businessId, lid, pn),
+    type: "contact.lid_mapping",
+    businessId: ctx.businessId,
+    shardId: ctx.shardId,
+    occurredAt: ctx.now.toISOString(),
+    lid,
+    pn,
+  };
+}
+
+/** `123:4@lid` → `123@lid`; a bare user part gets the server; anything else is undefined. */
+export function normaliseUserJid(jid: string | null | undefined, server: "lid" | "s.whatsapp.net"): string | undefined {
+  if (!jid) return undefined;
+  const match = /^(\d{1,30})(?::\d+)?(?:@(lid|s\.whatsapp\.net))?$/.exec(jid);
+  if (!match || (match[2] && match[2] !== server)) return undefined;
+  return `${match[1]}@${server}`;
 }

@@ -1,11 +1,26 @@
 /** WhatsApp response models: the session on its shard, the send pause, and the inbox. */
 import { z } from "@hono/zod-openapi";
-import { sessionInfo } from "../../../contracts/shard-api";
-import { waMessageStatuses, waOutboundOrigins, waOutboundStatuses } from "../../db/schema";
+import { mediaKinds, sessionInfo, watchdogInfo } from "../../../contracts/shard-api";
+import {
+  waMediaStatuses,
+  waMessageStatuses,
+  type waMessages,
+  type waOutbound,
+  waOutboundOrigins,
+  waOutboundStatuses,
+} from "../../db/schema";
 import { id, timestamp } from "./common";
 
 /** The live session as the shard reports it (QR and pairing code only for whatsapp.manage). */
-export const sessionModel = z.strictObject(sessionInfo.shape).openapi("WhatsAppSession");
+export const sessionModel = z
+  .strictObject({
+    ...sessionInfo.shape,
+    watchdog: z.strictObject(watchdogInfo.shape).optional().openapi({
+      description:
+        "The shard's session watchdog: an open session silent for too long is pinged, and reconnected when the ping goes unanswered (`reason` says when and why)",
+    }),
+  })
+  .openapi("WhatsAppSession");
 
 /** When the shard could not be asked: its error code instead of the session. */
 export const sessionUnavailableModel = z.strictObject({ error: z.string() });
@@ -30,6 +45,8 @@ export const waitingSendModel = z
     origin: z.enum(waOutboundOrigins),
     lastError: z.string().nullable(),
     createdAt: timestamp,
+    mediaKind: z.enum(mediaKinds).nullable().openapi({ description: "An attachment's kind (text is its caption)" }),
+    mediaFileName: z.string().nullable(),
     reason: z.enum(["paused", "quiet_hours", "daily_cap", "rate", "retry", "sending", "held", "queued"]),
     detail: z.string(),
     expectedAt: z.string().nullable().openapi({ description: "An estimate; null while paused" }),
@@ -61,6 +78,10 @@ export const conversationModel = z
     lastMessageAt: timestamp.nullable(),
     lastMessagePreview: z.string().nullable(),
     unreadCount: z.number().int(),
+    replyJid: z.string().nullable().openapi({
+      description:
+        "Where replies go: the address the customer last wrote from (a LID or the phone JID); `chatJid` is the phone JID whenever it is known",
+    }),
     createdAt: timestamp,
   })
   .openapi("Conversation");
@@ -75,7 +96,24 @@ export const messageModel = z
     fromMe: z.boolean(),
     kind: z.string(),
     text: z.string().nullable(),
-    media: z.unknown().nullable(),
+    media: z
+      .strictObject({
+        mimetype: z.string().optional(),
+        fileName: z.string().optional(),
+        sizeBytes: z.number().int().optional(),
+        voiceNote: z.boolean().optional(),
+        seconds: z.number().int().optional(),
+      })
+      .nullable()
+      .openapi({ description: "What the sender declared about the media" }),
+    mediaStatus: z.enum(waMediaStatuses).nullable().openapi({
+      description:
+        "pending: being downloaded from WhatsApp; stored: at `mediaUrl`; expired: WhatsApp no longer has it; too_large; failed",
+    }),
+    mediaUrl: z.string().nullable().openapi({ description: "The file (with Range), once stored" }),
+    mediaMimeType: z.string().nullable(),
+    mediaSizeBytes: z.number().int().nullable(),
+    mediaSha256: z.string().nullable().openapi({ description: "Hex SHA-256 of the stored file" }),
     status: z.enum(waMessageStatuses),
     statusUpdatedAt: timestamp.nullable(),
     sentAt: timestamp,
@@ -84,6 +122,25 @@ export const messageModel = z
     createdAt: timestamp,
   })
   .openapi("Message");
+
+/** A stored message as the API shows it: the shard's media ref and the R2 key stay inside. */
+export function messageView(row: typeof waMessages.$inferSelect) {
+  const { mediaRef: _ref, mediaKey: _key, mediaError: _error, media, ...rest } = row;
+  const declared = (media ?? null) as Record<string, unknown> | null;
+  return {
+    ...rest,
+    media: declared
+      ? {
+          ...(typeof declared.mimetype === "string" ? { mimetype: declared.mimetype } : {}),
+          ...(typeof declared.fileName === "string" ? { fileName: declared.fileName } : {}),
+          ...(typeof declared.sizeBytes === "number" ? { sizeBytes: declared.sizeBytes } : {}),
+          ...(declared.voiceNote === true ? { voiceNote: true } : {}),
+          ...(typeof declared.seconds === "number" ? { seconds: declared.seconds } : {}),
+        }
+      : null,
+    mediaUrl: row.mediaStatus === "stored" ? `/api/whatsapp/messages/${row.id}/media` : null,
+  };
+}
 
 export const outboundModel = z
   .strictObject({
@@ -104,5 +161,16 @@ export const outboundModel = z
     createdAt: timestamp,
     updatedAt: timestamp,
     sentAt: timestamp.nullable(),
+    mediaKind: z.enum(mediaKinds).nullable(),
+    mediaMimeType: z.string().nullable(),
+    mediaSizeBytes: z.number().int().nullable(),
+    mediaSha256: z.string().nullable(),
+    mediaFileName: z.string().nullable(),
+    voiceNote: z.boolean(),
   })
   .openapi("OutboundMessage");
+
+export function outboundView(row: typeof waOutbound.$inferSelect) {
+  const { mediaKey: _key, ...rest } = row;
+  return rest;
+}

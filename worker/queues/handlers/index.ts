@@ -1,4 +1,5 @@
 import type { Database } from "../../db/client";
+import { whatsappMediaDownload, whatsappMediaDownloadDeadLettered, whatsappMediaSweep } from "../../whatsapp/media";
 import type { JobHandler } from "../handler";
 import type { Job, JobType } from "../jobs";
 import { broadcastDispatch, broadcastSweep } from "./broadcast-dispatch";
@@ -16,6 +17,8 @@ export const jobHandlers: { [T in JobType]: JobHandler<T> } = {
     await requeueStaleOutbound(db(), env, job.olderThanMinutes);
     return undefined;
   },
+  "whatsapp.media_download": whatsappMediaDownload,
+  "whatsapp.media_sweep": whatsappMediaSweep,
   "outbound_call.dial": outboundCallDial,
   "outbound_call.sweep": outboundCallSweep,
   "broadcast.dispatch": broadcastDispatch,
@@ -34,4 +37,5 @@ export const deadLetterHandlers: Partial<{
   "whatsapp.send": (job, reason, db) => whatsappSendDeadLettered(db, job.outboundId, reason),
   "whatsapp.send_urgent": (job, reason, db) => whatsappSendDeadLettered(db, job.outboundId, reason),
   "outbound_call.dial": (job, reason, db) => outboundCallDialDeadLettered(db, job, reason),
+  "whatsapp.media_download": (job, reason, db) => whatsappMediaDownloadDeadLettered(db, job.messageId, reason),
 };

@@ -19,6 +19,7 @@ import { publishLive } from "../../live/publish";
 import { businessStub } from "../../services/settings";
 import { banReason } from "../../whatsapp/ban-signals";
 import { businessShard } from "../../whatsapp/business-shard";
+import { phoneJidOfLid } from "../../whatsapp/contacts";
 import { upsertConversation } from "../../whatsapp/conversations";
 import { scheduleOutbound } from "../../whatsapp/outbound";
 import { type FinalStatus, type OutboundRow, recordOutboundOutcome } from "../../whatsapp/outbound-outcome";
@@ -50,37 +51,110 @@ async function setStatus(
   return updated;
 }
 
-/** Stores our own sent message in the inbox right away (the shard's echo event dedupes against it). */
+/**
+ * Stores our own sent message in the inbox right away (the shard's echo event dedupes against it),
+ * under the customer's conversation: a send to a LID lands in the phone JID's conversation when
+ * the pair is known. An attachment points at the file already in R2.
+ */
 async function storeSentMessage(
   db: Database,
   row: OutboundRow,
   sent: { messageId: string; chatJid: string; sentAt: string },
 ) {
   const sentAt = new Date(sent.sentAt);
+  const chatJid = (await phoneJidOfLid(db, row.businessId, sent.chatJid)) ?? sent.chatJid;
   const conversationId = await upsertConversation(db, {
     businessId: row.businessId,
-    chatJid: sent.chatJid,
+    chatJid,
     leadId: row.leadId,
     at: sentAt,
-    preview: row.text,
+    preview: row.text || `[${row.mediaKind ?? "text"}]`,
   });
-  await db
-    .insert(waMessages)
-    .values({
-      businessId: row.businessId,
-      conversationId,
-      chatJid: sent.chatJid,
-      waMessageId: sent.messageId,
-      fromMe: true,
-      kind: "text",
-      text: row.text,
-      status: "sent",
-      statusUpdatedAt: sentAt,
-      sentAt,
+  const media = row.mediaKey
+    ? {
+        media: {
+          mimetype: row.mediaMimeType ?? undefined,
+          fileName: row.mediaFileName ?? undefined,
+          sizeBytes: row.mediaSizeBytes ?? undefined,
+          ...(row.voiceNote ? { voiceNote: true } : {}),
+        },
+        mediaStatus: "stored" as const,
+        mediaKey: row.mediaKey,
+        mediaMimeType: row.mediaMimeType,
+        mediaSizeBytes: row.mediaSizeBytes,
+        mediaSha256: row.mediaSha256,
+      }
+    : {};
+  const insert = db.insert(waMessages).values({
+    businessId: row.businessId,
+    conversationId,
+    chatJid,
+    waMessageId: sent.messageId,
+    fromMe: true,
+    kind: row.mediaKind ?? "text",
+    text: row.text || null,
+    status: "sent",
+    statusUpdatedAt: sentAt,
+    sentAt,
+    idempotencyKey: row.idempotencyKey,
+    createdByUserId: row.createdByUserId,
+    ...media,
+  });
+  if (!row.mediaKey) {
+    await insert.onConflictDoNothing();
+    return;
+  }
+  // The echo may have come first and queued a download of our own file: point it at the upload.
+  await insert.onConflictDoUpdate({
+    target: [waMessages.businessId, waMessages.chatJid, waMessages.waMessageId, waMessages.fromMe],
+    set: {
+      mediaStatus: "stored",
+      mediaKey: row.mediaKey,
+      mediaMimeType: row.mediaMimeType,
+      mediaSizeBytes: row.mediaSizeBytes,
+      mediaSha256: row.mediaSha256,
+      mediaRef: null,
       idempotencyKey: row.idempotencyKey,
       createdByUserId: row.createdByUserId,
-    })
-    .onConflictDoNothing();
+    },
+    setWhere: sql`${waMessages.mediaStatus} is distinct from 'stored'`,
+  });
+}
+
+/** Sends the row through the shard: its text, or its attachment streamed from R2 with the text as caption. */
+async function sendThroughShard(
+  env: Env,
+  row: OutboundRow,
+  shard: Awaited<ReturnType<typeof businessShard>>,
+): Promise<{ messageId: string; chatJid: string; sentAt: string } | { missing: string }> {
+  const idempotencyKey = `outbound:${row.id}`;
+  if (!row.mediaKey) {
+    return shard.client.sendText(row.businessId, {
+      to: row.to,
+      text: row.text,
+      idempotencyKey,
+      fencingToken: shard.fencingToken,
+    });
+  }
+  const object = await env.MEDIA.get(row.mediaKey);
+  if (!object || !row.mediaKind || !row.mediaSha256 || !row.mediaMimeType)
+    return { missing: "the attachment is no longer in storage" };
+  return shard.client.sendMedia(
+    row.businessId,
+    {
+      to: row.to,
+      kind: row.mediaKind,
+      mimetype: row.mediaMimeType,
+      ...(row.mediaFileName ? { fileName: row.mediaFileName } : {}),
+      ...(row.text ? { caption: row.text } : {}),
+      ...(row.voiceNote ? { voiceNote: true } : {}),
+      sizeBytes: object.size,
+      sha256: row.mediaSha256,
+      idempotencyKey,
+      fencingToken: shard.fencingToken,
+    },
+    object.body,
+  );
 }
 
 export const whatsappSend: JobHandler<"whatsapp.send"> = async (job, { db: getDb, env, config }) => {
@@ -115,12 +189,12 @@ export const whatsappSend: JobHandler<"whatsapp.send"> = async (job, { db: getDb
   if (shard.move) return later(30, `shard move to ${shard.move.to} in progress`, null);
 
   try {
-    const sent = await shard.client.sendText(row.businessId, {
-      to: row.to,
-      text: row.text,
-      idempotencyKey: `outbound:${row.id}`,
-      fencingToken: shard.fencingToken,
-    });
+    const sent = await sendThroughShard(env, row, shard);
+    if ("missing" in sent) {
+      await setStatus(db, claimed, "failed", { lastError: sent.missing }, "sending");
+      await finished(env, row.businessId, row.id);
+      return undefined;
+    }
     const done = await setStatus(db, claimed, "sent", {
       waMessageId: sent.messageId,
       chatJid: sent.chatJid,

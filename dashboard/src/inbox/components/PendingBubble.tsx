@@ -24,7 +24,12 @@ export function PendingBubble(props: {
   const failed = reply.state === "failed";
   return (
     <li className="bubble from-me pending" data-testid="pending-bubble">
-      <p>{reply.text}</p>
+      {reply.attachment && (
+        <p className="media-document" data-testid="pending-attachment">
+          <span aria-hidden="true">📎</span> <span className="media-document-name">{reply.attachment.fileName}</span>
+        </p>
+      )}
+      {reply.text && <p>{reply.text}</p>}
       <div className="bubble-meta">
         {failed ? (
           <>

@@ -37,6 +37,8 @@ export interface PendingReply {
   error?: string;
   /** Whether resending may reuse clientMessageId (the outcome was unknown) or needs a new one. */
   reuseId: boolean;
+  /** An attached file (then `text` is its caption), kept so a retry can upload it again. */
+  attachment?: { file: File; fileName: string; contentType: string; voiceNote: boolean };
 }
 
 /**
@@ -56,7 +58,16 @@ export function useReplies(conversationId: number | undefined) {
   );
 
   const send = useMutation({
-    mutationFn: (reply: PendingReply) => api.whatsapp.reply(reply.conversationId, reply.text, reply.clientMessageId),
+    mutationFn: (reply: PendingReply) =>
+      reply.attachment
+        ? api.whatsapp.attach(reply.conversationId, reply.attachment.file, {
+            contentType: reply.attachment.contentType,
+            fileName: reply.attachment.fileName,
+            caption: reply.text,
+            clientMessageId: reply.clientMessageId,
+            voiceNote: reply.attachment.voiceNote,
+          })
+        : api.whatsapp.reply(reply.conversationId, reply.text, reply.clientMessageId),
     onMutate: (reply) => {
       setPending((list) => [...list.filter((p) => p.clientMessageId !== reply.clientMessageId), reply]);
     },

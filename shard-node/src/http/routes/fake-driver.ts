@@ -7,6 +7,7 @@
 import type { WAMessage } from "@whiskeysockets/baileys";
 import { Hono } from "hono";
 import { z } from "zod";
+import { mediaKinds } from "../../../../contracts/shard-api.js";
 import { ShardError } from "../../errors.js";
 import { FakeSession } from "../../sessions/fake-session.js";
 import type { SessionManager } from "../../sessions/manager.js";
@@ -30,6 +31,26 @@ const inboundBody = z.object({
          */
         imageFileLength: z.union([z.number(), z.string().regex(/^\d{1,30}$/)]).optional(),
         timestamp: z.number().optional(),
+        /** The chat's other address (Baileys' `remoteJidAlt`): the phone JID of a LID chat, or the reverse. */
+        chatJidAlt: z.string().min(3).optional(),
+        participantJidAlt: z.string().min(3).optional(),
+        /**
+         * A media message: the file goes on the fake WhatsApp CDN, and the message carries what a
+         * phone's does (URL, media key, hashes). `text` is the caption. `expired`: WhatsApp no
+         * longer has it; `failTimes`: that many downloads fail first.
+         */
+        media: z
+          .object({
+            kind: z.enum(mediaKinds),
+            mimetype: z.string().min(3),
+            dataBase64: z.string().max(14_000_000),
+            fileName: z.string().optional(),
+            voiceNote: z.boolean().optional(),
+            seconds: z.number().int().nonnegative().optional(),
+            expired: z.boolean().optional(),
+            failTimes: z.number().int().min(0).max(100).optional(),
+          })
+          .optional(),
       }),
     )
     .min(1)
@@ -66,6 +87,13 @@ const rawEventsBody = z.object({
     .max(100),
 });
 
+const lidMappingBody = z.object({
+  mappings: z
+    .array(z.object({ lid: z.string().min(3), pn: z.string().min(3) }))
+    .min(1)
+    .max(1000),
+});
+
 const pairBody = z.object({ phoneNumber: z.string().regex(/^\d{7,15}$/) });
 const disconnectBody = z.object({ statusCode: z.number().int() });
 const refuseBody = z.object({ statusCode: z.number().int(), count: z.number().int().min(0).max(1000) });
@@ -96,21 +124,53 @@ export function fakeDriverRoutes(manager: SessionManager, outbox: Outbox): Hono 
         id: m.messageId,
         fromMe: m.fromMe,
         ...(m.participantJid ? { participant: m.participantJid } : {}),
+        ...(m.chatJidAlt ? { remoteJidAlt: m.chatJidAlt } : {}),
+        ...(m.participantJidAlt ? { participantAlt: m.participantJidAlt } : {}),
       },
-      ...(m.imageFileLength !== undefined
+      ...(m.media
         ? {
-            message: {
-              imageMessage: { mimetype: "image/jpeg", caption: m.text, fileLength: longOf(m.imageFileLength) },
-            },
+            message: session.mediaMessage({
+              ...m.media,
+              bytes: Buffer.from(m.media.dataBase64, "base64"),
+              ...(m.text !== undefined ? { caption: m.text } : {}),
+            }),
           }
-        : m.text !== undefined
-          ? { message: { conversation: m.text } }
-          : {}),
+        : m.imageFileLength !== undefined
+          ? {
+              message: {
+                imageMessage: { mimetype: "image/jpeg", caption: m.text, fileLength: longOf(m.imageFileLength) },
+              },
+            }
+          : m.text !== undefined
+            ? { message: { conversation: m.text } }
+            : {}),
       ...(m.pushName ? { pushName: m.pushName } : {}),
       messageTimestamp: m.timestamp ?? Math.floor(Date.now() / 1000),
     }));
-    session.simulateInbound(messages, body.upsertType);
+    await session.simulateInbound(messages, body.upsertType);
     return c.json({ accepted: messages.length });
+  });
+
+  /** WhatsApp's `lid-mapping.update`: this LID is this phone number. */
+  app.post("/sessions/:businessId/lid-mapping", async (c) => {
+    const session = fakeOf(businessIdOf(c));
+    const body = await readJson(c, lidMappingBody);
+    session.simulateLidMapping(body.mappings);
+    return c.json({ accepted: body.mappings.length });
+  });
+
+  /** The socket goes quiet (no traffic, pings unanswered) while the session still says open. */
+  app.post("/sessions/:businessId/silence", (c) => {
+    const session = fakeOf(businessIdOf(c));
+    session.simulateSilence();
+    return c.json(session.snapshot());
+  });
+
+  /** The bytes the customer's phone received for a media message the business sent. */
+  app.get("/sessions/:businessId/sent/:messageId/media", (c) => {
+    const bytes = fakeOf(businessIdOf(c)).sentMedia.get(c.req.param("messageId"));
+    if (!bytes) throw new ShardError("not_found", "no media was sent with this message id");
+    return c.body(new Uint8Array(bytes), 200, { "content-type": "application/octet-stream" });
   });
 
   app.post("/sessions/:businessId/status", async (c) => {
