@@ -7,10 +7,12 @@ import {
   type SendMessageRequest,
   type SendMessageResponse,
   type SessionInfo,
+  type ShardHealth,
   type StartSessionRequest,
   sendMessageResponse,
   sessionInfo,
   shardErrorBody,
+  shardHealth,
 } from "../../contracts/shard-api";
 import type { Config } from "../config";
 import { ConfigError } from "../config";
@@ -88,6 +90,11 @@ export class ShardClient {
       );
     }
     return parse(json);
+  }
+
+  /** The shard's own health (sessions by state, outbox), for the platform admin page. */
+  health(): Promise<ShardHealth> {
+    return this.call("GET", "/health", undefined, (v) => shardHealth.parse(v));
   }
 
   startSession(businessId: number, body: StartSessionRequest = {}): Promise<SessionInfo> {
