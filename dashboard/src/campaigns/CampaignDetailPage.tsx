@@ -13,6 +13,7 @@ import { CallGauge } from "../calls/components/CallGauge";
 import { formatDateTime, formatRelative } from "../format/dates";
 import { useI18n } from "../i18n/I18nProvider";
 import type { MessageKey } from "../i18n/messages";
+import { useLiveStatus } from "../live/LiveProvider";
 import { useCan } from "../permissions/useCan";
 import { useToast } from "../toasts/ToastProvider";
 import { ConfirmDialog } from "../ui/ConfirmDialog";
@@ -29,6 +30,7 @@ export default function CampaignDetailPage({ id }: { id: number }) {
   const business = useBusiness();
   const queryClient = useQueryClient();
   const [confirm, setConfirm] = useState<Action | null>(null);
+  const live = useLiveStatus();
   const detail = useQuery({
     queryKey: campaignKeys.detail(id),
     queryFn: () => fromContract(contract.GET("/api/campaigns/{id}", { params: { path: { id } } })),
@@ -67,8 +69,13 @@ export default function CampaignDetailPage({ id }: { id: number }) {
       <Link href="/campaigns">{t("campaigns.back")}</Link>
       <div className="page-head">
         <h1>{c.name}</h1>
-        <span className={`chip run-status ${c.status}`} data-testid="campaign-status">
-          {t(`run.status.${c.status}` as MessageKey)}
+        <span className="inline-group">
+          <span className={`live-dot live-${live}`} data-testid="live-status" data-live={live}>
+            {live === "open" ? t("inbox.live") : t("inbox.offline")}
+          </span>
+          <span className={`chip run-status ${c.status}`} data-testid="campaign-status">
+            {t(`run.status.${c.status}` as MessageKey)}
+          </span>
         </span>
       </div>
       <div className="card stack">

@@ -124,19 +124,19 @@ export default function ReportsPage() {
       ) : (
         <>
           <dl className="counts card" data-testid="report-totals">
-            <div>
+            <div data-total="in">
               <dt>{t("reports.in")}</dt>
               <dd>{totals.in}</dd>
             </div>
-            <div>
+            <div data-total="out">
               <dt>{t("reports.out")}</dt>
               <dd>{totals.out}</dd>
             </div>
-            <div>
+            <div data-total="calls">
               <dt>{t("reports.calls")}</dt>
               <dd>{totals.calls}</dd>
             </div>
-            <div>
+            <div data-total="answered">
               <dt>{t("reports.answered")}</dt>
               <dd>{totals.answered}</dd>
             </div>
