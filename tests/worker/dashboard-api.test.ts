@@ -260,6 +260,9 @@ describe("GET /api/reports", () => {
       "from",
       "two years",
     );
+    // Not a calendar day: refused as input, never a database error.
+    await expectFieldRefused(await tenant.owner.request("GET", "/api/reports?from=2027-02-30"), "from", "February 30");
+    await expectFieldRefused(await tenant.owner.request("GET", "/api/reports?to=0000-01-01"), "to", "year zero");
     expect((await tenant.agent.request("GET", "/api/reports")).status).toBe(403);
     expect((await tenant.admin.request("GET", "/api/reports")).status).toBe(200);
   });

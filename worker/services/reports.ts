@@ -13,7 +13,12 @@ export const MAX_REPORT_DAYS = 366;
 const localDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date as YYYY-MM-DD")
-  .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)), "must be a real date");
+  // A real calendar day (2027-02-30 is not one: JavaScript would roll it over, Postgres refuses it),
+  // from 1970 on (Postgres has no year 0, and nothing here is older).
+  .refine((v) => {
+    const ms = Date.parse(`${v}T00:00:00Z`);
+    return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === v && v >= "1970-01-01";
+  }, "must be a real date from 1970 on");
 
 export const reportQuery = z
   .object({
