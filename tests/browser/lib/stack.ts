@@ -26,6 +26,10 @@ async function freePort(): Promise<number> {
 export interface LocalStack {
   baseUrl: string;
   shardUrl: string;
+  /** Shard N's URL (the runner puts shard N on SHARD_BASE_PORT + N - 1). */
+  shardUrlOf: (shard: number) => string;
+  /** Shard N's own HMAC secret (the bearer token for its routes). */
+  shardSecretOf: (shard: number) => Promise<string>;
   /** The Twilio simulator (scripts/twilio-simulator/): its console and `/__control/*` API. */
   twilioUrl: string;
   dataDir: string;
@@ -122,6 +126,8 @@ export async function startLocalStack(
   return {
     baseUrl,
     shardUrl: `http://127.0.0.1:${shardPort}`,
+    shardUrlOf: (shard) => `http://127.0.0.1:${shardPort + shard - 1}`,
+    shardSecretOf: async (shard) => (await readFile(shardKeyFile(dataDir, shard), "utf8")).trim(),
     twilioUrl: `http://127.0.0.1:${twilioPort}`,
     dataDir,
     databaseUrl: `postgres://postgres:postgres@127.0.0.1:${pgPort}/prosaas`,
