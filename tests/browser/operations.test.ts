@@ -158,7 +158,7 @@ describe.sequential("operations journeys", () => {
     await signIn(page, OWNER, he["nav.campaigns"]);
     // Only a system admin assigns the business its Twilio number.
     await asSystemAdmin("PATCH", "/api/business", { twilioNumber: "+15005550006" });
-    await importLeads(page, "camp50", 50, ["דנה", "יוסי", "מירב", "אבי"], "052100", 2);
+    await importLeads(page, "camp50", 50, ["דנה", "יוסי", "מירב", "אבי"], "054700", 2);
     // Every call answered quickly, so the run is about the dashboard, not the wait.
     await twilio({
       auto: true,
