@@ -22,6 +22,7 @@ import { leadRoutes } from "./routes/leads";
 import { leadCsvRoutes } from "./routes/leads-csv";
 import { liveRoutes } from "./routes/live";
 import { metricsRoutes } from "./routes/metrics";
+import { reportRoutes } from "./routes/reports";
 import { scheduledMessageRoutes } from "./routes/scheduled-messages";
 import { setupRoutes } from "./routes/setup";
 import { shardEventRoutes } from "./routes/shard-events";
@@ -89,6 +90,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/", broadcastRoutes);
   app.route("/", scheduledMessageRoutes);
   app.route("/", appointmentRoutes);
+  app.route("/", reportRoutes);
   app.route("/", liveRoutes);
   mountDocumentation(app);
 

@@ -41,6 +41,8 @@ export const permissions = {
   "scheduled_messages.write": AGENT,
   "appointments.read": AGENT,
   "appointments.write": AGENT,
+  /** Aggregates across the business (messages, calls, campaigns, response times). */
+  "reports.read": ADMIN,
   "platform.manage": SYSTEM,
 } as const satisfies Record<string, readonly UserRole[]>;
 

@@ -14,6 +14,7 @@ import type { CallLogUpdate } from "../../durable-objects/business/call-log-outb
 import type { Config } from "../config";
 import type { Database } from "../db/client";
 import type { Env } from "../env";
+import { publishLive } from "../live/publish";
 import { runCallEndedHooks } from "./call-ended";
 import { applyStatusUpdate, type StatusUpdateResult } from "./call-logs";
 import { isTerminalStatus } from "./call-status";
@@ -40,6 +41,10 @@ export async function recordCallLogUpdate(
   if (row && isTerminalStatus(u.status) && isTerminalStatus(row.status)) {
     await runCallEndedHooks({ row, firstTime: result.becameTerminal, db, env, config });
   }
+  // After the log and the call-ended work (campaign job, next dials) committed: open dashboards
+  // refetch the log, the gauge and campaign progress.
+  if (row && result.applied)
+    await publishLive(env, row.businessId, { type: "calls", callLogId: row.id, status: row.status });
   return result;
 }
 

@@ -404,3 +404,26 @@ export async function cancelCampaign(
     throw await refuseTransition(db, businessId, campaignId, "cancelled", [...UNFINISHED_CAMPAIGN_STATUSES, "failed"]);
   return { campaign: await getCampaign(db, businessId, campaignId), cancelledJobs };
 }
+
+// ---- preview (before creating) ------------------------------------------------------------------
+
+export const previewCampaignSchema = z.object({ audience: audienceSchema }).strict();
+
+/**
+ * How many leads a campaign with this audience would dial, and how many it would skip for lack of a
+ * valid phone: the same conditions createCampaign applies, counted without writing anything.
+ */
+export async function previewCampaign(
+  db: Database,
+  businessId: number,
+  input: z.infer<typeof previewCampaignSchema>,
+): Promise<{ dial: number; skipped: number; maxJobs: number }> {
+  const [row] = await db
+    .select({
+      dial: sql<number>`count(*) filter (where ${leads.phoneE164} ~ ${E164_SQL})::int`,
+      skipped: sql<number>`count(*) filter (where ${leads.phoneE164} is null or ${leads.phoneE164} !~ ${E164_SQL})::int`,
+    })
+    .from(leads)
+    .where(and(...audienceWhere(businessId, input.audience)));
+  return { dial: row?.dial ?? 0, skipped: row?.skipped ?? 0, maxJobs: MAX_CAMPAIGN_JOBS };
+}

@@ -9,7 +9,13 @@ export type LiveChange =
   /** An outbound message moved (sent or failed). */
   | { type: "outbound"; outboundId: number; status: string }
   /** The WhatsApp session changed: QR rotated, connected, logged out, sends paused. */
-  | { type: "whatsapp"; state?: string };
+  | { type: "whatsapp"; state?: string }
+  /** A call's status moved (placed, ringing, answered, ended): the log, the slots and campaigns changed. */
+  | { type: "calls"; callLogId: number | null; status: string }
+  /** A campaign was created, paused, resumed or cancelled (job progress comes with `calls`). */
+  | { type: "campaign"; campaignId: number }
+  /** A broadcast was created, paused, resumed or cancelled (message progress comes with `outbound`). */
+  | { type: "broadcast"; broadcastId: number };
 
 /** A published change with the hub's cursor: strictly increasing per business. */
 export type LiveEvent = LiveChange & { cursor: number };

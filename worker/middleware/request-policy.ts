@@ -55,6 +55,9 @@ export const routePolicies: Record<string, RoutePolicy> = {
   // Up to 20,000 explicit lead ids (10 digits and a comma each) plus the audience filters.
   "POST /api/campaigns": { maxBodyBytes: 256 * KB, contentTypes: JSON_ONLY, caller: "browser" },
   "POST /api/broadcasts": { maxBodyBytes: 256 * KB, contentTypes: JSON_ONLY, caller: "browser" },
+  // The same audiences, counted before creating.
+  "POST /api/campaigns/preview": { maxBodyBytes: 256 * KB, contentTypes: JSON_ONLY, caller: "browser" },
+  "POST /api/broadcasts/preview": { maxBodyBytes: 256 * KB, contentTypes: JSON_ONLY, caller: "browser" },
   // The CSV itself (services/leads-csv.ts MAX_IMPORT_BYTES is 5 MB).
   "POST /api/leads/import/preview": { maxBodyBytes: 5 * MB, contentTypes: ["text/csv"], caller: "browser" },
   "POST /api/leads/import/commit": { maxBodyBytes: 5 * MB, contentTypes: ["text/csv"], caller: "browser" },

@@ -3,8 +3,9 @@
  * admin acts on (explicitly — a system admin never sees tenant data by accident).
  */
 import { z } from "@hono/zod-openapi";
-import { desc, eq } from "drizzle-orm";
+import { desc, eq, isNull } from "drizzle-orm";
 import { hashPassword } from "../auth/password";
+import { platformCallSnapshot } from "../calls/admission";
 import { jsonBody, jsonContent, noContent } from "../contract/content";
 import { businessModel } from "../contract/models/business";
 import { id } from "../contract/models/common";
@@ -13,11 +14,11 @@ import { userRole } from "../contract/models/user";
 import { apiRoute } from "../contract/route";
 import { createRouter } from "../contract/router";
 import { isUniqueViolation } from "../db/errors";
-import { businesses, sessions } from "../db/schema";
+import { businesses, featureFlags, sessions } from "../db/schema";
 import { ApiError, notFound } from "../errors";
 import { emailSchema, localeSchema, MAX_ID, passwordSchema, regionSchema, timezoneSchema } from "../lib/schemas";
 import { createBusiness } from "../services/businesses";
-import { setFlag } from "../services/feature-flags";
+import { FLAG_DEFAULTS, setFlag } from "../services/feature-flags";
 import { e164Schema } from "../services/phones";
 
 export const adminRoutes = createRouter();
@@ -155,4 +156,66 @@ const setPlatformFlag = apiRoute({
 adminRoutes.openapi(setPlatformFlag, async (c) => {
   await setFlag(c.get("db")(), c.req.valid("param").key, null, c.req.valid("json").enabled);
   return noContent(c);
+});
+
+const listPlatformFlags = apiRoute({
+  method: "get",
+  path: "/api/admin/feature-flags",
+  tag: "Platform",
+  summary: "Every feature flag: the code's default and the platform default, if set",
+  auth: platform,
+  responses: {
+    200: jsonContent(
+      z.strictObject({
+        flags: z.record(
+          z.string(),
+          z.strictObject({
+            default: z
+              .boolean()
+              .nullable()
+              .openapi({ description: "The code's default (null: a flag the code does not know)" }),
+            platform: z.boolean().nullable().openapi({ description: "The platform default; null: not set" }),
+          }),
+        ),
+      }),
+      "The flags by key",
+    ),
+  },
+});
+
+adminRoutes.openapi(listPlatformFlags, async (c) => {
+  const rows = await c.get("db")().select().from(featureFlags).where(isNull(featureFlags.businessId));
+  const flags: Record<string, { default: boolean | null; platform: boolean | null }> = {};
+  for (const [key, enabled] of Object.entries(FLAG_DEFAULTS)) flags[key] = { default: enabled, platform: null };
+  for (const row of rows) flags[row.key] = { default: flags[row.key]?.default ?? null, platform: row.enabled };
+  return c.json({ flags }, 200);
+});
+
+const platformCalls = apiRoute({
+  method: "get",
+  path: "/api/admin/calls",
+  tag: "Platform",
+  summary: "Platform call capacity now: calls in progress against the platform cap, by business",
+  auth: platform,
+  responses: {
+    200: jsonContent(
+      z.strictObject({
+        active: z.number().int(),
+        cap: z.number().int(),
+        byBusiness: z.array(z.strictObject({ businessId: id, outbound: z.number().int(), inbound: z.number().int() })),
+      }),
+      "The platform's call slots",
+    ),
+  },
+});
+
+adminRoutes.openapi(platformCalls, async (c) => {
+  const snap = await platformCallSnapshot(c.env);
+  const byBusiness = new Map<number, { businessId: number; outbound: number; inbound: number }>();
+  for (const row of snap.byBusinessKind) {
+    const entry = byBusiness.get(row.businessId) ?? { businessId: row.businessId, outbound: 0, inbound: 0 };
+    entry[row.kind] += row.active;
+    byBusiness.set(row.businessId, entry);
+  }
+  return c.json({ active: snap.active, cap: snap.limit, byBusiness: [...byBusiness.values()] }, 200);
 });

@@ -12,6 +12,7 @@ import { createRouter } from "../contract/router";
 import type { Database } from "../db/client";
 import type { Env } from "../env";
 import { idParam } from "../lib/schemas";
+import { publishLive } from "../live/publish";
 import {
   cancelBroadcast,
   createBroadcast,
@@ -20,6 +21,8 @@ import {
   listBroadcasts,
   listBroadcastsQuery,
   pauseBroadcast,
+  previewBroadcast,
+  previewBroadcastSchema,
   resumeBroadcast,
 } from "../services/broadcasts";
 
@@ -61,8 +64,43 @@ broadcastRoutes.openapi(createBroadcastRoute, async (c) => {
   const db = c.get("db")();
   const businessId = businessIdOf(c);
   const broadcast = await createBroadcast(db, c.env, businessId, c.get("auth").user.id, c.req.valid("json"));
+  await publishLive(c.env, businessId, { type: "broadcast", broadcastId: broadcast.id });
   return c.json(await getBroadcast(db, c.env, businessId, broadcast.id), 201);
 });
+
+const previewBroadcastRoute = apiRoute({
+  method: "post",
+  path: "/api/broadcasts/preview",
+  tag: "Broadcasts",
+  summary: "Before sending: the audience count and the template rendered for a real lead (writes nothing)",
+  auth: { permission: "broadcasts.manage" },
+  request: { body: jsonBody(previewBroadcastSchema) },
+  responses: {
+    200: jsonContent(
+      z.strictObject({
+        recipients: z
+          .number()
+          .int()
+          .openapi({ description: "Leads of the audience with a phone: each gets one message" }),
+        skipped: z.number().int().openapi({ description: "Leads of the audience without a phone" }),
+        sample: z
+          .strictObject({
+            leadId: id,
+            firstName: z.string().nullable(),
+            lastName: z.string().nullable(),
+            text: z.string(),
+          })
+          .nullable()
+          .openapi({ description: "The message as this lead would get it; null when no lead has a phone" }),
+      }),
+      "What the broadcast would send",
+    ),
+  },
+});
+
+broadcastRoutes.openapi(previewBroadcastRoute, async (c) =>
+  c.json(await previewBroadcast(c.get("db")(), businessIdOf(c), c.req.valid("json")), 200),
+);
 
 const getBroadcastRoute = apiRoute({
   method: "get",
@@ -114,6 +152,7 @@ for (const [action, { summary, apply }] of Object.entries(transitions)) {
     const businessId = businessIdOf(c);
     const { id } = c.req.valid("param");
     await apply(db, c.env, businessId, id);
+    await publishLive(c.env, businessId, { type: "broadcast", broadcastId: id });
     return c.json(await getBroadcast(db, c.env, businessId, id), 200);
   });
 }

@@ -4,6 +4,7 @@
 import { z } from "@hono/zod-openapi";
 import { and, desc, eq, gte, lte, type SQL, sql } from "drizzle-orm";
 import { businessIdOf } from "../auth/middleware";
+import { callAdmission, platformCallSnapshot } from "../calls/admission";
 import { outboundCallErrorToApiError, placeOutboundCall, refusalToApiError } from "../calls/place-outbound-call";
 import { jsonBody, jsonContent } from "../contract/content";
 import { callLogModel } from "../contract/models/call";
@@ -13,6 +14,8 @@ import { createRouter } from "../contract/router";
 import { callLogs, leads } from "../db/schema";
 import { ApiError, notFound } from "../errors";
 import { idParam, isoDateTime, MAX_ID } from "../lib/schemas";
+import { publishLive } from "../live/publish";
+import { effectiveCallCap, getBusinessSettings } from "../services/settings";
 
 export const callRoutes = createRouter();
 
@@ -69,6 +72,7 @@ callRoutes.openapi(placeCall, async (c) => {
       createdByUserId: c.get("auth").user.id,
     });
     if (!result.ok) throw refusalToApiError(result.refusal);
+    await publishLive(c.env, businessId, { type: "calls", callLogId: result.callLogId, status: result.twilioStatus });
     return c.json({ callLogId: result.callLogId, callSid: result.callSid, status: result.twilioStatus }, 201);
   } catch (err) {
     throw outboundCallErrorToApiError(err) ?? err;
@@ -124,6 +128,49 @@ callRoutes.openapi(listCalls, async (c) => {
     .limit(q.limit + 1);
   const page = rows.slice(0, q.limit);
   return c.json({ calls: page, nextBefore: rows.length > q.limit ? page[page.length - 1]!.id : null }, 200);
+});
+
+const gauge = (description: string) =>
+  z.strictObject({ active: z.number().int().min(0), cap: z.number().int().min(0) }).openapi({ description });
+
+/**
+ * The call slots right now, for the dashboard's gauge: this business's outbound calls against its
+ * cap, and every call of the platform against the platform cap (the two caps a call can be refused
+ * by). Registered before /api/calls/{id} so "capacity" is not read as an id.
+ */
+const capacity = apiRoute({
+  method: "get",
+  path: "/api/calls/capacity",
+  tag: "Calls",
+  summary: "Active calls now against the business cap and the platform cap",
+  auth: { permission: "calls.read" },
+  responses: {
+    200: jsonContent(
+      z.strictObject({
+        business: gauge("This business's outbound calls (direct and campaign) and its effective cap"),
+        inbound: z.number().int().min(0).openapi({ description: "This business's inbound calls in progress" }),
+        platform: gauge("Every call on the platform (all businesses, both directions) and the platform cap"),
+      }),
+      "The slots",
+    ),
+  },
+});
+
+callRoutes.openapi(capacity, async (c) => {
+  const businessId = businessIdOf(c);
+  const [slots, settings, platform] = await Promise.all([
+    callAdmission(c.env, businessId).snapshot(),
+    getBusinessSettings(c.env, businessId),
+    platformCallSnapshot(c.env),
+  ]);
+  return c.json(
+    {
+      business: { active: slots.outboundActive, cap: effectiveCallCap(settings, c.get("config")) },
+      inbound: slots.inboundActive,
+      platform: { active: platform.active, cap: platform.limit },
+    },
+    200,
+  );
 });
 
 async function callOf(c: Parameters<typeof businessIdOf>[0], id: number) {

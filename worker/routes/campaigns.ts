@@ -21,6 +21,8 @@ import {
   listCampaigns,
   listCampaignsQuery,
   pauseCampaign,
+  previewCampaign,
+  previewCampaignSchema,
   resumeCampaign,
 } from "../campaigns/runs";
 import { type Config, requirePublicHost } from "../config";
@@ -31,6 +33,7 @@ import { apiRoute } from "../contract/route";
 import { createRouter } from "../contract/router";
 import { businesses } from "../db/schema";
 import { idParam } from "../lib/schemas";
+import { publishLive } from "../live/publish";
 import { effectiveCallCap, getBusinessSettings, loadSettings } from "../services/settings";
 
 export const campaignRoutes = createRouter();
@@ -87,6 +90,7 @@ campaignRoutes.openapi(createCampaignRoute, async (c) => {
   const created = await createCampaign(db, { businessId, userId: c.get("auth").user.id, body, hours });
   await enqueueCampaign(db, c.env, created);
   const counts = await jobCounts(db, [created.campaign.id]);
+  await publishLive(c.env, businessId, { type: "campaign", campaignId: created.campaign.id });
   return c.json(
     {
       campaign: campaignView(created.campaign, counts.get(created.campaign.id)!),
@@ -98,6 +102,29 @@ campaignRoutes.openapi(createCampaignRoute, async (c) => {
     201,
   );
 });
+
+const previewCampaignRoute = apiRoute({
+  method: "post",
+  path: "/api/campaigns/preview",
+  tag: "Campaigns",
+  summary: "Before creating: how many leads the audience would dial and skip (writes nothing)",
+  auth: { permission: "campaigns.manage" },
+  request: { body: jsonBody(previewCampaignSchema) },
+  responses: {
+    200: jsonContent(
+      z.strictObject({
+        dial: z.number().int().openapi({ description: "Leads with a valid phone: one job each" }),
+        skipped: z.number().int().openapi({ description: "Leads without a valid phone: never dialed" }),
+        maxJobs: z.number().int().openapi({ description: "The most jobs one campaign may have" }),
+      }),
+      "The counts",
+    ),
+  },
+});
+
+campaignRoutes.openapi(previewCampaignRoute, async (c) =>
+  c.json(await previewCampaign(c.get("db")(), businessIdOf(c), c.req.valid("json")), 200),
+);
 
 const listCampaignsRoute = apiRoute({
   method: "get",
@@ -185,6 +212,7 @@ const pauseCampaignRoute = apiRoute({
 campaignRoutes.openapi(pauseCampaignRoute, async (c) => {
   const db = c.get("db")();
   const campaign = await pauseCampaign(db, businessIdOf(c), c.req.valid("param").id);
+  await publishLive(c.env, campaign.businessId, { type: "campaign", campaignId: campaign.id });
   return c.json({ campaign: campaignView(campaign, (await jobCounts(db, [campaign.id])).get(campaign.id)!) }, 200);
 });
 
@@ -203,6 +231,7 @@ campaignRoutes.openapi(resumeCampaignRoute, async (c) => {
   requireDialingConfig(c.get("config"));
   const db = c.get("db")();
   const campaign = await resumeCampaign(db, c.env, businessIdOf(c), c.req.valid("param").id);
+  await publishLive(c.env, campaign.businessId, { type: "campaign", campaignId: campaign.id });
   return c.json({ campaign: campaignView(campaign, (await jobCounts(db, [campaign.id])).get(campaign.id)!) }, 200);
 });
 
@@ -225,6 +254,7 @@ const cancelCampaignRoute = apiRoute({
 campaignRoutes.openapi(cancelCampaignRoute, async (c) => {
   const db = c.get("db")();
   const { campaign, cancelledJobs } = await cancelCampaign(db, businessIdOf(c), c.req.valid("param").id);
+  await publishLive(c.env, campaign.businessId, { type: "campaign", campaignId: campaign.id });
   return c.json(
     { campaign: campaignView(campaign, (await jobCounts(db, [campaign.id])).get(campaign.id)!), cancelledJobs },
     200,

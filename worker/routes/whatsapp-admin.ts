@@ -23,9 +23,10 @@ import { ApiError } from "../errors";
 import { log } from "../lib/log";
 import { MAX_ID } from "../lib/schemas";
 import { businessStub } from "../services/settings";
-import { businessShard } from "../whatsapp/business-shard";
+import { businessAssignment, businessShard } from "../whatsapp/business-shard";
 import { type QuarantineReason, quarantineReasons } from "../whatsapp/event-quarantine";
 import { ShardClient, ShardError } from "../whatsapp/shard-client";
+import { shardForBusiness } from "../whatsapp/shard-router";
 
 export const whatsappAdminRoutes = createRouter();
 
@@ -121,6 +122,121 @@ whatsappAdminRoutes.openapi(abortMove, async (c) => {
   const businessId = businessIdOf(c);
   const assignment = await businessStub(c.env, businessId).abortShardMove(businessId);
   return c.json({ assignment }, 200);
+});
+
+const getAssignment = apiRoute({
+  method: "get",
+  path: "/api/admin/whatsapp/assignment",
+  tag: "Platform",
+  summary: "The chosen business's shard assignment, with a move still in progress",
+  auth: { permission: "platform.manage" },
+  responses: {
+    200: jsonContent(
+      z.strictObject({
+        assignment: assignmentModel,
+        shards: z.number().int().openapi({ description: "BAILEYS_NUM_SHARDS" }),
+      }),
+      "The assignment",
+    ),
+  },
+  errors: ["business_not_selected"],
+});
+
+whatsappAdminRoutes.openapi(getAssignment, async (c) => {
+  const config = c.get("config");
+  const assignment = await businessAssignment(c.get("db")(), c.env, config, businessIdOf(c));
+  return c.json({ assignment, shards: config.BAILEYS_NUM_SHARDS }, 200);
+});
+
+const shardHealthModel = z
+  .strictObject({
+    shard: z.number().int(),
+    status: z.enum(["ok", "shutting_down", "unreachable"]),
+    error: z.string().nullable(),
+    sessions: z
+      .strictObject({
+        total: z.number().int(),
+        max: z.number().int(),
+        byState: z.record(z.string(), z.number().int()),
+      })
+      .nullable(),
+    outbox: z
+      .strictObject({ pending: z.number().int(), oldestAgeSeconds: z.number().nullable(), dead: z.number().int() })
+      .nullable(),
+    uptimeSeconds: z.number().nullable(),
+  })
+  .openapi("ShardHealth");
+
+const listShards = apiRoute({
+  method: "get",
+  path: "/api/admin/shards",
+  tag: "Platform",
+  summary: "Every WhatsApp shard's health and session counts, and which shard each business is routed to",
+  auth: { permission: "platform.manage" },
+  responses: {
+    200: jsonContent(
+      z.strictObject({
+        shards: z.array(shardHealthModel),
+        businesses: z
+          .array(z.strictObject({ businessId: z.number().int(), shard: z.number().int(), pinned: z.boolean() }))
+          .openapi({
+            description:
+              "Routing from Postgres (pinned: businesses.whatsapp_shard set, else the hash); a move in progress shows on the assignment",
+          }),
+      }),
+      "The shards",
+    ),
+  },
+});
+
+whatsappAdminRoutes.openapi(listShards, async (c) => {
+  const config = c.get("config");
+  const numbers = Array.from({ length: config.BAILEYS_NUM_SHARDS }, (_, i) => i + 1);
+  const [shards, rows] = await Promise.all([
+    Promise.all(
+      numbers.map(async (shard) => {
+        try {
+          const h = await ShardClient.forConfig(config, shard).health();
+          return {
+            shard,
+            status: h.status,
+            error: null,
+            sessions: { total: h.sessions.total, max: h.sessions.max, byState: h.sessions.byState },
+            outbox: h.outbox,
+            uptimeSeconds: h.uptimeSeconds,
+          };
+        } catch (err) {
+          // A shard shutting down answers 503 with its health; anything else is unreachable.
+          const shuttingDown = err instanceof ShardError && err.status === 503;
+          return {
+            shard,
+            status: shuttingDown ? ("shutting_down" as const) : ("unreachable" as const),
+            error: err instanceof Error ? err.message : String(err),
+            sessions: null,
+            outbox: null,
+            uptimeSeconds: null,
+          };
+        }
+      }),
+    ),
+    c
+      .get("db")()
+      .select({ id: businesses.id, whatsappShard: businesses.whatsappShard })
+      .from(businesses)
+      .orderBy(desc(businesses.id))
+      .limit(500),
+  ]);
+  return c.json(
+    {
+      shards,
+      businesses: rows.map((b) => ({
+        businessId: b.id,
+        shard: shardForBusiness(config, b.id, b.whatsappShard),
+        pinned: b.whatsappShard !== null && b.whatsappShard > 0,
+      })),
+    },
+    200,
+  );
 });
 
 // ---- Quarantined shard events (worker/whatsapp/event-quarantine.ts): what the edge could not apply ----

@@ -513,3 +513,61 @@ export async function sweepBroadcasts(db: Database, env: Env, olderThanMinutes: 
   if (stuck.length > 0) log.warn("re-dispatched broadcast recipients without a message", { count: stuck.length });
   return stuck.length;
 }
+
+// ---- preview (before creating) ------------------------------------------------------------------
+
+export const previewBroadcastSchema = z
+  .object({
+    template: templateSchema("broadcast"),
+    audience: audienceSchema,
+    /** Render for this lead of the audience; default: its first lead with a phone. */
+    leadId: z.number().int().positive().max(MAX_ID).optional(),
+  })
+  .strict();
+
+/**
+ * What a broadcast would do, without writing anything: how many leads it would message and skip
+ * (the same conditions as createBroadcast), and the template rendered for one real lead of the
+ * audience exactly as the dispatch renders it.
+ */
+export async function previewBroadcast(
+  db: Database,
+  businessId: number,
+  input: z.infer<typeof previewBroadcastSchema>,
+): Promise<{
+  recipients: number;
+  skipped: number;
+  sample: { leadId: number; firstName: string | null; lastName: string | null; text: string } | null;
+}> {
+  const where = audienceWhere(businessId, input.audience);
+  const [counts] = await db
+    .select({
+      recipients: sql<number>`count(*) filter (where ${leads.phoneE164} is not null)::int`,
+      skipped: sql<number>`count(*) filter (where ${leads.phoneE164} is null)::int`,
+    })
+    .from(leads)
+    .where(and(...where));
+  const [lead] = await db
+    .select({ id: leads.id, firstName: leads.firstName, lastName: leads.lastName })
+    .from(leads)
+    .where(
+      and(...where, isNotNull(leads.phoneE164), input.leadId === undefined ? undefined : eq(leads.id, input.leadId)),
+    )
+    .orderBy(leads.id)
+    .limit(1);
+  const business = await businessProfile(db, businessId);
+  const sample =
+    lead && business
+      ? {
+          leadId: lead.id,
+          firstName: lead.firstName,
+          lastName: lead.lastName,
+          text: renderTemplate(
+            input.template,
+            { firstName: lead.firstName, lastName: lead.lastName, businessName: business.name },
+            business.locale,
+          ).text,
+        }
+      : null;
+  return { recipients: counts?.recipients ?? 0, skipped: counts?.skipped ?? 0, sample };
+}

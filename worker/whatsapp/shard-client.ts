@@ -10,10 +10,12 @@ import {
   type SendMessageRequest,
   type SendMessageResponse,
   type SessionInfo,
+  type ShardHealth,
   type StartSessionRequest,
   sendMessageResponse,
   sessionInfo,
   shardErrorBody,
+  shardHealth,
 } from "../../contracts/shard-api";
 import type { Config } from "../config";
 import { ConfigError } from "../config";
@@ -129,6 +131,11 @@ export class ShardClient {
       body: JSON.stringify({ ref }),
       timeoutMs: MEDIA_TIMEOUT_MS,
     });
+  }
+
+  /** The shard's own health (sessions by state, outbox), for the platform admin page. */
+  health(): Promise<ShardHealth> {
+    return this.call("GET", "/health", undefined, (v) => shardHealth.parse(v));
   }
 
   startSession(businessId: number, body: StartSessionRequest = {}): Promise<SessionInfo> {

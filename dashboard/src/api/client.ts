@@ -29,10 +29,11 @@ import type {
   WhatsAppStatus,
 } from "./types";
 
-const contract = createApiClient();
+/** The generated typed client: new pages call it directly (paths, params and answers from the contract). */
+export const contract = createApiClient();
 
 /** An openapi-fetch answer as data, or the API's error as a thrown ApiError. */
-async function fromContract<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
+export async function fromContract<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
   const { data, error, response } = await call;
   if (!response.ok) throw errorFromBody(response, error);
   return data as T;

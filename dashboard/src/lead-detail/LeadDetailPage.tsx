@@ -8,6 +8,7 @@ import { Link } from "wouter";
 import { api } from "../api/client";
 import type { Lead } from "../api/types";
 import { useBusiness } from "../auth/hooks/useBusiness";
+import { usePlaceCall } from "../calls/hooks/usePlaceCall";
 import { formatDateTime } from "../format/dates";
 import { formatPhone } from "../format/phones";
 import { useI18n } from "../i18n/I18nProvider";
@@ -78,14 +79,8 @@ export default function LeadDetailPage({ id }: { id: number }) {
       toast.error(err);
     },
   });
-  const call = useMutation({
-    mutationFn: () => api.calls.place(id),
-    onSuccess: () => {
-      toast.success(t("lead.callPlaced"));
-      void queryClient.invalidateQueries({ queryKey: leadKeys.timeline(id) });
-    },
-    onError: toast.error,
-  });
+  // Click-to-call; at capacity the message names the cap and its counts.
+  const call = usePlaceCall(() => void queryClient.invalidateQueries({ queryKey: leadKeys.timeline(id) }));
 
   if (lead.isPending) return <p className="splash">{t("common.loading")}</p>;
   if (lead.isError) {
@@ -139,7 +134,7 @@ export default function LeadDetailPage({ id }: { id: number }) {
             </button>
           )}
           {can("calls.place") && l.phoneE164 && (
-            <button type="button" className="button" disabled={call.isPending} onClick={() => call.mutate()}>
+            <button type="button" className="button" disabled={call.isPending} onClick={() => call.mutate(id)}>
               {t("lead.call")}
             </button>
           )}

@@ -7,31 +7,79 @@
 import { type QueryClient, useQueryClient } from "@tanstack/react-query";
 import { createContext, type ReactNode, useContext, useEffect, useState } from "react";
 import type { LiveFrame } from "../../../worker/live/events";
+import { adminKeys } from "../admin/hooks/keys";
+import { broadcastKeys } from "../broadcasts/hooks/keys";
+import { callKeys } from "../calls/hooks/keys";
+import { campaignKeys } from "../campaigns/hooks/keys";
 import { inboxKeys } from "../inbox/hooks/keys";
+import { scheduledKeys } from "../scheduled/hooks/keys";
 import { whatsappKeys } from "../whatsapp/hooks/keys";
 
 export type LiveStatus = "connecting" | "open" | "offline";
 
 const LiveContext = createContext<LiveStatus>("connecting");
 
-export function applyLiveFrame(queryClient: QueryClient, frame: LiveFrame): void {
+type Invalidate = (queryKey?: readonly unknown[]) => void;
+
+/** Which queries a frame makes stale (`invalidate()` with no key: all of them). */
+export function applyLiveFrame(invalidate: Invalidate, frame: LiveFrame): void {
   switch (frame.type) {
     case "hello":
       return;
     case "resync":
-      void queryClient.invalidateQueries();
+      invalidate();
       return;
     case "inbox":
-      void queryClient.invalidateQueries({ queryKey: inboxKeys.all });
+      invalidate(inboxKeys.all);
       return;
     case "outbound":
-      void queryClient.invalidateQueries({ queryKey: inboxKeys.all });
-      void queryClient.invalidateQueries({ queryKey: inboxKeys.outbound(frame.outboundId) });
+      // A sent or failed message moves the inbox, and the broadcast or scheduled message it belongs to.
+      invalidate(inboxKeys.all);
+      invalidate(inboxKeys.outbound(frame.outboundId));
+      invalidate(broadcastKeys.all);
+      invalidate(scheduledKeys.all);
       return;
     case "whatsapp":
-      void queryClient.invalidateQueries({ queryKey: whatsappKeys.all });
+      invalidate(whatsappKeys.all);
+      invalidate(adminKeys.assignment);
+      return;
+    case "calls":
+      // A call's status moved: the log, the gauge, and (bulk calls) campaign progress.
+      invalidate(callKeys.all);
+      invalidate(campaignKeys.all);
+      invalidate(adminKeys.calls);
+      return;
+    case "campaign":
+      invalidate(campaignKeys.all);
+      return;
+    case "broadcast":
+      invalidate(broadcastKeys.all);
       return;
   }
+}
+
+/**
+ * Invalidations batched for a moment: a campaign's calls send a burst of events, and one refetch
+ * per burst (at most every 300 ms, always after the last event) shows the same as one per event.
+ */
+export function batchedInvalidator(queryClient: QueryClient, waitMs = 300): Invalidate & { cancel: () => void } {
+  let pending: (readonly unknown[])[] | "all" = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const flush = () => {
+    timer = undefined;
+    const keys = pending;
+    pending = [];
+    if (keys === "all") void queryClient.invalidateQueries();
+    else for (const queryKey of keys) void queryClient.invalidateQueries({ queryKey });
+  };
+  const invalidate = ((queryKey?: readonly unknown[]) => {
+    if (!queryKey) pending = "all";
+    else if (pending !== "all" && !pending.some((k) => JSON.stringify(k) === JSON.stringify(queryKey)))
+      pending.push(queryKey);
+    timer ??= setTimeout(flush, waitMs);
+  }) as Invalidate & { cancel: () => void };
+  invalidate.cancel = () => clearTimeout(timer);
+  return invalidate;
 }
 
 /** Backoff before reconnect attempt `n` (0-based): 0.5 s doubling to 15 s, ±25 % jitter. */
@@ -52,6 +100,7 @@ export function LiveProvider({ enabled, children }: { enabled: boolean; children
     let cursor: number | null = null;
     let stopped = false;
     let pinger: ReturnType<typeof setInterval> | undefined;
+    const invalidate = batchedInvalidator(queryClient);
 
     const connect = () => {
       const url = new URL("/api/live", window.location.href);
@@ -80,8 +129,15 @@ export function LiveProvider({ enabled, children }: { enabled: boolean; children
           // Also on the first connect: what changed between the page's first fetches and now.
           if (!reconnect) {
             cursor = frame.cursor;
-            void queryClient.invalidateQueries({ queryKey: inboxKeys.all });
-            void queryClient.invalidateQueries({ queryKey: whatsappKeys.all });
+            for (const queryKey of [
+              inboxKeys.all,
+              whatsappKeys.all,
+              callKeys.all,
+              campaignKeys.all,
+              broadcastKeys.all,
+            ]) {
+              void queryClient.invalidateQueries({ queryKey });
+            }
           } else if (frame.cursor < (cursor ?? 0)) {
             cursor = frame.cursor;
             void queryClient.invalidateQueries();
@@ -89,7 +145,7 @@ export function LiveProvider({ enabled, children }: { enabled: boolean; children
           return;
         }
         cursor = Math.max(cursor ?? 0, frame.cursor);
-        applyLiveFrame(queryClient, frame);
+        applyLiveFrame(invalidate, frame);
       };
       ws.onclose = () => {
         clearInterval(pinger);
@@ -102,6 +158,7 @@ export function LiveProvider({ enabled, children }: { enabled: boolean; children
     return () => {
       stopped = true;
       clearTimeout(timer);
+      invalidate.cancel();
       clearInterval(pinger);
       socket?.close(1000, "signed out");
     };

@@ -19,13 +19,29 @@ const ConnectPage = lazy(() => import("../whatsapp/ConnectPage"));
 const TeamPage = lazy(() => import("../team/TeamPage"));
 const SettingsPage = lazy(() => import("../settings/SettingsPage"));
 const PasswordPage = lazy(() => import("../auth/components/PasswordPage"));
+const CallsPage = lazy(() => import("../calls/CallsPage"));
+const CampaignsPage = lazy(() => import("../campaigns/CampaignsPage"));
+const CampaignDetailPage = lazy(() => import("../campaigns/CampaignDetailPage"));
+const BroadcastsPage = lazy(() => import("../broadcasts/BroadcastsPage"));
+const BroadcastDetailPage = lazy(() => import("../broadcasts/BroadcastDetailPage"));
+const ScheduledPage = lazy(() => import("../scheduled/ScheduledPage"));
+const AppointmentsPage = lazy(() => import("../appointments/AppointmentsPage"));
+const ReportsPage = lazy(() => import("../reports/ReportsPage"));
+const AdminPage = lazy(() => import("../admin/AdminPage"));
 
 const NAV: { href: string; label: MessageKey; permission: Permission }[] = [
   { href: "/leads", label: "nav.leads", permission: "leads.read" },
   { href: "/inbox", label: "nav.inbox", permission: "whatsapp.read" },
+  { href: "/calls", label: "nav.calls", permission: "calls.read" },
+  { href: "/campaigns", label: "nav.campaigns", permission: "campaigns.read" },
+  { href: "/broadcasts", label: "nav.broadcasts", permission: "broadcasts.read" },
+  { href: "/scheduled", label: "nav.scheduled", permission: "scheduled_messages.read" },
+  { href: "/appointments", label: "nav.appointments", permission: "appointments.read" },
+  { href: "/reports", label: "nav.reports", permission: "reports.read" },
   { href: "/whatsapp", label: "nav.whatsapp", permission: "whatsapp.manage" },
   { href: "/team", label: "nav.team", permission: "users.read" },
   { href: "/settings", label: "nav.settings", permission: "settings.read" },
+  { href: "/admin", label: "nav.admin", permission: "platform.manage" },
 ];
 
 export function Shell({ me }: { me: Me }) {
@@ -99,6 +115,19 @@ export function Shell({ me }: { me: Me }) {
             <Route path="/leads/:id">{(params) => <LeadDetailPage id={Number(params.id)} />}</Route>
             <Route path="/inbox">{() => <InboxPage />}</Route>
             <Route path="/inbox/:id">{(params) => <InboxPage conversationId={Number(params.id)} />}</Route>
+            {can("calls.read") && <Route path="/calls" component={CallsPage} />}
+            {can("campaigns.read") && <Route path="/campaigns" component={CampaignsPage} />}
+            {can("campaigns.read") && (
+              <Route path="/campaigns/:id">{(params) => <CampaignDetailPage id={Number(params.id)} />}</Route>
+            )}
+            {can("broadcasts.read") && <Route path="/broadcasts" component={BroadcastsPage} />}
+            {can("broadcasts.read") && (
+              <Route path="/broadcasts/:id">{(params) => <BroadcastDetailPage id={Number(params.id)} />}</Route>
+            )}
+            {can("scheduled_messages.read") && <Route path="/scheduled" component={ScheduledPage} />}
+            {can("appointments.read") && <Route path="/appointments" component={AppointmentsPage} />}
+            {can("reports.read") && <Route path="/reports" component={ReportsPage} />}
+            {can("platform.manage") && <Route path="/admin" component={AdminPage} />}
             {can("whatsapp.manage") && <Route path="/whatsapp" component={ConnectPage} />}
             {can("users.read") && <Route path="/team" component={TeamPage} />}
             {can("settings.read") && <Route path="/settings" component={SettingsPage} />}

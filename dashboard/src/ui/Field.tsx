@@ -53,7 +53,7 @@ export function SelectField(props: FieldProps & SelectHTMLAttributes<HTMLSelectE
   );
 }
 
-export function TextAreaField(props: FieldProps & React.TextareaHTMLAttributes<HTMLTextAreaElement>) {
+export function TextAreaField(props: FieldProps & React.ComponentPropsWithRef<"textarea">) {
   const { label, error, hint, ...area } = props;
   const id = useId();
   return (

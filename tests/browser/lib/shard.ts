@@ -1,10 +1,17 @@
 /** The fake WhatsApp driver's test seam on the shard (shard-node/src/http/routes/fake-driver.ts). */
 import type { LocalStack } from "./stack";
 
-export async function fakeShard(stack: LocalStack, method: "GET" | "POST", path: string, body?: unknown) {
-  const res = await fetch(`${stack.shardUrl}/_fake${path}`, {
+export async function fakeShard(
+  stack: LocalStack,
+  method: "GET" | "POST",
+  path: string,
+  body?: unknown,
+  /** Which shard (with several); default 1. */
+  shard = 1,
+) {
+  const res = await fetch(`${stack.shardUrlOf(shard)}/_fake${path}`, {
     method,
-    headers: { authorization: `Bearer ${await stack.shardSecret()}`, "content-type": "application/json" },
+    headers: { authorization: `Bearer ${await stack.shardSecretOf(shard)}`, "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (!res.ok) throw new Error(`fake shard ${method} ${path}: ${res.status} ${await res.text()}`);

@@ -26,6 +26,12 @@ async function freePort(): Promise<number> {
 export interface LocalStack {
   baseUrl: string;
   shardUrl: string;
+  /** Shard N's URL (the runner puts shard N on SHARD_BASE_PORT + N - 1). */
+  shardUrlOf: (shard: number) => string;
+  /** Shard N's own HMAC secret (the bearer token for its routes). */
+  shardSecretOf: (shard: number) => Promise<string>;
+  /** The Twilio simulator (scripts/twilio-simulator/): its console and `/__control/*` API. */
+  twilioUrl: string;
   dataDir: string;
   databaseUrl: string;
   /** The shard's HMAC secret (the fake driver's routes sit behind it). */
@@ -35,11 +41,21 @@ export interface LocalStack {
   stop: () => Promise<void>;
 }
 
-export async function startLocalStack(opts: { readyTimeoutMs?: number } = {}): Promise<LocalStack> {
+export async function startLocalStack(
+  opts: {
+    readyTimeoutMs?: number;
+    /** WhatsApp shard nodes to start (ports follow the first); default 1. */
+    shards?: number;
+    /** More settings for the runner and the Worker (e.g. TWILIO_CALLS_PER_SECOND). */
+    env?: Record<string, string>;
+  } = {},
+): Promise<LocalStack> {
   const dataDir = await mkdtemp(path.join(tmpdir(), "prosaas-browser-"));
   const [workerPort, pgPort, proxyPort] = [await freePort(), await freePort(), await freePort()];
   // Shard ports are SHARD_BASE_PORT + n - 1; one shard here.
   const shardPort = await freePort();
+  // Its own simulator port: the default (8790) would collide with another stack on this machine.
+  const twilioPort = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     LOCAL_DATA_DIR: dataDir,
@@ -47,9 +63,11 @@ export async function startLocalStack(opts: { readyTimeoutMs?: number } = {}): P
     LOCAL_PG_PORT: String(pgPort),
     LOCAL_WS_PROXY_PORT: String(proxyPort),
     SHARD_BASE_PORT: String(shardPort),
-    LOCAL_SHARDS: "1",
+    LOCAL_SHARDS: String(opts.shards ?? 1),
     LOCAL_SHARD_DRIVER: "fake",
+    LOCAL_TWILIO_SIMULATOR_PORT: String(twilioPort),
     NO_COLOR: "1",
+    ...opts.env,
   };
   delete env.DATABASE_URL;
   delete env.NEON_WS_PROXY;
@@ -108,6 +126,9 @@ export async function startLocalStack(opts: { readyTimeoutMs?: number } = {}): P
   return {
     baseUrl,
     shardUrl: `http://127.0.0.1:${shardPort}`,
+    shardUrlOf: (shard) => `http://127.0.0.1:${shardPort + shard - 1}`,
+    shardSecretOf: async (shard) => (await readFile(shardKeyFile(dataDir, shard), "utf8")).trim(),
+    twilioUrl: `http://127.0.0.1:${twilioPort}`,
     dataDir,
     databaseUrl: `postgres://postgres:postgres@127.0.0.1:${pgPort}/prosaas`,
     // Shard 1's own key (the bearer token for its routes, /_fake/* included).

@@ -1,0 +1,4 @@
+export const appointmentKeys = {
+  all: ["appointments"] as const,
+  range: (from: string, to: string) => ["appointments", "range", from, to] as const,
+};
