@@ -24,6 +24,7 @@ import {
   type UserRole,
   users,
   waConversations,
+  waMessages,
   waOutbound,
 } from "../../worker/db/schema";
 import { type Client, createSystemAdmin, createTenant, type Tenant } from "./fixtures";
@@ -95,7 +96,12 @@ function urlFor(op: Operation, id: number): string {
 }
 
 function send(client: Client, op: Operation, id: number, body?: unknown): Promise<Response> {
-  if (op.bodyType === "text/csv") return client.request(op.method, urlFor(op, id), "x", { "Content-Type": "text/csv" });
+  // Routes that take a file (CSV import, WhatsApp attachments) get a small one of their first declared type.
+  if (op.bodyType && !op.hasJsonBody) {
+    return client.request(op.method, urlFor(op, id), new TextEncoder().encode("a,b\n1,2\n"), {
+      "Content-Type": op.bodyType,
+    });
+  }
   return client.request(op.method, urlFor(op, id), op.hasJsonBody ? (body ?? { notAField: true }) : undefined);
 }
 
@@ -188,6 +194,17 @@ beforeAll(async () => {
       endsAt: new Date(Date.now() + 2 * 86_400_000 + 1_800_000),
     })
     .returning({ id: appointments.id });
+  const [message] = await db
+    .insert(waMessages)
+    .values({
+      businessId: a.businessId,
+      conversationId: conversation!.id,
+      chatJid: `${uniquePhone().slice(1)}@s.whatsapp.net`,
+      waMessageId: crypto.randomUUID(),
+      fromMe: false,
+      sentAt: new Date(),
+    })
+    .returning({ id: waMessages.id });
   const [agentOfA] = await db.select({ id: users.id }).from(users).where(eq(users.email, a.agent.email));
   for (const [prefix, id] of [
     ["/api/leads", lead!.id],
@@ -196,6 +213,7 @@ beforeAll(async () => {
     ["/api/calls", call!.id],
     ["/api/whatsapp/conversations", conversation!.id],
     ["/api/whatsapp/outbound", outbound!.id],
+    ["/api/whatsapp/messages", message!.id],
     ["/api/campaigns", campaign!.id],
     ["/api/broadcasts", broadcast!.id],
     ["/api/scheduled-messages", scheduled!.id],
