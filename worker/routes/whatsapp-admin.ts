@@ -14,6 +14,7 @@ import { businessIdOf } from "../auth/middleware";
 import { jsonBody, jsonContent } from "../contract/content";
 import { sessionModel, shardMoveModel } from "../contract/models/whatsapp";
 import { apiRoute } from "../contract/route";
+import { audit } from "../services/audit";
 import { createRouter } from "../contract/router";
 import { businesses } from "../db/schema";
 import { ApiError } from "../errors";
@@ -81,7 +82,16 @@ whatsappAdminRoutes.openapi(move, async (c) => {
   }
 
   // 3. Switch the record, then the assignment.
-  await db.update(businesses).set({ whatsappShard: to, updatedAt: new Date() }).where(eq(businesses.id, businessId));
+  await db.transaction(async (tx) => {
+    await tx.update(businesses).set({ whatsappShard: to, updatedAt: new Date() }).where(eq(businesses.id, businessId));
+    await audit(c, tx, {
+      businessId,
+      action: "whatsapp.shard_moved",
+      targetType: "business",
+      targetId: businessId,
+      details: { from: move.from, to },
+    });
+  });
   const done = await stub.completeShardMove(businessId, move.fencingToken);
   if (!done.ok) throw new ApiError("conflict", done.reason);
 
@@ -115,5 +125,11 @@ const abortMove = apiRoute({
 whatsappAdminRoutes.openapi(abortMove, async (c) => {
   const businessId = businessIdOf(c);
   const assignment = await businessStub(c.env, businessId).abortShardMove(businessId);
+  await audit(c, c.get("db")(), {
+    businessId,
+    action: "whatsapp.shard_move_aborted",
+    targetType: "business",
+    targetId: businessId,
+  });
   return c.json({ assignment }, 200);
 });
