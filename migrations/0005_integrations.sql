@@ -59,7 +59,7 @@ CREATE TABLE "webhook_events" (
 	"business_id" integer NOT NULL,
 	"event_id" text NOT NULL,
 	"type" text NOT NULL,
-	"payload" jsonb NOT NULL,
+	"body" text NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint

@@ -659,8 +659,8 @@ export const webhookEvents = pgTable(
     /** The Standard Webhooks `webhook-id` (`msg_…`): stable across retries and replays. */
     eventId: text("event_id").notNull(),
     type: text("type").notNull(),
-    /** The whole body as sent: `{ type, timestamp, data }`. */
-    payload: jsonb("payload").notNull(),
+    /** The body as sent, byte for byte on every attempt and replay: `{ type, timestamp, data }`. */
+    body: text("body").notNull(),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex("webhook_events_event_id_key").on(t.eventId), index("webhook_events_business_idx").on(t.businessId, t.id)],
