@@ -30,6 +30,7 @@ import { shardEventMetrics } from "../metrics/whatsapp";
 import { businessStub } from "../services/settings";
 import { connectionBanReason } from "../whatsapp/ban-signals";
 import { businessAssignment } from "../whatsapp/business-shard";
+import { kickDeliveries } from "../webhooks/outbox";
 import { ingestShardEvents } from "../whatsapp/ingest";
 import { shardSecret } from "../whatsapp/shard-router";
 
@@ -142,6 +143,7 @@ shardEventRoutes.openapi(deliverEvents, async (c) => {
     }
   }
   await publishShardEvents(c.env, result.applied);
+  await kickDeliveries(c.env, result.webhookSubscriptions);
   shardEventMetrics.stored.inc(result.stored);
   shardEventMetrics.duplicates.inc(result.duplicates);
   return c.json(

@@ -32,6 +32,7 @@ import { audienceWhere, audienceSchema as sharedAudienceSchema } from "./audienc
 import { businessProfile } from "./message-context";
 import { businessStub } from "./settings";
 import { renderTemplate, templateSchema } from "./templates";
+import { emitWebhookEvent } from "../webhooks/outbox";
 
 /** Recipients per dispatch job: small enough for one batch's time budget, large enough to be cheap. */
 export const DISPATCH_CHUNK = 200;
@@ -147,10 +148,15 @@ export async function progressOf(db: Database, env: Env, list: Broadcast[]): Pro
   return result;
 }
 
-/** Marks a running broadcast completed once no recipient is waiting. Cheap (index on status). */
+/**
+ * Marks a running broadcast completed once no recipient is waiting. Cheap (index on status).
+ * The broadcast.finished webhook event commits with it; the minute sweep delivers it (this runs
+ * deep in send paths that hold no queue binding to kick with).
+ */
 export async function completeIfDone(db: Database, broadcastId: number): Promise<void> {
-  await db
-    .update(broadcasts)
+  await db.transaction(async (tx) => {
+    const [done] = await tx
+      .update(broadcasts)
     .set({ status: "completed", finishedAt: new Date(), updatedAt: new Date() })
     .where(
       and(
@@ -158,7 +164,16 @@ export async function completeIfDone(db: Database, broadcastId: number): Promise
         eq(broadcasts.status, "running"),
         sql`not exists (select 1 from ${broadcastRecipients} where ${broadcastRecipients.broadcastId} = ${broadcastId} and ${broadcastRecipients.status} = 'queued')`,
       ),
-    );
+    )
+      .returning();
+    if (done) {
+      await emitWebhookEvent(tx, {
+        businessId: done.businessId,
+        type: "broadcast.finished",
+        data: { broadcast: { id: done.id, status: done.status, finishedAt: done.finishedAt } },
+      });
+    }
+  });
 }
 
 async function enqueueDispatch(env: Env, broadcastId: number, leadIds: number[]): Promise<void> {

@@ -89,7 +89,15 @@ export const webhookEventData = {
 } as const;
 
 export type WebhookEventType = keyof typeof webhookEventData;
-export type WebhookEventDataOf<T extends WebhookEventType> = z.input<(typeof webhookEventData)[T]>;
+/** Dates stand for their ISO strings: the data is serialised to JSON when the event is written. */
+type Serialisable<T> = T extends string
+  ? T | Date
+  : T extends readonly (infer U)[]
+    ? Serialisable<U>[]
+    : T extends object
+      ? { [K in keyof T]: Serialisable<T[K]> }
+      : T;
+export type WebhookEventDataOf<T extends WebhookEventType> = Serialisable<z.input<(typeof webhookEventData)[T]>>;
 
 /** What a subscription may ask for (the test event is not subscribed to; the button sends it). */
 export const subscribableEventTypes = [

@@ -6,15 +6,13 @@
  * deliveries anyway. A business with no subscription for the type writes nothing.
  */
 import { and, eq, sql } from "drizzle-orm";
-import type { Database } from "../db/client";
+import type { Executor } from "../db/client";
 import { webhookDeliveries, webhookEvents, webhookSubscriptions } from "../db/schema";
 import type { Env } from "../env";
 import { log } from "../lib/log";
 import { enqueueBatch } from "../queues/producer";
-import { type WebhookEventDataOf, type WebhookEventType, webhookEnvelope } from "./events";
+import { type WebhookEventDataOf, type WebhookEventType, webhookEnvelope, webhookEventData } from "./events";
 
-export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
-export type Executor = Database | Transaction;
 
 /** A Standard Webhooks message id: unique per event, the same on every retry and replay. */
 export function newEventId(): string {
@@ -39,6 +37,11 @@ export async function emitWebhookEvent<T extends WebhookEventType>(
     );
   if (subscribers.length === 0) return [];
   const body = JSON.stringify(webhookEnvelope(event.type, event.at ?? new Date(), event.data));
+  // The published schema is the promise; a mismatch is our bug, logged loudly but not allowed to
+  // undo the customer's change (tests check the received bodies against the schemas).
+  const check = webhookEventData[event.type].safeParse(JSON.parse(body).data);
+  if (!check.success)
+    log.error("webhook event does not match its published schema", { type: event.type, issues: check.error.message });
   const [row] = await tx
     .insert(webhookEvents)
     .values({ businessId: event.businessId, eventId: newEventId(), type: event.type, body })

@@ -12,10 +12,22 @@ import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import { messageStatusRank, type ShardEvent, shardEvent } from "../../contracts/shard-events";
 import type { Database } from "../db/client";
 import { businesses, leads, shardEvents, waMessages, waSessions } from "../db/schema";
+import { emitWebhookEvent } from "../webhooks/outbox";
 import { upsertConversation } from "./conversations";
 import { isDataError, type QuarantineReason, quarantineEvent, sqlState as sqlStateOf } from "./event-quarantine";
 
 type Tx = Parameters<Parameters<Database["transaction"]>[0]>[0];
+
+/** Webhook subscriptions that got events in this transaction (kicked after the commit). */
+type Subscribers = Set<number>;
+
+async function emit(
+  tx: Tx,
+  subscribers: Subscribers,
+  event: Parameters<typeof emitWebhookEvent>[1],
+): Promise<void> {
+  for (const id of await emitWebhookEvent(tx, event)) subscribers.add(id);
+}
 
 /** A message status's rank, computed in SQL from the one rank table (contracts/shard-events.ts). */
 const storedStatusRank = sql`(case ${waMessages.status} ${sql.join(
@@ -31,6 +43,7 @@ export function phoneOfJid(jid: string): string | null {
 
 async function linkLead(
   tx: Tx,
+  subscribers: Subscribers,
   businessId: number,
   chatJid: string,
   pushName: string | undefined,
@@ -53,8 +66,11 @@ async function linkLead(
       status: "new",
     })
     .onConflictDoNothing()
-    .returning({ id: leads.id });
-  if (created) return created.id;
+    .returning();
+  if (created) {
+    await emit(tx, subscribers, { businessId, type: "lead.created", data: { lead: created } });
+    return created.id;
+  }
   const [raced] = await tx
     .select({ id: leads.id })
     .from(leads)
@@ -62,12 +78,18 @@ async function linkLead(
   return raced?.id ?? null;
 }
 
-async function applyMessage(tx: Tx, event: Extract<ShardEvent, { type: "message.upsert" }>): Promise<void> {
+async function applyMessage(
+  tx: Tx,
+  subscribers: Subscribers,
+  event: Extract<ShardEvent, { type: "message.upsert" }>,
+): Promise<void> {
   const { businessId, key } = event;
   // An out-of-range timestamp was dropped by the contract: when the shard saw it is the best guess.
   const sentAt = event.messageTimestamp ? new Date(event.messageTimestamp * 1000) : new Date(event.occurredAt);
   const isGroup = key.chatJid.endsWith("@g.us");
-  const leadId = isGroup ? null : await linkLead(tx, businessId, key.chatJid, key.fromMe ? undefined : event.pushName);
+  const leadId = isGroup
+    ? null
+    : await linkLead(tx, subscribers, businessId, key.chatJid, key.fromMe ? undefined : event.pushName);
   // Only live incoming messages count as unread; history sync does not.
   const unread = !key.fromMe && event.upsertType === "notify" ? 1 : 0;
   const conversationId = await upsertConversation(tx, {
@@ -79,7 +101,7 @@ async function applyMessage(tx: Tx, event: Extract<ShardEvent, { type: "message.
     preview: event.text ?? `[${event.kind}]`,
     unread,
   });
-  await tx
+  const [inserted] = await tx
     .insert(waMessages)
     .values({
       businessId,
@@ -94,12 +116,37 @@ async function applyMessage(tx: Tx, event: Extract<ShardEvent, { type: "message.
       sentAt,
     })
     // Our own sends are stored when the shard accepts them; the shard's echo then adds nothing.
-    .onConflictDoNothing();
+    .onConflictDoNothing()
+    .returning({ id: waMessages.id });
+  // A customer's live message (not history sync, not our own echo).
+  if (inserted && !key.fromMe && event.upsertType === "notify") {
+    await emit(tx, subscribers, {
+      businessId,
+      type: "message.received",
+      data: {
+        message: {
+          id: key.messageId,
+          conversationId,
+          chatJid: key.chatJid,
+          phone: phoneOfJid(key.chatJid),
+          leadId,
+          pushName: event.pushName ?? null,
+          kind: event.kind,
+          text: event.text ?? null,
+          sentAt,
+        },
+      },
+    });
+  }
 }
 
-async function applyStatus(tx: Tx, event: Extract<ShardEvent, { type: "message.status" }>): Promise<void> {
+async function applyStatus(
+  tx: Tx,
+  subscribers: Subscribers,
+  event: Extract<ShardEvent, { type: "message.status" }>,
+): Promise<void> {
   const rank = messageStatusRank[event.status];
-  await tx
+  const updated = await tx
     .update(waMessages)
     .set({ status: event.status, statusUpdatedAt: new Date(event.occurredAt) })
     .where(
@@ -111,12 +158,32 @@ async function applyStatus(tx: Tx, event: Extract<ShardEvent, { type: "message.s
         // Never regress; "failed" only replaces a message not yet delivered.
         sql`${storedStatusRank} < ${rank === messageStatusRank.failed ? messageStatusRank.delivered : rank}`,
       ),
-    );
+    )
+    .returning({ id: waMessages.id });
+  if (updated.length > 0) {
+    await emit(tx, subscribers, {
+      businessId: event.businessId,
+      type: "message.status",
+      data: {
+        message: {
+          id: event.key.messageId,
+          chatJid: event.key.chatJid,
+          fromMe: event.key.fromMe,
+          status: event.status,
+          at: new Date(event.occurredAt),
+        },
+      },
+    });
+  }
 }
 
-async function applyConnection(tx: Tx, event: Extract<ShardEvent, { type: "connection.update" }>): Promise<void> {
+async function applyConnection(
+  tx: Tx,
+  subscribers: Subscribers,
+  event: Extract<ShardEvent, { type: "connection.update" }>,
+): Promise<void> {
   const at = new Date(event.occurredAt);
-  await tx
+  const [applied] = await tx
     .insert(waSessions)
     .values({
       businessId: event.businessId,
@@ -137,7 +204,15 @@ async function applyConnection(tx: Tx, event: Extract<ShardEvent, { type: "conne
       },
       // Events of one business arrive in order, but a late redelivery must not roll the state back.
       setWhere: sql`${waSessions.updatedAt} <= excluded.updated_at`,
+    })
+    .returning({ phoneNumber: waSessions.phoneNumber });
+  if (applied) {
+    await emit(tx, subscribers, {
+      businessId: event.businessId,
+      type: "whatsapp.connection",
+      data: { connection: { state: event.state, reason: event.reason ?? null, phoneNumber: applied.phoneNumber, at } },
     });
+  }
 }
 
 export interface IngestResult {
@@ -151,6 +226,8 @@ export interface IngestResult {
   banSignals: { businessId: number; state: string; statusCode?: number }[];
   /** The events stored now (not duplicates, not quarantined): what open dashboards should hear of. */
   applied: ShardEvent[];
+  /** Webhook subscriptions that got events: kick their delivery (webhooks/outbox.ts kickDeliveries). */
+  webhookSubscriptions: number[];
 }
 
 export interface Delivery {
@@ -190,21 +267,30 @@ function describeIssues(issues: { path: PropertyKey[]; message: string }[]): str
     .join("; ");
 }
 
-async function applyEvent(tx: Tx, event: ShardEvent): Promise<boolean> {
+async function applyEvent(tx: Tx, subscribers: Subscribers, event: ShardEvent): Promise<boolean> {
   const [fresh] = await tx
     .insert(shardEvents)
     .values({ eventId: event.id, businessId: event.businessId, type: event.type })
     .onConflictDoNothing()
     .returning({ id: shardEvents.eventId });
   if (!fresh) return false;
-  if (event.type === "message.upsert") await applyMessage(tx, event);
-  else if (event.type === "message.status") await applyStatus(tx, event);
-  else await applyConnection(tx, event);
+  if (event.type === "message.upsert") await applyMessage(tx, subscribers, event);
+  else if (event.type === "message.status") await applyStatus(tx, subscribers, event);
+  else await applyConnection(tx, subscribers, event);
   return true;
 }
 
 export async function ingestShardEvents(db: Database, delivery: Delivery): Promise<IngestResult> {
-  const result: IngestResult = { stored: 0, duplicates: 0, ignored: 0, quarantined: 0, banSignals: [], applied: [] };
+  const result: IngestResult = {
+    stored: 0,
+    duplicates: 0,
+    ignored: 0,
+    quarantined: 0,
+    banSignals: [],
+    applied: [],
+    webhookSubscriptions: [],
+  };
+  const subscribers: Subscribers = new Set();
   const quarantine = async (raw: unknown, reason: QuarantineReason, detail: string) => {
     await quarantineEvent(db, { shardId: delivery.shardId, raw, reason, detail });
     result.quarantined++;
@@ -244,7 +330,10 @@ export async function ingestShardEvents(db: Database, delivery: Delivery): Promi
     }
     let stored: boolean;
     try {
-      stored = await db.transaction((tx) => applyEvent(tx, event));
+      // Subscribers are collected per event: a rolled-back event's must not be kept.
+      const eventSubscribers: Subscribers = new Set();
+      stored = await db.transaction((tx) => applyEvent(tx, eventSubscribers, event));
+      for (const id of eventSubscribers) subscribers.add(id);
     } catch (err) {
       // The transaction rolled back; a data error will fail the same way every time, so the event
       // is kept aside and the rest go on. Anything else is thrown: the shard sends it all again.
@@ -262,5 +351,6 @@ export async function ingestShardEvents(db: Database, delivery: Delivery): Promi
       result.banSignals.push({ businessId: event.businessId, state: event.state, statusCode: event.statusCode });
     }
   }
+  result.webhookSubscriptions = [...subscribers];
   return result;
 }
