@@ -58,7 +58,10 @@ export async function findApiKey(
   db: Database,
   token: string,
   now = new Date(),
-): Promise<{ ok: true; key: ApiKeyPrincipal & { lastUsedAt: Date | null; lastUsedIp: string | null } } | { ok: false; reason: ApiKeyRefusal }> {
+): Promise<
+  | { ok: true; key: ApiKeyPrincipal & { lastUsedAt: Date | null; lastUsedIp: string | null } }
+  | { ok: false; reason: ApiKeyRefusal }
+> {
   if (!looksLikeApiKey(token)) return { ok: false, reason: "unknown" };
   const [row] = await db
     .select({ key: apiKeys, creator: { email: users.email, name: users.name } })

@@ -17,6 +17,7 @@
  */
 import { type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
+import { emitWebhookEvent } from "../webhooks/outbox";
 import {
   ACTIVE_JOB_STATUSES,
   DIALING_CAMPAIGN_STATUSES,
@@ -24,7 +25,6 @@ import {
   jobStatusForCall,
   UNFINISHED_CAMPAIGN_STATUSES,
 } from "./policy";
-import { emitWebhookEvent } from "../webhooks/outbox";
 
 /** A status list as SQL: `IN (${sqlList(list)})`. */
 const sqlList = (list: readonly string[]): SQL =>
@@ -320,7 +320,9 @@ export async function finishRunIfDone(db: Database, runId: number): Promise<bool
           SELECT 1 FROM outbound_call_jobs j
           WHERE j.run_id = r.id AND j.status IN (${sqlList(ACTIVE_JOB_STATUSES)}))
       RETURNING r.id, r.business_id, r.status, r.finished_at`);
-    const row = result.rows[0] as { id: number; business_id: number; status: string; finished_at: Date | string } | undefined;
+    const row = result.rows[0] as
+      | { id: number; business_id: number; status: string; finished_at: Date | string }
+      | undefined;
     if (!row) return false;
     await emitWebhookEvent(tx, {
       businessId: Number(row.business_id),

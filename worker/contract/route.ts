@@ -94,7 +94,9 @@ function securityOf(auth: RouteAuth): RouteConfig["security"] {
   if (typeof auth === "object") {
     // Either the session or an API key holding one of these scopes (OpenAPI: alternatives).
     const scopes = scopesGranting(auth.permission);
-    return scopes.length > 0 ? [{ [SECURITY.session]: [] }, { [SECURITY.apiKey]: scopes }] : [{ [SECURITY.session]: [] }];
+    return scopes.length > 0
+      ? [{ [SECURITY.session]: [] }, { [SECURITY.apiKey]: scopes }]
+      : [{ [SECURITY.session]: [] }];
   }
   if (auth === "twilio") return [{ [SECURITY.twilio]: [] }];
   if (auth === "shard") return [{ [SECURITY.shard]: [] }];

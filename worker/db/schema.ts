@@ -663,7 +663,10 @@ export const webhookEvents = pgTable(
     body: text("body").notNull(),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex("webhook_events_event_id_key").on(t.eventId), index("webhook_events_business_idx").on(t.businessId, t.id)],
+  (t) => [
+    uniqueIndex("webhook_events_event_id_key").on(t.eventId),
+    index("webhook_events_business_idx").on(t.businessId, t.id),
+  ],
 );
 
 export const webhookDeliveryStatuses = ["pending", "succeeded", "failed"] as const;

@@ -4,8 +4,8 @@
 import { z } from "@hono/zod-openapi";
 import { eq, sql } from "drizzle-orm";
 import { getCookie, setCookie } from "hono/cookie";
-import { sessionIdOf } from "../auth/middleware";
 import { admitSignIn, DEVICE_COOKIE, DEVICE_TRUST_DAYS, signInSucceeded } from "../auth/login-guard";
+import { sessionIdOf } from "../auth/middleware";
 import { hashPassword, verifyPassword } from "../auth/password";
 import { can, type Permission, permissions } from "../auth/permissions";
 import { enforceRateLimit } from "../auth/rate-limits";
@@ -23,11 +23,11 @@ import { businessSummaryModel } from "../contract/models/business";
 import { timestamp } from "../contract/models/common";
 import { permissionName, sessionUserModel, userModel } from "../contract/models/user";
 import { apiRoute } from "../contract/route";
-import { recordAudit } from "../services/audit";
 import { createRouter } from "../contract/router";
 import { businesses, users } from "../db/schema";
 import { ApiError } from "../errors";
 import { emailSchema, passwordSchema } from "../lib/schemas";
+import { recordAudit } from "../services/audit";
 
 export const authRoutes = createRouter();
 

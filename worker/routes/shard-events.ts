@@ -28,9 +28,9 @@ import { log } from "../lib/log";
 import { publishShardEvents } from "../live/publish";
 import { shardEventMetrics } from "../metrics/whatsapp";
 import { businessStub } from "../services/settings";
+import { kickDeliveries } from "../webhooks/outbox";
 import { connectionBanReason } from "../whatsapp/ban-signals";
 import { businessAssignment } from "../whatsapp/business-shard";
-import { kickDeliveries } from "../webhooks/outbox";
 import { ingestShardEvents } from "../whatsapp/ingest";
 import { shardSecret } from "../whatsapp/shard-router";
 

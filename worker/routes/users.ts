@@ -11,12 +11,12 @@ import { revokeOtherSessions } from "../auth/session";
 import { jsonBody, jsonContent, noContent } from "../contract/content";
 import { userModel } from "../contract/models/user";
 import { apiRoute } from "../contract/route";
-import { audit } from "../services/audit";
 import { createRouter } from "../contract/router";
 import { isUniqueViolation } from "../db/errors";
 import { users } from "../db/schema";
 import { ApiError, notFound } from "../errors";
 import { emailSchema, idParam, passwordSchema } from "../lib/schemas";
+import { audit } from "../services/audit";
 import { publicUser } from "./auth";
 
 export const userRoutes = createRouter();

@@ -8,7 +8,7 @@ import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import type { Database } from "../db/client";
-import { auditLog } from "../db/schema";
+import { apiKeys, auditLog, users } from "../db/schema";
 
 export const auditActions = [
   "auth.sign_in",
@@ -74,16 +74,35 @@ export async function listAudit(
   db: Database,
   businessId: number,
   q: { before?: number; action?: string; limit: number },
-): Promise<{ entries: (typeof auditLog.$inferSelect)[]; nextCursor: number | null }> {
+) {
   const where: SQL[] = [eq(auditLog.businessId, businessId)];
   if (q.before) where.push(lt(auditLog.id, q.before));
   if (q.action) where.push(eq(auditLog.action, q.action));
   const rows = await db
-    .select()
+    .select({ entry: auditLog, userName: users.name, apiKeyPrefix: apiKeys.prefix })
     .from(auditLog)
+    .leftJoin(users, eq(users.id, auditLog.actorUserId))
+    .leftJoin(apiKeys, eq(apiKeys.id, auditLog.actorApiKeyId))
     .where(and(...where))
     .orderBy(desc(auditLog.id))
     .limit(q.limit + 1);
-  const entries = rows.slice(0, q.limit);
-  return { entries, nextCursor: rows.length > q.limit ? (entries[entries.length - 1]?.id ?? null) : null };
+  const page = rows.slice(0, q.limit);
+  return {
+    entries: page.map(({ entry, userName, apiKeyPrefix }) => ({
+      id: entry.id,
+      action: entry.action,
+      actor: {
+        userId: entry.actorUserId,
+        userName: userName ?? null,
+        apiKeyId: entry.actorApiKeyId,
+        apiKeyPrefix: apiKeyPrefix ?? null,
+      },
+      targetType: entry.targetType,
+      targetId: entry.targetId,
+      ip: entry.ip,
+      details: entry.details ?? null,
+      createdAt: entry.createdAt,
+    })),
+    nextCursor: rows.length > q.limit ? (page[page.length - 1]?.entry.id ?? null) : null,
+  };
 }

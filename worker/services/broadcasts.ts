@@ -27,12 +27,12 @@ import { log } from "../lib/log";
 import { intArray } from "../lib/pg-arrays";
 import { MAX_ID } from "../lib/schemas";
 import { enqueueBatch } from "../queues/producer";
+import { emitWebhookEvent } from "../webhooks/outbox";
 import { queueOutgoingMessages, scheduleOutbound } from "../whatsapp/outbound";
 import { audienceWhere, audienceSchema as sharedAudienceSchema } from "./audience";
 import { businessProfile } from "./message-context";
 import { businessStub } from "./settings";
 import { renderTemplate, templateSchema } from "./templates";
-import { emitWebhookEvent } from "../webhooks/outbox";
 
 /** Recipients per dispatch job: small enough for one batch's time budget, large enough to be cheap. */
 export const DISPATCH_CHUNK = 200;
@@ -157,14 +157,14 @@ export async function completeIfDone(db: Database, broadcastId: number): Promise
   await db.transaction(async (tx) => {
     const [done] = await tx
       .update(broadcasts)
-    .set({ status: "completed", finishedAt: new Date(), updatedAt: new Date() })
-    .where(
-      and(
-        eq(broadcasts.id, broadcastId),
-        eq(broadcasts.status, "running"),
-        sql`not exists (select 1 from ${broadcastRecipients} where ${broadcastRecipients.broadcastId} = ${broadcastId} and ${broadcastRecipients.status} = 'queued')`,
-      ),
-    )
+      .set({ status: "completed", finishedAt: new Date(), updatedAt: new Date() })
+      .where(
+        and(
+          eq(broadcasts.id, broadcastId),
+          eq(broadcasts.status, "running"),
+          sql`not exists (select 1 from ${broadcastRecipients} where ${broadcastRecipients.broadcastId} = ${broadcastId} and ${broadcastRecipients.status} = 'queued')`,
+        ),
+      )
       .returning();
     if (done) {
       await emitWebhookEvent(tx, {

@@ -173,7 +173,14 @@ export async function attemptDelivery(
   const started = Date.now();
   const target = await checkWebhookTarget(sub.url, config);
   if (!target.ok) {
-    return { ok: false, status: null, snippet: null, error: `target refused: ${target.reason}`, durationMs: 0, headers };
+    return {
+      ok: false,
+      status: null,
+      snippet: null,
+      error: `target refused: ${target.reason}`,
+      durationMs: 0,
+      headers,
+    };
   }
   try {
     const res = await fetcher(sub.url, {
@@ -185,7 +192,8 @@ export async function attemptDelivery(
     });
     const snippet = await readSnippet(res).catch(() => null);
     const durationMs = Date.now() - started;
-    if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, snippet, error: null, durationMs, headers };
+    if (res.status >= 200 && res.status < 300)
+      return { ok: true, status: res.status, snippet, error: null, durationMs, headers };
     const error =
       res.status >= 300 && res.status < 400
         ? `redirect (${res.status}${res.headers.get("location") ? ` to ${res.headers.get("location")}` : ""}) not followed`

@@ -54,9 +54,9 @@ export const webhookEventData = {
         leadId: id.nullable(),
         from: z.string().nullable(),
         to: z.string().nullable(),
-        outcome: z
-          .string()
-          .openapi({ description: "Twilio's terminal status (completed, busy, no-answer, failed, canceled) or rejected" }),
+        outcome: z.string().openapi({
+          description: "Twilio's terminal status (completed, busy, no-answer, failed, canceled) or rejected",
+        }),
         durationSeconds: z.number().int().nullable(),
         startedAt: timestamp.nullable(),
         endedAt: timestamp.nullable(),
@@ -83,9 +83,7 @@ export const webhookEventData = {
     })
     .openapi("WhatsappConnectionEventData"),
   /** Sent only by the test-event button, only to that subscription. */
-  "webhook.test": z
-    .strictObject({ subscriptionId: id, message: z.string() })
-    .openapi("WebhookTestEventData"),
+  "webhook.test": z.strictObject({ subscriptionId: id, message: z.string() }).openapi("WebhookTestEventData"),
 } as const;
 
 export type WebhookEventType = keyof typeof webhookEventData;

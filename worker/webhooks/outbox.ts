@@ -13,7 +13,6 @@ import { log } from "../lib/log";
 import { enqueueBatch } from "../queues/producer";
 import { type WebhookEventDataOf, type WebhookEventType, webhookEnvelope, webhookEventData } from "./events";
 
-
 /** A Standard Webhooks message id: unique per event, the same on every retry and replay. */
 export function newEventId(): string {
   return `msg_${crypto.randomUUID().replaceAll("-", "")}`;
@@ -46,9 +45,9 @@ export async function emitWebhookEvent<T extends WebhookEventType>(
     .insert(webhookEvents)
     .values({ businessId: event.businessId, eventId: newEventId(), type: event.type, body })
     .returning({ id: webhookEvents.id });
-  await tx.insert(webhookDeliveries).values(
-    subscribers.map((s) => ({ businessId: event.businessId, subscriptionId: s.id, eventRowId: row!.id })),
-  );
+  await tx
+    .insert(webhookDeliveries)
+    .values(subscribers.map((s) => ({ businessId: event.businessId, subscriptionId: s.id, eventRowId: row!.id })));
   return subscribers.map((s) => s.id);
 }
 

@@ -116,7 +116,11 @@ interface DohAnswer {
 }
 
 /** The URL check, then (production, names only) every A/AAAA record the name resolves to. */
-export async function checkWebhookTarget(raw: string, config: Config, fetcher: typeof fetch = fetch): Promise<TargetCheck> {
+export async function checkWebhookTarget(
+  raw: string,
+  config: Config,
+  fetcher: typeof fetch = fetch,
+): Promise<TargetCheck> {
   const basic = checkWebhookUrl(raw, config);
   if (!basic.ok || config.ENVIRONMENT !== "production") return basic;
   const host = new URL(raw).hostname.replace(/\.$/, "");

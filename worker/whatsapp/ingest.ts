@@ -21,11 +21,7 @@ type Tx = Parameters<Parameters<Database["transaction"]>[0]>[0];
 /** Webhook subscriptions that got events in this transaction (kicked after the commit). */
 type Subscribers = Set<number>;
 
-async function emit(
-  tx: Tx,
-  subscribers: Subscribers,
-  event: Parameters<typeof emitWebhookEvent>[1],
-): Promise<void> {
+async function emit(tx: Tx, subscribers: Subscribers, event: Parameters<typeof emitWebhookEvent>[1]): Promise<void> {
   for (const id of await emitWebhookEvent(tx, event)) subscribers.add(id);
 }
 
