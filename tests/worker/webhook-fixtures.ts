@@ -43,7 +43,11 @@ export async function createApiKey(
   scopes: string[],
   extra: Record<string, unknown> = {},
 ): Promise<{ id: number; secret: string; prefix: string }> {
-  const res = await client.request("POST", "/api/api-keys", { name: `key ${scopes.join(" ")}`, scopes, ...extra });
+  const res = await client.request("POST", "/api/api-keys", {
+    name: `key ${scopes.length === 1 ? scopes[0] : `${scopes.length} scopes`}`,
+    scopes,
+    ...extra,
+  });
   expect(res.status, await res.clone().text()).toBe(201);
   const body = (await res.json()) as { apiKey: { id: number; prefix: string }; secret: string };
   return { id: body.apiKey.id, prefix: body.apiKey.prefix, secret: body.secret };
