@@ -50,7 +50,7 @@ apiKeyRoutes.openapi(listKeys, async (c) => {
 const createKeyBody = z.strictObject({
   name: z.string().trim().min(1).max(100),
   scopes: z.array(apiKeyScope).min(1).max(20),
-  expiresAt: isoDateTime.nullable().optional().openapi({ description: "Omit or null: the key does not expire" }),
+  expiresAt: isoDateTime.nullable().optional().describe("Omit or null: the key does not expire"),
 });
 
 const createKey = apiRoute({

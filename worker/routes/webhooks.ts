@@ -527,7 +527,7 @@ webhookRoutes.openapi(redeliverOne, async (c) => {
 });
 
 const redeliverSinceBody = z.strictObject({
-  since: isoDateTime.openapi({ description: "Events created at or after this time" }),
+  since: isoDateTime.describe("Events created at or after this time"),
   onlyFailed: z
     .boolean()
     .default(true)

@@ -18,22 +18,49 @@ export function newEventId(): string {
   return `msg_${crypto.randomUUID().replaceAll("-", "")}`;
 }
 
+export type EnabledSubscriptions = (businessId: number) => Promise<{ id: number; eventTypes: string[] }[]>;
+
+/**
+ * The enabled subscriptions of a business, read once per business for a batch of changes (a
+ * shard's delivery of hundreds of events): one query per business instead of one per event. A
+ * subscription created while the batch is stored may miss its events, as it would a moment earlier.
+ */
+export function cachedSubscriptions(db: Executor): EnabledSubscriptions {
+  const cache = new Map<number, Promise<{ id: number; eventTypes: string[] }[]>>();
+  return (businessId) => {
+    let found = cache.get(businessId);
+    if (!found) {
+      found = db
+        .select({ id: webhookSubscriptions.id, eventTypes: webhookSubscriptions.eventTypes })
+        .from(webhookSubscriptions)
+        .where(and(eq(webhookSubscriptions.businessId, businessId), eq(webhookSubscriptions.enabled, true)));
+      cache.set(businessId, found);
+    }
+    return found;
+  };
+}
+
 export async function emitWebhookEvent<T extends WebhookEventType>(
   tx: Executor,
   event: { businessId: number; type: T; data: WebhookEventDataOf<T>; at?: Date; onlySubscriptionId?: number },
+  subscriptions?: EnabledSubscriptions,
 ): Promise<number[]> {
-  const subscribers = await tx
-    .select({ id: webhookSubscriptions.id })
-    .from(webhookSubscriptions)
-    .where(
-      and(
-        eq(webhookSubscriptions.businessId, event.businessId),
-        eq(webhookSubscriptions.enabled, true),
-        event.onlySubscriptionId === undefined
-          ? sql`${event.type} = any(${webhookSubscriptions.eventTypes})`
-          : eq(webhookSubscriptions.id, event.onlySubscriptionId),
-      ),
-    );
+  const subscribers = subscriptions
+    ? (await subscriptions(event.businessId)).filter((s) =>
+        event.onlySubscriptionId === undefined ? s.eventTypes.includes(event.type) : s.id === event.onlySubscriptionId,
+      )
+    : await tx
+        .select({ id: webhookSubscriptions.id })
+        .from(webhookSubscriptions)
+        .where(
+          and(
+            eq(webhookSubscriptions.businessId, event.businessId),
+            eq(webhookSubscriptions.enabled, true),
+            event.onlySubscriptionId === undefined
+              ? sql`${event.type} = any(${webhookSubscriptions.eventTypes})`
+              : eq(webhookSubscriptions.id, event.onlySubscriptionId),
+          ),
+        );
   if (subscribers.length === 0) return [];
   const body = JSON.stringify(webhookEnvelope(event.type, event.at ?? new Date(), event.data));
   // The published schema is the promise; a mismatch is our bug, logged loudly but not allowed to

@@ -12,17 +12,23 @@ import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import { messageStatusRank, type ShardEvent, shardEvent } from "../../contracts/shard-events";
 import type { Database } from "../db/client";
 import { businesses, leads, shardEvents, waMessages, waSessions } from "../db/schema";
-import { emitWebhookEvent } from "../webhooks/outbox";
+import { cachedSubscriptions, type EnabledSubscriptions, emitWebhookEvent } from "../webhooks/outbox";
 import { upsertConversation } from "./conversations";
 import { isDataError, type QuarantineReason, quarantineEvent, sqlState as sqlStateOf } from "./event-quarantine";
 
 type Tx = Parameters<Parameters<Database["transaction"]>[0]>[0];
 
-/** Webhook subscriptions that got events in this transaction (kicked after the commit). */
-type Subscribers = Set<number>;
+/**
+ * Webhook events of one shard event: the business's subscriptions (read once per delivery), and
+ * the subscriptions that got events in this transaction (kicked after the commit).
+ */
+interface Subscribers {
+  lookup: EnabledSubscriptions;
+  hit: Set<number>;
+}
 
 async function emit(tx: Tx, subscribers: Subscribers, event: Parameters<typeof emitWebhookEvent>[1]): Promise<void> {
-  for (const id of await emitWebhookEvent(tx, event)) subscribers.add(id);
+  for (const id of await emitWebhookEvent(tx, event, subscribers.lookup)) subscribers.hit.add(id);
 }
 
 /** A message status's rank, computed in SQL from the one rank table (contracts/shard-events.ts). */
@@ -286,7 +292,8 @@ export async function ingestShardEvents(db: Database, delivery: Delivery): Promi
     applied: [],
     webhookSubscriptions: [],
   };
-  const subscribers: Subscribers = new Set();
+  const subscribers = new Set<number>();
+  const lookup = cachedSubscriptions(db);
   const quarantine = async (raw: unknown, reason: QuarantineReason, detail: string) => {
     await quarantineEvent(db, { shardId: delivery.shardId, raw, reason, detail });
     result.quarantined++;
@@ -327,9 +334,9 @@ export async function ingestShardEvents(db: Database, delivery: Delivery): Promi
     let stored: boolean;
     try {
       // Subscribers are collected per event: a rolled-back event's must not be kept.
-      const eventSubscribers: Subscribers = new Set();
+      const eventSubscribers: Subscribers = { lookup, hit: new Set() };
       stored = await db.transaction((tx) => applyEvent(tx, eventSubscribers, event));
-      for (const id of eventSubscribers) subscribers.add(id);
+      for (const id of eventSubscribers.hit) subscribers.add(id);
     } catch (err) {
       // The transaction rolled back; a data error will fail the same way every time, so the event
       // is kept aside and the rest go on. Anything else is thrown: the shard sends it all again.
