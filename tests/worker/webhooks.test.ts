@@ -7,8 +7,9 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { getConfig } from "../../worker/config";
+import { getConfig, parseConfig } from "../../worker/config";
 import { webhookDeliveries, webhookSubscriptions } from "../../worker/db/schema";
+import { retryDelayMs, retrySchedule } from "../../worker/webhooks/backoff";
 import { deliverSubscription, sweepDueDeliveries } from "../../worker/webhooks/deliver";
 import { envelopeSchema, type WebhookEventType } from "../../worker/webhooks/events";
 import { createTenant, type Tenant } from "./fixtures";
@@ -244,5 +245,44 @@ describe("the dashboard's controls", () => {
     const { entries } = (await res.json()) as { entries: { action: string; targetId: string }[] };
     const mine = entries.filter((e) => e.targetId === String(id)).map((e) => e.action);
     expect(mine).toEqual(expect.arrayContaining(["webhook.created", "webhook.updated"]));
+  });
+});
+
+describe("timing", () => {
+  it("retries over about a day with the default settings, with jitter", () => {
+    const defaults = parseConfig({});
+    const schedule = retrySchedule(defaults.WEBHOOK_MAX_ATTEMPTS, defaults.WEBHOOK_BACKOFF_BASE_SECONDS);
+    expect(schedule).toEqual([10, 30, 90, 270, 810, 2430, 7290, 21870, 28800, 28800]);
+    const hours = schedule.reduce((a, b) => a + b, 0) / 3600;
+    expect(hours).toBeGreaterThan(20);
+    expect(hours).toBeLessThan(30);
+    const jittered = Array.from({ length: 50 }, () => retryDelayMs(3, 10));
+    expect(Math.min(...jittered)).toBeGreaterThanOrEqual(72_000);
+    expect(Math.max(...jittered)).toBeLessThanOrEqual(108_000);
+    expect(new Set(jittered).size).toBeGreaterThan(1);
+  });
+
+  it("delivers within moments of the change (from the API's answer to the receiver having it)", async () => {
+    const target = sink("latency");
+    await subscribe(tenant.owner, target, ["lead.created"]);
+    const n = 40;
+    const latencies: number[] = [];
+    // One at a time, on the test's own clock (the Worker's and the receiver's clocks differ here).
+    for (let i = 0; i < n; i++) {
+      await newLead({ firstName: `L${i}` });
+      const started = performance.now();
+      await vi.waitFor(
+        async () => {
+          if ((await target.accepted()).length <= i) throw new Error("not yet");
+        },
+        { timeout: 10_000, interval: 5 },
+      );
+      latencies.push(performance.now() - started);
+    }
+    latencies.sort((x, y) => x - y);
+    const pct = (p: number) => Math.round(latencies[Math.min(n - 1, Math.ceil((p / 100) * n) - 1)]!);
+    console.log(`webhook delivery latency over ${n} events: p50 ${pct(50)} ms, p99 ${pct(99)} ms`);
+    // A generous bound: the local queue delivers at once, but this machine is shared and slow.
+    expect(pct(50)).toBeLessThan(5_000);
   });
 });
