@@ -89,9 +89,9 @@ describe.sequential("integrations", () => {
     const created = await fetch(`${stack.baseUrl}/api/leads`, {
       method: "POST",
       headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ firstName: "Dana", phone: "050-123-4567", source: "website" }),
+      body: JSON.stringify({ firstName: "Dana", phone: "054-765-4321", source: "website" }),
     });
-    expect(created.status).toBe(201);
+    expect(created.status, await created.clone().text()).toBe(201);
 
     await expect.poll(async () => (await received("browser")).filter((r) => r.answered === 200).length, POLL).toBe(1);
     const [first] = await received("browser");

@@ -146,15 +146,17 @@ export default function WebhookLogPage({ id }: { id: number }) {
                 <td>{t(`hooks.status.${d.status}` as MessageKey)}</td>
                 <td>{d.attempts}</td>
                 <td dir="ltr">{d.lastStatusCode ?? d.lastError ?? "—"}</td>
-                <td className="actions">
-                  <button type="button" className="link-button" onClick={() => setOpen(d.id)}>
-                    {t("hooks.details")}
-                  </button>
-                  {mayManage && d.status !== "pending" && (
-                    <button type="button" className="link-button" onClick={() => redeliver.mutate(d.id)}>
-                      {t("hooks.redeliver")}
+                <td>
+                  <div className="actions">
+                    <button type="button" className="link-button" onClick={() => setOpen(d.id)}>
+                      {t("hooks.details")}
                     </button>
-                  )}
+                    {mayManage && d.status !== "pending" && (
+                      <button type="button" className="link-button" onClick={() => redeliver.mutate(d.id)}>
+                        {t("hooks.redeliver")}
+                      </button>
+                    )}
+                  </div>
                 </td>
               </tr>
             ))}

@@ -73,28 +73,30 @@ export default function WebhooksPage() {
                 </td>
                 <td dir="ltr">{h.eventTypes.join(", ")}</td>
                 <td>{h.enabled ? t("common.yes") : t("common.no")}</td>
-                <td className="actions">
-                  <Link href={`/webhooks/${h.id}`}>{t("hooks.log")}</Link>
-                  {mayManage && (
-                    <>
-                      <button
-                        type="button"
-                        className="link-button"
-                        onClick={() => toggle.mutate({ id: h.id, enabled: !h.enabled })}
-                      >
-                        {h.enabled ? t("hooks.disable") : t("hooks.enable")}
-                      </button>
-                      <button
-                        type="button"
-                        className="link-button"
-                        onClick={() => {
-                          if (window.confirm(t("hooks.deleteConfirm", { url: h.url }))) remove.mutate(h.id);
-                        }}
-                      >
-                        {t("hooks.delete")}
-                      </button>
-                    </>
-                  )}
+                <td>
+                  <div className="actions">
+                    <Link href={`/webhooks/${h.id}`}>{t("hooks.log")}</Link>
+                    {mayManage && (
+                      <>
+                        <button
+                          type="button"
+                          className="link-button"
+                          onClick={() => toggle.mutate({ id: h.id, enabled: !h.enabled })}
+                        >
+                          {h.enabled ? t("hooks.disable") : t("hooks.enable")}
+                        </button>
+                        <button
+                          type="button"
+                          className="link-button"
+                          onClick={() => {
+                            if (window.confirm(t("hooks.deleteConfirm", { url: h.url }))) remove.mutate(h.id);
+                          }}
+                        >
+                          {t("hooks.delete")}
+                        </button>
+                      </>
+                    )}
+                  </div>
                 </td>
               </tr>
             ))}
