@@ -4,11 +4,13 @@ import { emptyDatabaseUrl } from "./tests/setup/empty-database";
 import { shardNodesPlan } from "./tests/setup/shard-nodes";
 import { testDatabasePlan } from "./tests/setup/test-database";
 import { fakeTwilioPlan } from "./tests/setup/twilio-plan";
+import { webhookReceiverPlan } from "./tests/setup/webhook-receiver";
 import { deadLetterConsumer, queueDefinitions } from "./worker/queues/definitions";
 
 const plan = await testDatabasePlan();
 const twilio = await fakeTwilioPlan();
 const shards = await shardNodesPlan();
+const webhookReceiver = await webhookReceiverPlan();
 
 /**
  * Local queue consumers for tests: the production batch settings from definitions.ts, except a
@@ -61,6 +63,11 @@ export default defineConfig({
                 BAILEYS_NUM_SHARDS: String(shards.urls.length),
                 ...Object.fromEntries(shards.urls.map((url, i) => [`BAILEYS_SHARD_${i + 1}_URL`, url])),
                 TEST_EDGE_RELAY_URL: shards.relayUrl,
+                // Outbound webhooks: a loopback receiver (tests/setup/webhook-receiver.ts); retries
+                // at once and 4 attempts, so "fails for a while" and "runs out" take milliseconds.
+                TEST_WEBHOOK_RECEIVER_URL: webhookReceiver.url,
+                WEBHOOK_BACKOFF_BASE_SECONDS: "0",
+                WEBHOOK_MAX_ATTEMPTS: "4",
               },
               queueConsumers,
             },

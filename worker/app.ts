@@ -10,7 +10,9 @@ import { requestContext } from "./middleware/request-context";
 import { requestPolicy } from "./middleware/request-policy";
 import { storableText } from "./middleware/storable-text";
 import { adminRoutes } from "./routes/admin";
+import { apiKeyRoutes } from "./routes/api-keys";
 import { appointmentRoutes } from "./routes/appointments";
+import { auditLogRoutes } from "./routes/audit-log";
 import { authRoutes } from "./routes/auth";
 import { broadcastRoutes } from "./routes/broadcasts";
 import { businessRoutes } from "./routes/business";
@@ -28,6 +30,7 @@ import { setupRoutes } from "./routes/setup";
 import { shardEventRoutes } from "./routes/shard-events";
 import { twilioVoiceRoutes } from "./routes/twilio-voice";
 import { userRoutes } from "./routes/users";
+import { webhookRoutes } from "./routes/webhooks";
 import { whatsappRoutes } from "./routes/whatsapp";
 import { whatsappAdminRoutes } from "./routes/whatsapp-admin";
 import { whatsappMediaRoutes } from "./routes/whatsapp-media";
@@ -92,6 +95,9 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/", appointmentRoutes);
   app.route("/", reportRoutes);
   app.route("/", liveRoutes);
+  app.route("/", apiKeyRoutes);
+  app.route("/", webhookRoutes);
+  app.route("/", auditLogRoutes);
   mountDocumentation(app);
 
   app.notFound((c) => {

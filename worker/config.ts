@@ -65,6 +65,24 @@ export const configSchema = z.object({
   SHARD_SECRET: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   SHARD_EVENT_MAX_SKEW_SECONDS: int(10, 3600).default(300),
 
+  // Outbound webhooks (worker/webhooks/).
+  /** How long a customer's endpoint gets to answer one delivery. */
+  WEBHOOK_TIMEOUT_MS: int(1_000, 30_000).default(10_000),
+  /**
+   * The first retry's delay; each next one is 3× longer (capped at 8 h), ±20% jitter. With the
+   * default 10 s and 11 attempts the retries span about 25 h (worker/webhooks/backoff.ts).
+   */
+  WEBHOOK_BACKOFF_BASE_SECONDS: int(0, 3600).default(10),
+  /** Attempts per event before it is marked failed (and the subscription's next event goes). */
+  WEBHOOK_MAX_ATTEMPTS: int(1, 30).default(11),
+  /** A subscription whose every attempt failed for this long is disabled (and the owner told). */
+  WEBHOOK_DISABLE_AFTER_DAYS: int(1, 60).default(5),
+  /**
+   * DNS-over-HTTPS resolver (JSON API) used in production to refuse webhook URLs whose host
+   * resolves to a private, loopback or link-local address.
+   */
+  WEBHOOK_DNS_RESOLVER_URL: z.url({ protocol: /^https$/ }).default("https://cloudflare-dns.com/dns-query"),
+
   // Accounts.
   SESSION_TTL_HOURS: int(1, 24 * 90).default(24 * 14),
   /**

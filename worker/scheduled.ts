@@ -25,6 +25,8 @@ export const cronTasks: Record<string, (env: Env, controller: ScheduledControlle
     await enqueue(env, { type: "scheduled_messages.dispatch_due", limit: 200 });
     await enqueue(env, { type: "reminders.dispatch_due", limit: 200 });
     await enqueue(env, { type: "broadcast.sweep", olderThanMinutes: 10 });
+    // Webhook deliveries whose job was lost (or whose consumer died holding the lease).
+    await enqueue(env, { type: "webhook.sweep" });
   },
 };
 

@@ -3533,6 +3533,8 @@ export interface paths {
         /**
          * List the business's lead statuses in display order
          * @description Permission: `lead_statuses.read`.
+         *
+         *     API key scopes: `leads:read`, `leads:write`.
          */
         get: {
             parameters: {
@@ -3596,6 +3598,22 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
                                 message: string;
                                 details?: unknown;
                             };
@@ -4533,6 +4551,8 @@ export interface paths {
          * @description `q` matches names, email and phone digits; `status` takes a comma-separated list. Pages are stable under ties (ordered by the sort column, then id).
          *
          *     Permission: `leads.read`.
+         *
+         *     API key scopes: `leads:read`, `leads:write`.
          */
         get: {
             parameters: {
@@ -4628,6 +4648,22 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
                 500: {
                     headers: {
@@ -4652,6 +4688,8 @@ export interface paths {
          * @description The phone is read in the business's region and stored as E.164; a phone already in the book is refused with the lead that has it.
          *
          *     Permission: `leads.write`.
+         *
+         *     API key scopes: `leads:write`.
          */
         post: {
             parameters: {
@@ -4783,6 +4821,22 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
                 500: {
                     headers: {
@@ -4817,6 +4871,8 @@ export interface paths {
         /**
          * One lead
          * @description Permission: `leads.read`.
+         *
+         *     API key scopes: `leads:read`, `leads:write`.
          */
         get: {
             parameters: {
@@ -4914,6 +4970,22 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
                                 message: string;
                                 details?: unknown;
                             };
@@ -5065,6 +5137,8 @@ export interface paths {
         /**
          * Change some of a lead's fields
          * @description Permission: `leads.write`.
+         *
+         *     API key scopes: `leads:write`.
          */
         patch: {
             parameters: {
@@ -5208,6 +5282,22 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "unsupported_media_type";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
                                 message: string;
                                 details?: unknown;
                             };
@@ -5406,6 +5496,8 @@ export interface paths {
         /**
          * The call log, newest first
          * @description Permission: `calls.read`.
+         *
+         *     API key scopes: `calls:read`, `calls:write`.
          */
         get: {
             parameters: {
@@ -5501,6 +5593,22 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
                 500: {
                     headers: {
@@ -5525,6 +5633,8 @@ export interface paths {
          * @description Reserves a call slot, dials through Twilio and confirms. At capacity: 409 `call_capacity_reached` saying which cap and how many calls hold it (Retry-After). Without PUBLIC_HOST or Twilio settings: 503 naming the variable; no call is made.
          *
          *     Permission: `calls.place`.
+         *
+         *     API key scopes: `calls:write`.
          */
         post: {
             parameters: {
@@ -5667,6 +5777,22 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
                 500: {
                     headers: {
@@ -5733,6 +5859,8 @@ export interface paths {
         /**
          * Active calls now against the business cap and the platform cap
          * @description Permission: `calls.read`.
+         *
+         *     API key scopes: `calls:read`, `calls:write`.
          */
         get: {
             parameters: {
@@ -5813,6 +5941,22 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
                 500: {
                     headers: {
@@ -5849,6 +5993,8 @@ export interface paths {
         /**
          * One call
          * @description Permission: `calls.read`.
+         *
+         *     API key scopes: `calls:read`, `calls:write`.
          */
         get: {
             parameters: {
@@ -5952,6 +6098,22 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
                 500: {
                     headers: {
@@ -5988,6 +6150,8 @@ export interface paths {
         /**
          * Stream the call's recording (MP3), with Range for seeking
          * @description Permission: `calls.read`.
+         *
+         *     API key scopes: `calls:read`, `calls:write`.
          */
         get: {
             parameters: {
@@ -6109,6 +6273,22 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content?: never;
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
                 };
                 /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
                 500: {
@@ -6482,6 +6662,8 @@ export interface paths {
         /**
          * The session's state (QR and pairing code only for whatsapp.manage), shard, move and send pause
          * @description Permission: `whatsapp.read`.
+         *
+         *     API key scopes: `messages:read`, `messages:send`.
          */
         get: {
             parameters: {
@@ -6590,6 +6772,22 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
                                 message: string;
                                 details?: unknown;
                             };
@@ -6875,6 +7073,8 @@ export interface paths {
         /**
          * The inbox: conversations by last activity, with unread counts
          * @description Permission: `whatsapp.read`.
+         *
+         *     API key scopes: `messages:read`, `messages:send`.
          */
         get: {
             parameters: {
@@ -6965,6 +7165,22 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
                 500: {
                     headers: {
@@ -7001,6 +7217,8 @@ export interface paths {
         /**
          * A conversation's messages, newest first, and (on the first page) what still waits to be sent
          * @description Permission: `whatsapp.read`.
+         *
+         *     API key scopes: `messages:read`, `messages:send`.
          */
         get: {
             parameters: {
@@ -7109,6 +7327,22 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
                 500: {
                     headers: {
@@ -7147,6 +7381,8 @@ export interface paths {
         /**
          * Mark a conversation read
          * @description Permission: `whatsapp.read`.
+         *
+         *     API key scopes: `messages:read`, `messages:send`.
          */
         post: {
             parameters: {
@@ -7246,6 +7482,22 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
                 500: {
                     headers: {
@@ -7284,6 +7536,8 @@ export interface paths {
          * @description `clientMessageId` makes a retried reply send once: the same id answers the first outbound id.
          *
          *     Permission: `whatsapp.send`.
+         *
+         *     API key scopes: `messages:send`.
          */
         post: {
             parameters: {
@@ -7427,6 +7681,22 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
                 500: {
                     headers: {
@@ -7461,6 +7731,8 @@ export interface paths {
         /**
          * One outgoing message and its send state
          * @description Permission: `whatsapp.read`.
+         *
+         *     API key scopes: `messages:read`, `messages:send`.
          */
         get: {
             parameters: {
@@ -7564,6 +7836,22 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
                 500: {
                     headers: {
@@ -7602,6 +7890,8 @@ export interface paths {
          * @description Images, audio and video are served inline with their own type (so `<img>`, `<audio>` and `<video>` play them and can seek); anything else, or any file with `download=1`, as an attachment. 409 while the file is still being downloaded from WhatsApp; 404 once it expired there.
          *
          *     Permission: `whatsapp.read`.
+         *
+         *     API key scopes: `messages:read`, `messages:send`.
          */
         get: {
             parameters: {
@@ -7773,6 +8063,22 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
                 500: {
                     headers: {
@@ -7813,6 +8119,8 @@ export interface paths {
          * @description The body is the file itself, with its own Content-Type; caption, file name and `clientMessageId` go in the query. The kind follows the type (JPEG/PNG images, WebP stickers, MP4/3GPP video, audio, anything else a document). WhatsApp's limits per kind: image 5120 KB, video 16384 KB, audio 16384 KB, document 102400 KB, sticker 500 KB; a larger file is a 413 naming the field `file`. The same `clientMessageId` sends one message, as for text replies.
          *
          *     Permission: `whatsapp.send`.
+         *
+         *     API key scopes: `messages:send`.
          */
         post: {
             parameters: {
@@ -7976,6 +8284,22 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "unsupported_media_type";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
                                 message: string;
                                 details?: unknown;
                             };
@@ -8614,6 +8938,8 @@ export interface paths {
         /**
          * List campaigns with their progress, newest first
          * @description Permission: `campaigns.read`.
+         *
+         *     API key scopes: `campaigns:read`, `campaigns:write`.
          */
         get: {
             parameters: {
@@ -8705,6 +9031,22 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
                 500: {
                     headers: {
@@ -8729,6 +9071,8 @@ export interface paths {
          * @description Leads without a valid phone are skipped (counted, never dialed). Refused with 503 naming the variable when calls cannot be placed (PUBLIC_HOST, Twilio settings).
          *
          *     Permission: `campaigns.manage`.
+         *
+         *     API key scopes: `campaigns:write`.
          */
         post: {
             parameters: {
@@ -8887,6 +9231,22 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
                 500: {
                     headers: {
@@ -8939,6 +9299,8 @@ export interface paths {
         /**
          * Before creating: how many leads the audience would dial and skip (writes nothing)
          * @description Permission: `campaigns.manage`.
+         *
+         *     API key scopes: `campaigns:write`.
          */
         post: {
             parameters: {
@@ -9078,6 +9440,22 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
                 500: {
                     headers: {
@@ -9112,6 +9490,8 @@ export interface paths {
         /**
          * A campaign's live progress, and the business's call slots now
          * @description Permission: `campaigns.read`.
+         *
+         *     API key scopes: `campaigns:read`, `campaigns:write`.
          */
         get: {
             parameters: {
@@ -9222,6 +9602,22 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
                 500: {
                     headers: {
@@ -9260,6 +9656,8 @@ export interface paths {
         /**
          * Pause a campaign: no new calls; calls in progress finish
          * @description Permission: `campaigns.manage`.
+         *
+         *     API key scopes: `campaigns:write`.
          */
         post: {
             parameters: {
@@ -9363,6 +9761,22 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
                 500: {
                     headers: {
@@ -9399,6 +9813,8 @@ export interface paths {
         /**
          * Resume a paused campaign, or a failed one once its cause is fixed
          * @description Permission: `campaigns.manage`.
+         *
+         *     API key scopes: `campaigns:write`.
          */
         post: {
             parameters: {
@@ -9502,6 +9918,22 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
                 500: {
                     headers: {
@@ -9554,6 +9986,8 @@ export interface paths {
         /**
          * Cancel a campaign: waiting calls are cancelled; calls in progress finish
          * @description Permission: `campaigns.manage`.
+         *
+         *     API key scopes: `campaigns:write`.
          */
         post: {
             parameters: {
@@ -9658,6 +10092,22 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
                 500: {
                     headers: {
@@ -9692,6 +10142,8 @@ export interface paths {
         /**
          * List broadcasts with their progress, newest first
          * @description Permission: `broadcasts.read`.
+         *
+         *     API key scopes: `campaigns:read`, `campaigns:write`.
          */
         get: {
             parameters: {
@@ -9782,6 +10234,22 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
                 500: {
                     headers: {
@@ -9804,6 +10272,8 @@ export interface paths {
         /**
          * Send one template to an audience of leads
          * @description Permission: `broadcasts.manage`.
+         *
+         *     API key scopes: `campaigns:write`.
          */
         post: {
             parameters: {
@@ -9938,6 +10408,22 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
                 500: {
                     headers: {
@@ -9974,6 +10460,8 @@ export interface paths {
         /**
          * Before sending: the audience count and the template rendered for a real lead (writes nothing)
          * @description Permission: `broadcasts.manage`.
+         *
+         *     API key scopes: `campaigns:write`.
          */
         post: {
             parameters: {
@@ -10120,6 +10608,22 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
                 500: {
                     headers: {
@@ -10154,6 +10658,8 @@ export interface paths {
         /**
          * A broadcast and its progress
          * @description Permission: `broadcasts.read`.
+         *
+         *     API key scopes: `campaigns:read`, `campaigns:write`.
          */
         get: {
             parameters: {
@@ -10255,6 +10761,22 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
                 500: {
                     headers: {
@@ -10293,6 +10815,8 @@ export interface paths {
         /**
          * Pause a broadcast: its messages not yet sent are held
          * @description Permission: `broadcasts.manage`.
+         *
+         *     API key scopes: `campaigns:write`.
          */
         post: {
             parameters: {
@@ -10388,6 +10912,22 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "business_not_selected" | "conflict";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
                                 message: string;
                                 details?: unknown;
                             };
@@ -10430,6 +10970,8 @@ export interface paths {
         /**
          * Resume a paused broadcast: held messages are sent
          * @description Permission: `broadcasts.manage`.
+         *
+         *     API key scopes: `campaigns:write`.
          */
         post: {
             parameters: {
@@ -10525,6 +11067,22 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "business_not_selected" | "conflict";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
                                 message: string;
                                 details?: unknown;
                             };
@@ -10567,6 +11125,8 @@ export interface paths {
         /**
          * Cancel a broadcast: its messages not yet sent are cancelled
          * @description Permission: `broadcasts.manage`.
+         *
+         *     API key scopes: `campaigns:write`.
          */
         post: {
             parameters: {
@@ -10662,6 +11222,22 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "business_not_selected" | "conflict";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
                                 message: string;
                                 details?: unknown;
                             };
@@ -12435,6 +13011,8 @@ export interface paths {
          * @description Open with `Upgrade: websocket` from the dashboard's own origin. Each event carries a cursor; reconnect with `?since=<cursor>` to receive what was missed, in order.
          *
          *     Permission: `whatsapp.read`.
+         *
+         *     API key scopes: `messages:read`, `messages:send`.
          */
         get: {
             parameters: {
@@ -12535,6 +13113,2368 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The business's API keys (never their secrets)
+         * @description Permission: `api_keys.manage`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Newest first, revoked ones too */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            apiKeys: components["schemas"]["ApiKey"][];
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create an API key
+         * @description The answer carries the key (`secret`) once; only its hash is stored. Use it as `Authorization: Bearer <secret>`. A key may hold only scopes the creator's own role allows.
+         *
+         *     Permission: `api_keys.manage`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        scopes: components["schemas"]["ApiKeyScope"][];
+                        /**
+                         * Format: date-time
+                         * @description Omit or null: the key does not expire
+                         */
+                        expiresAt?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description The new key and its secret */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            apiKey: components["schemas"]["ApiKey"];
+                            /** @description The whole key. Shown this once. */
+                            secret: string;
+                        };
+                    };
+                };
+                /** @description Refused input (each refused field is named in details.fields): bad_request, validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "bad_request" | "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Body larger than this route accepts: payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "payload_too_large";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Content type this route does not accept: unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unsupported_media_type";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/api-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description Its next request is refused (401). Revoking a revoked key changes nothing.
+         *
+         *     Permission: `api_keys.manage`.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Revoked */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Refused input (each refused field is named in details.fields): validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description No such resource in this business: not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "not_found";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The business's webhook subscriptions
+         * @description Permission: `webhooks.read`.
+         *
+         *     API key scopes: `webhooks:manage`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Subscriptions, and the event types one can subscribe to */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            subscriptions: components["schemas"]["WebhookSubscription"][];
+                            eventTypes: components["schemas"]["WebhookEventType"][];
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Subscribe a URL to events
+         * @description Deliveries are POSTs signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature) with the returned secret; a 2xx answer within 10 s is a delivery, redirects are not followed. In production the URL must be https and must not resolve to a private, loopback or link-local address.
+         *
+         *     Permission: `webhooks.manage`.
+         *
+         *     API key scopes: `webhooks:manage`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @example https://example.com/hooks/prosaas */
+                        url: string;
+                        eventTypes: components["schemas"]["WebhookEventType"][];
+                        description?: string | null;
+                        /** @default true */
+                        enabled?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description The subscription and its signing secret */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            subscription: components["schemas"]["WebhookSubscription"];
+                            /** @description The Standard Webhooks signing secret (`whsec_…`). Shown with the creation and each rotation only. */
+                            secret: string;
+                        };
+                    };
+                };
+                /** @description Refused input (each refused field is named in details.fields): bad_request, validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "bad_request" | "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected, conflict */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected" | "conflict";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Body larger than this route accepts: payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "payload_too_large";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Content type this route does not accept: unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unsupported_media_type";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One webhook subscription
+         * @description Permission: `webhooks.read`.
+         *
+         *     API key scopes: `webhooks:manage`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The subscription */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            subscription: components["schemas"]["WebhookSubscription"];
+                        };
+                    };
+                };
+                /** @description Refused input (each refused field is named in details.fields): validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description No such resource in this business: not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "not_found";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /**
+         * Delete a subscription, its pending deliveries and its log
+         * @description Permission: `webhooks.manage`.
+         *
+         *     API key scopes: `webhooks:manage`.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Refused input (each refused field is named in details.fields): validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description No such resource in this business: not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "not_found";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Change a subscription's URL, events, description, or enable/disable it
+         * @description Enabling a subscription the platform disabled clears the reason; its pending events are delivered again from where they stopped.
+         *
+         *     Permission: `webhooks.manage`.
+         *
+         *     API key scopes: `webhooks:manage`.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @example https://example.com/hooks/prosaas */
+                        url?: string;
+                        eventTypes?: components["schemas"]["WebhookEventType"][];
+                        description?: string | null;
+                        enabled?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description The updated subscription */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            subscription: components["schemas"]["WebhookSubscription"];
+                        };
+                    };
+                };
+                /** @description Refused input (each refused field is named in details.fields): bad_request, validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "bad_request" | "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description No such resource in this business: not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "not_found";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Body larger than this route accepts: payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "payload_too_large";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Content type this route does not accept: unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unsupported_media_type";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the signing secret
+         * @description Until `previousSecretExpiresAt` every delivery carries two signatures (webhook-signature: `v1,<new> v1,<old>`), so receivers can switch to the new secret without missing one.
+         *
+         *     Permission: `webhooks.manage`.
+         *
+         *     API key scopes: `webhooks:manage`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description How long the old secret keeps signing alongside the new one
+                         * @default 24
+                         */
+                        overlapHours?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description The new secret */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            subscription: components["schemas"]["WebhookSubscription"];
+                            /** @description The Standard Webhooks signing secret (`whsec_…`). Shown with the creation and each rotation only. */
+                            secret: string;
+                        };
+                    };
+                };
+                /** @description Refused input (each refused field is named in details.fields): bad_request, validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "bad_request" | "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description No such resource in this business: not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "not_found";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Body larger than this route accepts: payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "payload_too_large";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Content type this route does not accept: unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unsupported_media_type";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test event (webhook.test) to this subscription
+         * @description Queued behind the subscription's pending events, like any other; follow it in the delivery log.
+         *
+         *     Permission: `webhooks.manage`.
+         *
+         *     API key scopes: `webhooks:manage`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Queued; its webhook-id */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            eventId: string;
+                        };
+                    };
+                };
+                /** @description Refused input (each refused field is named in details.fields): validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description No such resource in this business: not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "not_found";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected, conflict */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected" | "conflict";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The delivery log: each event sent (or to send) to this subscription, newest first
+         * @description Permission: `webhooks.read`.
+         *
+         *     API key scopes: `webhooks:manage`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "pending" | "succeeded" | "failed";
+                    before?: number;
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description One page */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            deliveries: components["schemas"]["WebhookDelivery"][];
+                            nextCursor: number | null;
+                        };
+                    };
+                };
+                /** @description Refused input (each refused field is named in details.fields): validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description No such resource in this business: not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "not_found";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}/deliveries/{deliveryId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One delivery: the body sent, and every attempt (headers, status, answer, duration)
+         * @description Permission: `webhooks.read`.
+         *
+         *     API key scopes: `webhooks:manage`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                    deliveryId: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The delivery and its attempts, newest first */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            delivery: components["schemas"]["WebhookDelivery"];
+                            /** @description The request body, exactly as sent */
+                            body: string;
+                            attempts: components["schemas"]["WebhookAttempt"][];
+                        };
+                    };
+                };
+                /** @description Refused input (each refused field is named in details.fields): validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description No such resource in this business: not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "not_found";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}/deliveries/{deliveryId}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send one event again (same webhook-id, same body), with a fresh set of attempts
+         * @description Receivers that already have it see a webhook-id they know and can ignore it.
+         *
+         *     Permission: `webhooks.manage`.
+         *
+         *     API key scopes: `webhooks:manage`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                    deliveryId: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Queued again */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            delivery: components["schemas"]["WebhookDelivery"];
+                        };
+                    };
+                };
+                /** @description Refused input (each refused field is named in details.fields): validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description No such resource in this business: not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "not_found";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send again every (failed) event since a time, in their original order
+         * @description Permission: `webhooks.manage`.
+         *
+         *     API key scopes: `webhooks:manage`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: date-time
+                         * @description Events created at or after this time
+                         */
+                        since: string;
+                        /**
+                         * @description Only events that ran out of attempts (default); false: every event since then
+                         * @default true
+                         */
+                        onlyFailed?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description How many deliveries were queued again */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            requeued: number;
+                        };
+                    };
+                };
+                /** @description Refused input (each refused field is named in details.fields): bad_request, validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "bad_request" | "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description No such resource in this business: not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "not_found";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Body larger than this route accepts: payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "payload_too_large";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Content type this route does not accept: unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unsupported_media_type";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/audit-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Security-relevant actions, newest first
+         * @description Sign-ins, user creation, role changes and deactivations, API key creation, revocation and use (first use from an address, then at most hourly), webhook changes, redeliveries and automatic disabling, WhatsApp shard moves.
+         *
+         *     Permission: `audit.read`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Entries older than this id (the previous page's nextCursor) */
+                    before?: number;
+                    action?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description One page of entries */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            entries: components["schemas"]["AuditEntry"][];
+                            nextCursor: number | null;
+                        };
+                    };
+                };
+                /** @description Refused input (each refused field is named in details.fields): validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
                 500: {
                     headers: {
@@ -12562,9 +15502,355 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "lead.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * lead.created (v1)
+         * @description A lead was added (API, dashboard, or a new contact writing in on WhatsApp).
+         *
+         *     Delivered at least once, in order per subscription; retried with exponential backoff for about 25 h when the answer is not a 2xx within 10 s. Verify the signature with any Standard Webhooks library.
+         */
+        post: operations["leadCreatedV1"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "lead.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * lead.updated (v1)
+         * @description A lead's fields changed (including a bulk status change).
+         *
+         *     Delivered at least once, in order per subscription; retried with exponential backoff for about 25 h when the answer is not a 2xx within 10 s. Verify the signature with any Standard Webhooks library.
+         */
+        post: operations["leadUpdatedV1"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "message.received": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * message.received (v1)
+         * @description A customer's WhatsApp message arrived (live messages; not history sync).
+         *
+         *     Delivered at least once, in order per subscription; retried with exponential backoff for about 25 h when the answer is not a 2xx within 10 s. Verify the signature with any Standard Webhooks library.
+         */
+        post: operations["messageReceivedV1"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "message.status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * message.status (v1)
+         * @description A WhatsApp message's delivery status moved on (sent, delivered, read…).
+         *
+         *     Delivered at least once, in order per subscription; retried with exponential backoff for about 25 h when the answer is not a 2xx within 10 s. Verify the signature with any Standard Webhooks library.
+         */
+        post: operations["messageStatusV1"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "call.ended": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * call.ended (v1)
+         * @description A call reached its terminal status: outcome, duration, recording availability.
+         *
+         *     Delivered at least once, in order per subscription; retried with exponential backoff for about 25 h when the answer is not a 2xx within 10 s. Verify the signature with any Standard Webhooks library.
+         */
+        post: operations["callEndedV1"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign.finished": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * campaign.finished (v1)
+         * @description A bulk call campaign has no job left to dial.
+         *
+         *     Delivered at least once, in order per subscription; retried with exponential backoff for about 25 h when the answer is not a 2xx within 10 s. Verify the signature with any Standard Webhooks library.
+         */
+        post: operations["campaignFinishedV1"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "broadcast.finished": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * broadcast.finished (v1)
+         * @description A broadcast has sent to every recipient.
+         *
+         *     Delivered at least once, in order per subscription; retried with exponential backoff for about 25 h when the answer is not a 2xx within 10 s. Verify the signature with any Standard Webhooks library.
+         */
+        post: operations["broadcastFinishedV1"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "whatsapp.connection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * whatsapp.connection (v1)
+         * @description The business's WhatsApp connection changed state (open, closed, logged out…).
+         *
+         *     Delivered at least once, in order per subscription; retried with exponential backoff for about 25 h when the answer is not a 2xx within 10 s. Verify the signature with any Standard Webhooks library.
+         */
+        post: operations["whatsappConnectionV1"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * webhook.test (v1)
+         * @description The test event of the dashboard's button; sent only to the subscription tested.
+         *
+         *     Delivered at least once, in order per subscription; retried with exponential backoff for about 25 h when the answer is not a 2xx within 10 s. Verify the signature with any Standard Webhooks library.
+         */
+        post: operations["webhookTestV1"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
+        LeadCreatedEventData: {
+            lead: components["schemas"]["Lead"];
+        };
+        Lead: {
+            id: number;
+            businessId: number;
+            firstName: string | null;
+            lastName: string | null;
+            /** @example +972501234567 */
+            phoneE164: string | null;
+            email: string | null;
+            source: string | null;
+            status: string;
+            notes: string | null;
+            ownerUserId: number | null;
+            tags: string[];
+            /**
+             * Format: date-time
+             * @example 2026-12-02T09:30:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-02T09:30:00.000Z
+             */
+            updatedAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-02T09:30:00.000Z
+             */
+            deletedAt: string | null;
+        };
+        LeadUpdatedEventData: {
+            lead: components["schemas"]["Lead"];
+            /**
+             * @description The fields the change set
+             * @example [
+             *       "status"
+             *     ]
+             */
+            changed: string[];
+        };
+        MessageReceivedEventData: {
+            message: {
+                /** @description WhatsApp's message id */
+                id: string;
+                conversationId: number;
+                /** @example 972501234567@s.whatsapp.net */
+                chatJid: string;
+                /**
+                 * @description E.164; null for groups
+                 * @example +972501234567
+                 */
+                phone: string | null;
+                leadId: number | null;
+                pushName: string | null;
+                /** @example text */
+                kind: string;
+                text: string | null;
+                /**
+                 * Format: date-time
+                 * @example 2026-12-02T09:30:00.000Z
+                 */
+                sentAt: string;
+            };
+        };
+        MessageStatusEventData: {
+            message: {
+                id: string;
+                chatJid: string;
+                fromMe: boolean;
+                /** @example read */
+                status: string;
+                /**
+                 * Format: date-time
+                 * @example 2026-12-02T09:30:00.000Z
+                 */
+                at: string;
+            };
+        };
+        CallEndedEventData: {
+            call: {
+                id: number;
+                callSid: string | null;
+                /** @enum {string} */
+                direction: "inbound" | "outbound";
+                /** @enum {string} */
+                source: "direct" | "bulk" | "inbound";
+                leadId: number | null;
+                from: string | null;
+                to: string | null;
+                /** @description Twilio's terminal status (completed, busy, no-answer, failed, canceled) or rejected */
+                outcome: string;
+                durationSeconds: number | null;
+                /**
+                 * Format: date-time
+                 * @example 2026-12-02T09:30:00.000Z
+                 */
+                startedAt: string | null;
+                /**
+                 * Format: date-time
+                 * @example 2026-12-02T09:30:00.000Z
+                 */
+                endedAt: string | null;
+                /** @description Whether a recording is stored yet (it may arrive after the call ends) */
+                recordingAvailable: boolean;
+            };
+        };
+        CampaignFinishedEventData: {
+            campaign: {
+                id: number;
+                status: string;
+                /**
+                 * Format: date-time
+                 * @example 2026-12-02T09:30:00.000Z
+                 */
+                finishedAt: string | null;
+            };
+        };
+        BroadcastFinishedEventData: {
+            broadcast: {
+                id: number;
+                status: string;
+                /**
+                 * Format: date-time
+                 * @example 2026-12-02T09:30:00.000Z
+                 */
+                finishedAt: string | null;
+            };
+        };
+        WhatsappConnectionEventData: {
+            connection: {
+                /** @example open */
+                state: string;
+                reason: string | null;
+                phoneNumber: string | null;
+                /**
+                 * Format: date-time
+                 * @example 2026-12-02T09:30:00.000Z
+                 */
+                at: string;
+            };
+        };
+        WebhookTestEventData: {
+            subscriptionId: number;
+            message: string;
+        };
         User: {
             id: number;
             email: string;
@@ -12600,7 +15886,7 @@ export interface components {
             whatsappShard: number;
         } | null;
         /** @enum {string} */
-        Permission: "business.read" | "business.update" | "settings.read" | "settings.update" | "feature_flags.read" | "feature_flags.update" | "users.read" | "users.manage" | "lead_statuses.read" | "lead_statuses.manage" | "leads.read" | "leads.write" | "leads.delete" | "leads.bulk" | "leads.import" | "leads.export" | "calls.read" | "calls.place" | "campaigns.read" | "campaigns.manage" | "whatsapp.read" | "whatsapp.send" | "whatsapp.manage" | "broadcasts.read" | "broadcasts.manage" | "scheduled_messages.read" | "scheduled_messages.write" | "appointments.read" | "appointments.write" | "reports.read" | "platform.manage";
+        Permission: "business.read" | "business.update" | "settings.read" | "settings.update" | "feature_flags.read" | "feature_flags.update" | "users.read" | "users.manage" | "lead_statuses.read" | "lead_statuses.manage" | "leads.read" | "leads.write" | "leads.delete" | "leads.bulk" | "leads.import" | "leads.export" | "calls.read" | "calls.place" | "campaigns.read" | "campaigns.manage" | "whatsapp.read" | "whatsapp.send" | "whatsapp.manage" | "broadcasts.read" | "broadcasts.manage" | "scheduled_messages.read" | "scheduled_messages.write" | "appointments.read" | "appointments.write" | "reports.read" | "api_keys.manage" | "audit.read" | "webhooks.read" | "webhooks.manage" | "platform.manage";
         Business: {
             id: number;
             name: string;
@@ -12755,35 +16041,6 @@ export interface components {
             leads: components["schemas"]["Lead"][];
             /** @description Pass as `cursor` for the next page; null on the last */
             nextCursor: string | null;
-        };
-        Lead: {
-            id: number;
-            businessId: number;
-            firstName: string | null;
-            lastName: string | null;
-            /** @example +972501234567 */
-            phoneE164: string | null;
-            email: string | null;
-            source: string | null;
-            status: string;
-            notes: string | null;
-            ownerUserId: number | null;
-            tags: string[];
-            /**
-             * Format: date-time
-             * @example 2026-12-02T09:30:00.000Z
-             */
-            createdAt: string;
-            /**
-             * Format: date-time
-             * @example 2026-12-02T09:30:00.000Z
-             */
-            updatedAt: string;
-            /**
-             * Format: date-time
-             * @example 2026-12-02T09:30:00.000Z
-             */
-            deletedAt: string | null;
         };
         CallLog: {
             id: number;
@@ -13366,6 +16623,145 @@ export interface components {
                 answerRate: number | null;
             }[];
         };
+        ApiKey: {
+            id: number;
+            name: string;
+            /**
+             * @description The key's visible start
+             * @example psk_ab12cd34
+             */
+            prefix: string;
+            scopes: string[];
+            /** @enum {string} */
+            status: "active" | "expired" | "revoked";
+            createdByUserId: number | null;
+            /**
+             * Format: date-time
+             * @example 2026-12-02T09:30:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-02T09:30:00.000Z
+             */
+            expiresAt: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-12-02T09:30:00.000Z
+             */
+            lastUsedAt: string | null;
+            lastUsedIp: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-12-02T09:30:00.000Z
+             */
+            revokedAt: string | null;
+        };
+        /** @enum {string} */
+        ApiKeyScope: "leads:read" | "leads:write" | "messages:read" | "messages:send" | "calls:read" | "calls:write" | "campaigns:read" | "campaigns:write" | "webhooks:manage";
+        WebhookSubscription: {
+            id: number;
+            url: string;
+            description: string | null;
+            eventTypes: string[];
+            enabled: boolean;
+            /** @description Why the platform disabled it (it kept failing); null otherwise */
+            disabledReason: string | null;
+            /**
+             * Format: date-time
+             * @description Since when every attempt has failed
+             * @example 2026-12-02T09:30:00.000Z
+             */
+            failingSince: string | null;
+            /**
+             * Format: date-time
+             * @description Until when the previous secret also signs (after a rotation)
+             * @example 2026-12-02T09:30:00.000Z
+             */
+            previousSecretExpiresAt: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-12-02T09:30:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-02T09:30:00.000Z
+             */
+            updatedAt: string;
+        };
+        /** @enum {string} */
+        WebhookEventType: "lead.created" | "lead.updated" | "message.received" | "message.status" | "call.ended" | "campaign.finished" | "broadcast.finished" | "whatsapp.connection";
+        WebhookDelivery: {
+            id: number;
+            /**
+             * @description The webhook-id header
+             * @example msg_0f3c…
+             */
+            eventId: string;
+            eventType: string;
+            /** @enum {string} */
+            status: "pending" | "succeeded" | "failed";
+            attempts: number;
+            /**
+             * Format: date-time
+             * @description When it is tried next (pending only)
+             * @example 2026-12-02T09:30:00.000Z
+             */
+            nextAttemptAt: string | null;
+            lastStatusCode: number | null;
+            lastError: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-12-02T09:30:00.000Z
+             */
+            deliveredAt: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-12-02T09:30:00.000Z
+             */
+            createdAt: string;
+        };
+        WebhookAttempt: {
+            id: number;
+            url: string;
+            requestHeaders: {
+                [key: string]: string;
+            };
+            responseStatus: number | null;
+            /** @description The first KB of the answer */
+            responseSnippet: string | null;
+            error: string | null;
+            durationMs: number;
+            /**
+             * Format: date-time
+             * @example 2026-12-02T09:30:00.000Z
+             */
+            createdAt: string;
+        };
+        AuditEntry: {
+            id: number;
+            /** @example api_key.created */
+            action: string;
+            /** @description A user, an API key, or neither (the platform itself) */
+            actor: {
+                userId: number | null;
+                userName: string | null;
+                apiKeyId: number | null;
+                apiKeyPrefix: string | null;
+            };
+            targetType: string | null;
+            targetId: string | null;
+            ip: string | null;
+            details: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Format: date-time
+             * @example 2026-12-02T09:30:00.000Z
+             */
+            createdAt: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -13374,4 +16770,410 @@ export interface components {
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    leadCreatedV1: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every retry and replay; dedupe on it */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt (signed) */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` with the secret's bytes (after `whsec_`, base64). Two space-separated signatures during a secret rotation's overlap. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    type: "lead.created";
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-02T09:30:00.000Z
+                     */
+                    timestamp: string;
+                    data: components["schemas"]["LeadCreatedEventData"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: delivered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (or no answer in 10 s): tried again later */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    leadUpdatedV1: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every retry and replay; dedupe on it */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt (signed) */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` with the secret's bytes (after `whsec_`, base64). Two space-separated signatures during a secret rotation's overlap. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    type: "lead.updated";
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-02T09:30:00.000Z
+                     */
+                    timestamp: string;
+                    data: components["schemas"]["LeadUpdatedEventData"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: delivered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (or no answer in 10 s): tried again later */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    messageReceivedV1: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every retry and replay; dedupe on it */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt (signed) */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` with the secret's bytes (after `whsec_`, base64). Two space-separated signatures during a secret rotation's overlap. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    type: "message.received";
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-02T09:30:00.000Z
+                     */
+                    timestamp: string;
+                    data: components["schemas"]["MessageReceivedEventData"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: delivered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (or no answer in 10 s): tried again later */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    messageStatusV1: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every retry and replay; dedupe on it */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt (signed) */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` with the secret's bytes (after `whsec_`, base64). Two space-separated signatures during a secret rotation's overlap. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    type: "message.status";
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-02T09:30:00.000Z
+                     */
+                    timestamp: string;
+                    data: components["schemas"]["MessageStatusEventData"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: delivered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (or no answer in 10 s): tried again later */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    callEndedV1: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every retry and replay; dedupe on it */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt (signed) */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` with the secret's bytes (after `whsec_`, base64). Two space-separated signatures during a secret rotation's overlap. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    type: "call.ended";
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-02T09:30:00.000Z
+                     */
+                    timestamp: string;
+                    data: components["schemas"]["CallEndedEventData"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: delivered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (or no answer in 10 s): tried again later */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    campaignFinishedV1: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every retry and replay; dedupe on it */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt (signed) */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` with the secret's bytes (after `whsec_`, base64). Two space-separated signatures during a secret rotation's overlap. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    type: "campaign.finished";
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-02T09:30:00.000Z
+                     */
+                    timestamp: string;
+                    data: components["schemas"]["CampaignFinishedEventData"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: delivered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (or no answer in 10 s): tried again later */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    broadcastFinishedV1: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every retry and replay; dedupe on it */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt (signed) */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` with the secret's bytes (after `whsec_`, base64). Two space-separated signatures during a secret rotation's overlap. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    type: "broadcast.finished";
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-02T09:30:00.000Z
+                     */
+                    timestamp: string;
+                    data: components["schemas"]["BroadcastFinishedEventData"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: delivered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (or no answer in 10 s): tried again later */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    whatsappConnectionV1: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every retry and replay; dedupe on it */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt (signed) */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` with the secret's bytes (after `whsec_`, base64). Two space-separated signatures during a secret rotation's overlap. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    type: "whatsapp.connection";
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-02T09:30:00.000Z
+                     */
+                    timestamp: string;
+                    data: components["schemas"]["WhatsappConnectionEventData"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: delivered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (or no answer in 10 s): tried again later */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookTestV1: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every retry and replay; dedupe on it */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt (signed) */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` with the secret's bytes (after `whsec_`, base64). Two space-separated signatures during a secret rotation's overlap. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    type: "webhook.test";
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-02T09:30:00.000Z
+                     */
+                    timestamp: string;
+                    data: components["schemas"]["WebhookTestEventData"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: delivered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (or no answer in 10 s): tried again later */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+}

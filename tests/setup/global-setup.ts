@@ -12,11 +12,13 @@ import { type RunningShards, shardNodesPlan, startShardNodes } from "./shard-nod
 import { testDatabasePlan } from "./test-database";
 import { fakeTwilioPlan } from "./twilio-plan";
 import { twilioSignatureVectors } from "./twilio-vectors";
+import { startWebhookReceiver, type WebhookReceiver, webhookReceiverPlan } from "./webhook-receiver";
 
 let pg: LocalPostgres | undefined;
 let proxy: NeonWsProxy | undefined;
 let fakeTwilio: FakeTwilio | undefined;
 let shards: RunningShards | undefined;
+let webhookReceiver: WebhookReceiver | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
   const plan = await testDatabasePlan();
@@ -62,12 +64,16 @@ export async function setup(project: TestProject): Promise<void> {
   fakeTwilio = await startFakeTwilio({ port: twilio.port, accountSid: twilio.accountSid, authToken: twilio.authToken });
   project.provide("twilioVectors", twilioSignatureVectors(twilio));
 
+  // A business's webhook endpoint on loopback (tests/worker/webhooks.test.ts).
+  webhookReceiver = await startWebhookReceiver((await webhookReceiverPlan()).port);
+
   // WhatsApp: two real shard nodes with the fake session driver.
   shards = await startShardNodes(await shardNodesPlan());
 }
 
 export async function teardown(): Promise<void> {
   await shards?.stop();
+  await webhookReceiver?.close();
   await fakeTwilio?.close();
   await proxy?.close();
   await pg?.stop();

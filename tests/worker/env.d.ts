@@ -17,5 +17,6 @@ declare namespace Cloudflare {
     BAILEYS_SHARD_1_URL: string;
     BAILEYS_SHARD_2_URL: string;
     TEST_EDGE_RELAY_URL: string;
+    TEST_WEBHOOK_RECEIVER_URL: string;
   }
 }

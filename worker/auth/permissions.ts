@@ -43,6 +43,13 @@ export const permissions = {
   "appointments.write": AGENT,
   /** Aggregates across the business (messages, calls, campaigns, response times). */
   "reports.read": ADMIN,
+  /** Create and revoke the business's API keys. */
+  "api_keys.manage": ADMIN,
+  /** Read the security audit log. */
+  "audit.read": OWNER,
+  "webhooks.read": ADMIN,
+  /** Create, change, rotate, test, redeliver webhook subscriptions. */
+  "webhooks.manage": ADMIN,
   "platform.manage": SYSTEM,
 } as const satisfies Record<string, readonly UserRole[]>;
 
@@ -58,4 +65,43 @@ export function canManageRole(actor: UserRole, target: UserRole): boolean {
   if (actor === "owner") return target !== "system_admin";
   if (actor === "admin") return target === "admin" || target === "agent";
   return false;
+}
+
+/**
+ * API key scopes, and the permissions each grants: the one place a key's reach is decided. A key
+ * passes `requirePermission(p)` when one of its scopes grants `p`. Nothing here grants
+ * `platform.*`, user management, API key management or the audit log: a key never reaches
+ * system-admin routes, never mints keys, and acts only on the business it belongs to.
+ */
+export const apiKeyScopes = {
+  "leads:read": ["leads.read", "lead_statuses.read"],
+  "leads:write": ["leads.read", "leads.write", "lead_statuses.read"],
+  "messages:read": ["whatsapp.read"],
+  "messages:send": ["whatsapp.read", "whatsapp.send"],
+  "calls:read": ["calls.read"],
+  "calls:write": ["calls.read", "calls.place"],
+  "campaigns:read": ["campaigns.read", "broadcasts.read"],
+  "campaigns:write": ["campaigns.read", "campaigns.manage", "broadcasts.read", "broadcasts.manage"],
+  "webhooks:manage": ["webhooks.read", "webhooks.manage"],
+} as const satisfies Record<string, readonly Permission[]>;
+
+export type ApiKeyScope = keyof typeof apiKeyScopes;
+export const apiKeyScopeNames = Object.keys(apiKeyScopes) as [ApiKeyScope, ...ApiKeyScope[]];
+
+export function scopeGrants(scopes: readonly string[], permission: Permission): boolean {
+  return scopes.some(
+    (scope) =>
+      Object.hasOwn(apiKeyScopes, scope) &&
+      (apiKeyScopes[scope as ApiKeyScope] as readonly Permission[]).includes(permission),
+  );
+}
+
+/** The scopes that grant `permission` (for the OpenAPI document's security requirements). */
+export function scopesGranting(permission: Permission): ApiKeyScope[] {
+  return apiKeyScopeNames.filter((scope) => scopeGrants([scope], permission));
+}
+
+/** Whether a user of `role` may give a key `scope`: never more than the role itself may do. */
+export function roleMayGrantScope(role: UserRole, scope: ApiKeyScope): boolean {
+  return apiKeyScopes[scope].every((permission) => can(role, permission));
 }

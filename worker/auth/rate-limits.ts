@@ -29,6 +29,8 @@ export const rateLimitPresets = {
   password: { capacity: 5, refillPerSecond: 5 / 3600 },
   /** Webhook deliveries per business: bursts of 200, 50/s sustained. */
   webhook: { capacity: 200, refillPerSecond: 50 },
+  /** Requests per API key: bursts of 100, then 10 a second. */
+  apiKey: { capacity: 100, refillPerSecond: 10 },
   /** Text-to-speech renders per business: 30, then one every 2 s. */
   tts: { capacity: 30, refillPerSecond: 0.5 },
 } as const satisfies Record<string, BucketPolicy>;

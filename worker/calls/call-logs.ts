@@ -5,7 +5,7 @@
  * Terminal statuses never regress.
  */
 import { and, eq, isNull, or, type SQL, sql } from "drizzle-orm";
-import type { Database } from "../db/client";
+import type { Database, Executor } from "../db/client";
 import { callLogs } from "../db/schema";
 import type { CallLogRow } from "./call-ended";
 import {
@@ -51,7 +51,7 @@ function matchCall(callSid: string | null, callLogId: number | null): SQL {
   return byId === null ? bySid : or(bySid, byId)!;
 }
 
-export async function applyStatusUpdate(db: Database, u: StatusUpdate): Promise<StatusUpdateResult> {
+export async function applyStatusUpdate(db: Executor, u: StatusUpdate): Promise<StatusUpdateResult> {
   const at = u.at ?? new Date();
   const terminal = isTerminalStatus(u.status);
   const rank = statusRank(u.status);

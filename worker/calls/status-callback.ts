@@ -15,6 +15,7 @@ import type { Config } from "../config";
 import type { Database } from "../db/client";
 import type { Env } from "../env";
 import { publishLive } from "../live/publish";
+import { emitWebhookEvent, kickDeliveries } from "../webhooks/outbox";
 import { runCallEndedHooks } from "./call-ended";
 import { applyStatusUpdate, type StatusUpdateResult } from "./call-logs";
 import { isTerminalStatus } from "./call-status";
@@ -28,15 +29,24 @@ export async function recordCallLogUpdate(
   config: Config,
   u: CallLogUpdate,
 ): Promise<StatusUpdateResult> {
-  const result = await applyStatusUpdate(db, {
-    callSid: u.callSid,
-    status: u.status,
-    sequenceNumber: u.sequenceNumber,
-    durationSeconds: u.durationSeconds,
-    at: u.at ? new Date(u.at) : null,
-    callLogId: u.callLogId,
-    reason: u.reason,
+  // The status and the call.ended webhook event commit together (the outbox).
+  const { result, subscribers } = await db.transaction(async (tx) => {
+    const result = await applyStatusUpdate(tx, {
+      callSid: u.callSid,
+      status: u.status,
+      sequenceNumber: u.sequenceNumber,
+      durationSeconds: u.durationSeconds,
+      at: u.at ? new Date(u.at) : null,
+      callLogId: u.callLogId,
+      reason: u.reason,
+    });
+    const ended = result.row && result.becameTerminal ? result.row : null;
+    const subscribers = ended
+      ? await emitWebhookEvent(tx, { businessId: ended.businessId, type: "call.ended", data: callEndedData(ended) })
+      : [];
+    return { result, subscribers };
   });
+  await kickDeliveries(env, subscribers);
   const row = result.row;
   if (row && isTerminalStatus(u.status) && isTerminalStatus(row.status)) {
     await runCallEndedHooks({ row, firstTime: result.becameTerminal, db, env, config });
@@ -46,6 +56,25 @@ export async function recordCallLogUpdate(
   if (row && result.applied)
     await publishLive(env, row.businessId, { type: "calls", callLogId: row.id, status: row.status });
   return result;
+}
+
+function callEndedData(row: NonNullable<StatusUpdateResult["row"]>) {
+  return {
+    call: {
+      id: row.id,
+      callSid: row.callSid,
+      direction: row.direction,
+      source: row.source,
+      leadId: row.leadId,
+      from: row.fromNumber,
+      to: row.toNumber,
+      outcome: row.status,
+      durationSeconds: row.durationSeconds,
+      startedAt: row.startedAt,
+      endedAt: row.endedAt,
+      recordingAvailable: Boolean(row.recordingSid || row.recordingUrl),
+    },
+  };
 }
 
 /** The parameters an outbound call's status callback URL carries (see the header). */

@@ -17,6 +17,7 @@
  */
 import { type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
+import { emitWebhookEvent } from "../webhooks/outbox";
 import {
   ACTIVE_JOB_STATUSES,
   DIALING_CAMPAIGN_STATUSES,
@@ -309,14 +310,27 @@ export async function applyCallEnd(
  * once the later check sees both finished. Idempotent.
  */
 export async function finishRunIfDone(db: Database, runId: number): Promise<boolean> {
-  const result = await db.execute(sql`
-    UPDATE outbound_call_runs r
-    SET status = 'completed', finished_at = now(), updated_at = now()
-    WHERE r.id = ${runId} AND r.status IN (${sqlList(UNFINISHED_CAMPAIGN_STATUSES)})
-      AND NOT EXISTS (
-        SELECT 1 FROM outbound_call_jobs j
-        WHERE j.run_id = r.id AND j.status IN (${sqlList(ACTIVE_JOB_STATUSES)}))`);
-  return (result.rowCount ?? 0) > 0;
+  // With its campaign.finished webhook event (the outbox; the minute sweep delivers it).
+  return db.transaction(async (tx) => {
+    const result = await tx.execute(sql`
+      UPDATE outbound_call_runs r
+      SET status = 'completed', finished_at = now(), updated_at = now()
+      WHERE r.id = ${runId} AND r.status IN (${sqlList(UNFINISHED_CAMPAIGN_STATUSES)})
+        AND NOT EXISTS (
+          SELECT 1 FROM outbound_call_jobs j
+          WHERE j.run_id = r.id AND j.status IN (${sqlList(ACTIVE_JOB_STATUSES)}))
+      RETURNING r.id, r.business_id, r.status, r.finished_at`);
+    const row = result.rows[0] as
+      | { id: number; business_id: number; status: string; finished_at: Date | string }
+      | undefined;
+    if (!row) return false;
+    await emitWebhookEvent(tx, {
+      businessId: Number(row.business_id),
+      type: "campaign.finished",
+      data: { campaign: { id: Number(row.id), status: row.status, finishedAt: new Date(row.finished_at) } },
+    });
+    return true;
+  });
 }
 
 /** A user paused the campaign: no new claims (they need a dialing status); calls in progress finish. */

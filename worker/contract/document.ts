@@ -6,6 +6,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
 import type { AppEnv } from "../app-env";
+import { registerWebhookEvents } from "../webhooks/document";
 import { securitySchemes } from "./security";
 import { TAGS } from "./tags";
 
@@ -20,7 +21,8 @@ export const documentInfo = {
     title: "ProSaaS Edge API",
     version: "1.0.0",
     description:
-      "The dashboard API (session cookie), Twilio voice webhooks (X-Twilio-Signature) and the shard event endpoint (HMAC). " +
+      "The dashboard API (session cookie, or an API key: `Authorization: Bearer psk_…`), Twilio voice webhooks (X-Twilio-Signature) and the shard event endpoint (HMAC). " +
+      "Outbound webhooks to businesses' URLs are described under `webhooks` (Standard Webhooks signatures). " +
       "Every error has one shape: `{ error: { code, message, details? } }`; a 400 names each refused field in `details.fields`.",
   },
   tags: TAGS.map((t) => ({ name: t.name, description: t.description })),
@@ -35,6 +37,7 @@ export function registerSecuritySchemes(app: OpenAPIHono<AppEnv>): void {
 /** Mounts /openapi.json and /docs on the app (after every router, so the document is whole). */
 export function mountDocumentation(app: OpenAPIHono<AppEnv>): void {
   registerSecuritySchemes(app);
+  registerWebhookEvents(app);
   app.doc31(OPENAPI_PATH, documentInfo);
   app.get(
     DOCS_PATH,

@@ -13,8 +13,8 @@
 import { createRoute, type RouteConfig } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
-import { requireAuth, requirePermission } from "../auth/middleware";
-import type { Permission } from "../auth/permissions";
+import { authenticate, requireAuth, requirePermission } from "../auth/middleware";
+import { type Permission, scopesGranting } from "../auth/permissions";
 import type { ErrorCode } from "../errors";
 import { type ErrorResponses, errorResponses } from "./errors";
 import { checkResponseAgainstContract } from "./response-check";
@@ -27,7 +27,10 @@ export type RouteAuth =
   | "public"
   /** Any signed-in user, whatever the role. */
   | "signed_in"
-  /** A signed-in user whose role has this permission (the role table: auth/permissions.ts). */
+  /**
+   * A signed-in user whose role has this permission (the role table: auth/permissions.ts), or an
+   * API key with a scope that grants it (`Authorization: Bearer psk_…`; the same table's scopes).
+   */
   | { permission: Permission }
   /** Twilio webhooks: X-Twilio-Signature, checked by the handler. */
   | "twilio"
@@ -61,6 +64,8 @@ function impliedErrors(config: ApiRouteConfig): ErrorCode[] {
     codes.push("forbidden");
     // Tenant-scoped permissions need a chosen business (system admins choose with act-as).
     if (!config.auth.permission.startsWith("platform.")) codes.push("business_not_selected");
+    // An API key over its own budget.
+    if (scopesGranting(config.auth.permission).length > 0) codes.push("rate_limited");
   }
   if (config.auth === "twilio") codes.push("invalid_signature", "service_unavailable");
   if (config.auth === "shard") codes.push("unauthorized", "service_unavailable");
@@ -78,13 +83,21 @@ function rememberRequestSchemas(request: RouteRequest): MiddlewareHandler<AppEnv
 
 function authMiddleware(auth: RouteAuth): MiddlewareHandler<AppEnv>[] {
   if (auth === "signed_in") return [requireAuth];
-  if (typeof auth === "object") return [requireAuth, requirePermission(auth.permission)];
+  if (typeof auth === "object")
+    return [authenticate({ apiKeys: scopesGranting(auth.permission).length > 0 }), requirePermission(auth.permission)];
   return [];
 }
 
 function securityOf(auth: RouteAuth): RouteConfig["security"] {
   if (auth === "public") return [];
-  if (auth === "signed_in" || typeof auth === "object") return [{ [SECURITY.session]: [] }];
+  if (auth === "signed_in") return [{ [SECURITY.session]: [] }];
+  if (typeof auth === "object") {
+    // Either the session or an API key holding one of these scopes (OpenAPI: alternatives).
+    const scopes = scopesGranting(auth.permission);
+    return scopes.length > 0
+      ? [{ [SECURITY.session]: [] }, { [SECURITY.apiKey]: scopes }]
+      : [{ [SECURITY.session]: [] }];
+  }
   if (auth === "twilio") return [{ [SECURITY.twilio]: [] }];
   if (auth === "shard") return [{ [SECURITY.shard]: [] }];
   return [{ [SECURITY.metrics]: [] }];
@@ -99,7 +112,15 @@ export function apiRoute<const C extends ApiRouteConfig>(config: C) {
     ...rest,
     tags: [tag],
     security: securityOf(auth),
-    description: [config.description, permission ? `Permission: \`${permission}\`.` : undefined]
+    description: [
+      config.description,
+      permission ? `Permission: \`${permission}\`.` : undefined,
+      permission && scopesGranting(permission).length > 0
+        ? `API key scopes: ${scopesGranting(permission)
+            .map((s) => `\`${s}\``)
+            .join(", ")}.`
+        : undefined,
+    ]
       .filter(Boolean)
       .join("\n\n"),
     ...(permission ? { "x-permission": permission } : {}),

@@ -6,6 +6,7 @@ export const SECURITY = {
   twilio: "twilioSignature",
   shard: "shardSignature",
   metrics: "metricsToken",
+  apiKey: "apiKey",
 } as const;
 
 export const securitySchemes = {
@@ -29,4 +30,11 @@ export const securitySchemes = {
     description: "HMAC-SHA256 over the timestamp header and the raw body, with the shard's secret.",
   },
   [SECURITY.metrics]: { type: "http", scheme: "bearer", description: "METRICS_TOKEN" },
+  [SECURITY.apiKey]: {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "psk_<prefix>_<secret>",
+    description:
+      "A business's API key: `Authorization: Bearer psk_…`. It reaches the routes its scopes allow (each route lists them), on its own business only; never system-admin routes. Each key has its own rate limit (429 with Retry-After).",
+  },
 } as const;

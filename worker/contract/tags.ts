@@ -12,6 +12,7 @@ export const TAGS = [
   { name: "Scheduled messages", description: "Messages sent at a time of the business's clock" },
   { name: "Appointments", description: "Appointments and their reminders" },
   { name: "Reports", description: "Daily aggregates for the dashboard's charts" },
+  { name: "Integrations", description: "API keys, outbound webhooks (Standard Webhooks) and the audit log" },
   { name: "Twilio webhooks", description: "Called by Twilio; authenticated by X-Twilio-Signature" },
   { name: "Shard events", description: "Called by WhatsApp shard nodes; authenticated by HMAC" },
   { name: "Operations", description: "Health, readiness and metrics" },

@@ -11,6 +11,9 @@ import { log } from "../lib/log";
 import * as schema from "./schema";
 
 export type Database = NeonDatabase<typeof schema>;
+export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
+/** A database or an open transaction: for code that runs either way (e.g. inside an outbox write). */
+export type Executor = Database | Transaction;
 
 export interface DbHandle {
   db: Database;

@@ -617,3 +617,158 @@ export const setupTokens = pgTable(
   },
   (t) => [check("setup_tokens_single_row", sql`${t.id} = 1`)],
 );
+
+// ---- integrations: API keys, audit log, outbound webhooks -------------------------------------
+
+/**
+ * A business's API keys. The secret is shown once at creation; only its SHA-256 is stored, with
+ * a visible prefix (`psk_` + 8 characters) to tell keys apart. Scopes map onto permissions in
+ * worker/auth/permissions.ts. A revoked or expired key is refused; the row stays for the log.
+ */
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: id(),
+    businessId: businessRef(),
+    name: text("name").notNull(),
+    /** The key's visible start (`psk_ab12cd34`), shown in lists and logs. */
+    prefix: text("prefix").notNull(),
+    secretHash: text("secret_hash").notNull(),
+    scopes: text("scopes").array().notNull(),
+    createdByUserId: integer("created_by_user_id").references(() => users.id, { onDelete: "set null" }),
+    expiresAt: tsz("expires_at"),
+    lastUsedAt: tsz("last_used_at"),
+    lastUsedIp: text("last_used_ip"),
+    revokedAt: tsz("revoked_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("api_keys_secret_hash_key").on(t.secretHash),
+    uniqueIndex("api_keys_prefix_key").on(t.prefix),
+    index("api_keys_business_idx").on(t.businessId, t.id),
+  ],
+);
+
+/**
+ * Security-relevant actions: sign-ins, role changes, API key and webhook changes and use, shard
+ * moves. Append-only. `business_id` is null for platform-level entries (a system admin's sign-in).
+ */
+export const auditLog = pgTable(
+  "audit_log",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    businessId: integer("business_id").references(() => businesses.id, { onDelete: "cascade" }),
+    actorUserId: integer("actor_user_id").references(() => users.id, { onDelete: "set null" }),
+    actorApiKeyId: integer("actor_api_key_id").references(() => apiKeys.id, { onDelete: "set null" }),
+    action: text("action").notNull(),
+    targetType: text("target_type"),
+    targetId: text("target_id"),
+    ip: text("ip"),
+    details: jsonb("details").$type<Record<string, unknown>>(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("audit_log_business_idx").on(t.businessId, t.id)],
+);
+
+/**
+ * Where a business wants its events: a URL, the event types, a signing secret (Standard Webhooks
+ * `whsec_…`; the previous one keeps signing alongside until `previous_secret_expires_at` after a
+ * rotation). One consumer at a time delivers a subscription's events (the lease), in order.
+ */
+export const webhookSubscriptions = pgTable(
+  "webhook_subscriptions",
+  {
+    id: id(),
+    businessId: businessRef(),
+    url: text("url").notNull(),
+    description: text("description"),
+    eventTypes: text("event_types").array().notNull(),
+    secret: text("secret").notNull(),
+    previousSecret: text("previous_secret"),
+    previousSecretExpiresAt: tsz("previous_secret_expires_at"),
+    enabled: boolean("enabled").notNull().default(true),
+    /** Why the platform disabled it (kept failing); null when enabled or disabled by a user. */
+    disabledReason: text("disabled_reason"),
+    /** Since when every attempt failed (null after a success). */
+    failingSince: tsz("failing_since"),
+    /** The delivery lease: one consumer at a time works through this subscription's queue. */
+    leaseToken: uuid("lease_token"),
+    leaseUntil: tsz("lease_until"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("webhook_subscriptions_business_idx").on(t.businessId)],
+);
+
+/** The outbox: one row per event, written in the transaction of the change that caused it. */
+export const webhookEvents = pgTable(
+  "webhook_events",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    businessId: businessRef(),
+    /** The Standard Webhooks `webhook-id` (`msg_…`): stable across retries and replays. */
+    eventId: text("event_id").notNull(),
+    type: text("type").notNull(),
+    /** The body as sent, byte for byte on every attempt and replay: `{ type, timestamp, data }`. */
+    body: text("body").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("webhook_events_event_id_key").on(t.eventId),
+    index("webhook_events_business_idx").on(t.businessId, t.id),
+  ],
+);
+
+export const webhookDeliveryStatuses = ["pending", "succeeded", "failed"] as const;
+
+/** One event for one subscription: its state, and when it is next tried. */
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    businessId: businessRef(),
+    subscriptionId: integer("subscription_id")
+      .notNull()
+      .references(() => webhookSubscriptions.id, { onDelete: "cascade" }),
+    eventRowId: bigint("event_row_id", { mode: "number" })
+      .notNull()
+      .references(() => webhookEvents.id, { onDelete: "cascade" }),
+    status: text("status", { enum: webhookDeliveryStatuses }).notNull().default("pending"),
+    /** Attempts since it was (re)queued. */
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: tsz("next_attempt_at").notNull().defaultNow(),
+    lastStatusCode: integer("last_status_code"),
+    lastError: text("last_error"),
+    deliveredAt: tsz("delivered_at"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("webhook_deliveries_subscription_event_key").on(t.subscriptionId, t.eventRowId),
+    // The head of a subscription's line: its oldest pending delivery.
+    index("webhook_deliveries_pending_idx").on(t.subscriptionId, t.eventRowId).where(sql`${t.status} = 'pending'`),
+    index("webhook_deliveries_due_idx").on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    index("webhook_deliveries_business_idx").on(t.businessId, t.id),
+  ],
+);
+
+/** The delivery log: each HTTP attempt, what was sent and what came back. */
+export const webhookAttempts = pgTable(
+  "webhook_attempts",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    businessId: businessRef(),
+    deliveryId: bigint("delivery_id", { mode: "number" })
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: "cascade" }),
+    url: text("url").notNull(),
+    requestHeaders: jsonb("request_headers").$type<Record<string, string>>().notNull(),
+    responseStatus: integer("response_status"),
+    /** The first KB of the response body. */
+    responseSnippet: text("response_snippet"),
+    error: text("error"),
+    durationMs: integer("duration_ms").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("webhook_attempts_delivery_idx").on(t.deliveryId, t.id)],
+);

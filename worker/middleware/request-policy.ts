@@ -80,6 +80,8 @@ export const routePolicies: Record<string, RoutePolicy> = {
     caller: "browser",
   },
   "POST /api/admin/whatsapp/move/abort": NO_BODY,
+  "POST /api/webhooks/:id/test": NO_BODY,
+  "POST /api/webhooks/:id/deliveries/:deliveryId/redeliver": NO_BODY,
   // Twilio posts forms (or JSON signed with bodySHA256); its status and voice callbacks are small.
   "POST /twilio/voice/incoming": TWILIO(),
   "POST /twilio/voice/status": TWILIO(),

@@ -106,6 +106,18 @@ export const outboundCallSweepJob = z.object({
   staleDialingMinutes: z.number().int().min(1).max(1440).default(10),
 });
 
+/**
+ * Deliver a webhook subscription's due events, in order (worker/webhooks/deliver.ts). Many jobs
+ * for one subscription are harmless: one consumer holds its lease, the others ack.
+ */
+export const webhookDeliverJob = z.object({
+  type: z.literal("webhook.deliver"),
+  subscriptionId: z.number().int().positive(),
+});
+
+/** Queue a deliver job for every subscription with due events and no live lease (lost kicks, dead consumers). */
+export const webhookSweepJob = z.object({ type: z.literal("webhook.sweep") });
+
 export const jobs = {
   "maintenance.purge_expired_sessions": { queue: "low", schema: purgeExpiredSessionsJob },
   "whatsapp.send": { queue: "default", schema: whatsappSendJob },
@@ -119,6 +131,9 @@ export const jobs = {
   "broadcast.sweep": { queue: "low", schema: broadcastSweepJob },
   "scheduled_messages.dispatch_due": { queue: "low", schema: scheduledMessagesDispatchJob },
   "reminders.dispatch_due": { queue: "low", schema: remindersDispatchJob },
+  // The default lane: a new queue would need its own wrangler.toml entries in every environment.
+  "webhook.deliver": { queue: "default", schema: webhookDeliverJob },
+  "webhook.sweep": { queue: "low", schema: webhookSweepJob },
 } as const satisfies Record<string, { queue: QueueKey; schema: z.ZodType<{ type: string }> }>;
 
 export type JobType = keyof typeof jobs;

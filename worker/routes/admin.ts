@@ -4,6 +4,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { desc, eq, isNull } from "drizzle-orm";
+import { sessionIdOf } from "../auth/middleware";
 import { hashPassword } from "../auth/password";
 import { platformCallSnapshot } from "../calls/admission";
 import { jsonBody, jsonContent, noContent } from "../contract/content";
@@ -116,7 +117,7 @@ adminRoutes.openapi(actAs, async (c) => {
   await db
     .update(sessions)
     .set({ actingBusinessId: businessId })
-    .where(eq(sessions.id, c.get("auth").sessionId));
+    .where(eq(sessions.id, sessionIdOf(c)));
   return c.json({ actingAs: business }, 200);
 });
 
@@ -134,7 +135,7 @@ adminRoutes.openapi(stopActing, async (c) => {
     .get("db")()
     .update(sessions)
     .set({ actingBusinessId: null })
-    .where(eq(sessions.id, c.get("auth").sessionId));
+    .where(eq(sessions.id, sessionIdOf(c)));
   return noContent(c);
 });
 

@@ -5,6 +5,7 @@ import { z } from "@hono/zod-openapi";
 import { eq, sql } from "drizzle-orm";
 import { getCookie, setCookie } from "hono/cookie";
 import { admitSignIn, DEVICE_COOKIE, DEVICE_TRUST_DAYS, signInSucceeded } from "../auth/login-guard";
+import { sessionIdOf } from "../auth/middleware";
 import { hashPassword, verifyPassword } from "../auth/password";
 import { can, type Permission, permissions } from "../auth/permissions";
 import { enforceRateLimit } from "../auth/rate-limits";
@@ -26,6 +27,7 @@ import { createRouter } from "../contract/router";
 import { businesses, users } from "../db/schema";
 import { ApiError } from "../errors";
 import { emailSchema, passwordSchema } from "../lib/schemas";
+import { recordAudit } from "../services/audit";
 
 export const authRoutes = createRouter();
 
@@ -90,6 +92,15 @@ authRoutes.openapi(login, async (c) => {
     ttlHours: config.SESSION_TTL_HOURS,
     ip,
     userAgent: c.req.header("user-agent"),
+  });
+  await recordAudit(db, {
+    businessId: user.businessId,
+    action: "auth.sign_in",
+    actorUserId: user.id,
+    targetType: "user",
+    targetId: user.id,
+    ip: c.req.header("cf-connecting-ip") ?? null,
+    details: { email: user.email },
   });
   setSessionCookie(c, session.token, session.expiresAt);
   // After the session cookie: clients that read the first Set-Cookie read the session.
@@ -161,7 +172,7 @@ authRoutes.openapi(changePassword, async (c) => {
     throw new ApiError("invalid_credentials", "currentPassword is incorrect", { field: "currentPassword" }, 401);
   const passwordHash = await hashPassword(newPassword, config.PASSWORD_PBKDF2_ITERATIONS);
   await db.update(users).set({ passwordHash, updatedAt: new Date() }).where(eq(users.id, auth.user.id));
-  const revokedSessions = await revokeOtherSessions(db, auth.user.id, auth.sessionId);
+  const revokedSessions = await revokeOtherSessions(db, auth.user.id, sessionIdOf(c));
   return c.json({ ok: true, revokedSessions }, 200);
 });
 

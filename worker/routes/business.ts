@@ -3,8 +3,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
-import { businessIdOf } from "../auth/middleware";
-import { can } from "../auth/permissions";
+import { allowed, businessIdOf } from "../auth/middleware";
 import { configSchema } from "../config";
 import { jsonBody, jsonContent } from "../contract/content";
 import { businessModel } from "../contract/models/business";
@@ -75,7 +74,7 @@ const updateBusiness = apiRoute({
 businessRoutes.openapi(updateBusiness, async (c) => {
   // Inbound calls are routed by this number, and every business shares the platform's Twilio
   // account: only the platform assigns numbers, or an owner could take over another's callers.
-  if (c.req.valid("json").twilioNumber !== undefined && !can(c.get("auth").user.role, "platform.manage")) {
+  if (c.req.valid("json").twilioNumber !== undefined && !allowed(c.get("auth"), "platform.manage")) {
     throw new ApiError("forbidden", "Only a system admin assigns the Twilio number", { field: "twilioNumber" });
   }
   try {

@@ -25,6 +25,7 @@ import {
   statusKeys,
   updateLeadSchema,
 } from "../services/leads";
+import { emitWebhookEvent, kickDeliveries } from "../webhooks/outbox";
 
 export const leadRoutes = createRouter();
 
@@ -114,11 +115,17 @@ leadRoutes.openapi(createLead, async (c) => {
   if (errors.length > 0) throw fieldErrors(errors);
   if (!values.status) values.status = (await statusKeys(db, businessId)).defaultKey;
   try {
-    const [lead] = await db
-      .insert(leads)
-      .values({ ...values, businessId })
-      .returning();
-    return c.json({ lead: lead! }, 201);
+    // The lead and its lead.created event commit together (the webhook outbox).
+    const { lead, subscribers } = await db.transaction(async (tx) => {
+      const [row] = await tx
+        .insert(leads)
+        .values({ ...values, businessId })
+        .returning();
+      const subscribers = await emitWebhookEvent(tx, { businessId, type: "lead.created", data: { lead: row! } });
+      return { lead: row!, subscribers };
+    });
+    await kickDeliveries(c.env, subscribers);
+    return c.json({ lead }, 201);
   } catch (err) {
     if (isUniqueViolation(err, "leads_business_phone_key") && values.phoneE164)
       throw await duplicatePhone(db, businessId, values.phoneE164);
@@ -143,12 +150,21 @@ leadRoutes.openapi(updateLead, async (c) => {
   const { values, errors } = await resolveLeadValues(db, await businessContext(db, businessId), c.req.valid("json"));
   if (errors.length > 0) throw fieldErrors(errors);
   try {
-    const [lead] = await db
-      .update(leads)
-      .set({ ...values, updatedAt: new Date() })
-      .where(and(eq(leads.id, c.req.valid("param").id), eq(leads.businessId, businessId), isNull(leads.deletedAt)))
-      .returning();
-    if (!lead) throw notFound("Lead");
+    const { lead, subscribers } = await db.transaction(async (tx) => {
+      const [row] = await tx
+        .update(leads)
+        .set({ ...values, updatedAt: new Date() })
+        .where(and(eq(leads.id, c.req.valid("param").id), eq(leads.businessId, businessId), isNull(leads.deletedAt)))
+        .returning();
+      if (!row) throw notFound("Lead");
+      const subscribers = await emitWebhookEvent(tx, {
+        businessId,
+        type: "lead.updated",
+        data: { lead: row, changed: Object.keys(values) },
+      });
+      return { lead: row, subscribers };
+    });
+    await kickDeliveries(c.env, subscribers);
     return c.json({ lead }, 200);
   } catch (err) {
     if (isUniqueViolation(err, "leads_business_phone_key") && values.phoneE164)
@@ -211,11 +227,24 @@ leadRoutes.openapi(bulkStatus, async (c) => {
     throw fieldErrors([{ field: "status", message: `"${status}" is not one of this business's statuses` }]);
   }
   const ids = [...new Set(leadIds)];
-  const updated = await db
-    .update(leads)
-    .set({ status, updatedAt: new Date() })
-    .where(and(eq(leads.businessId, businessId), inArray(leads.id, ids), isNull(leads.deletedAt)))
-    .returning({ id: leads.id });
+  const { updated, subscribers } = await db.transaction(async (tx) => {
+    const rows = await tx
+      .update(leads)
+      .set({ status, updatedAt: new Date() })
+      .where(and(eq(leads.businessId, businessId), inArray(leads.id, ids), isNull(leads.deletedAt)))
+      .returning();
+    const subscribers = new Set<number>();
+    for (const lead of rows) {
+      for (const id of await emitWebhookEvent(tx, {
+        businessId,
+        type: "lead.updated",
+        data: { lead, changed: ["status"] },
+      }))
+        subscribers.add(id);
+    }
+    return { updated: rows, subscribers };
+  });
+  await kickDeliveries(c.env, subscribers);
   const found = new Set(updated.map((r) => r.id));
   return c.json({ updated: updated.length, notFound: ids.filter((id) => !found.has(id)) }, 200);
 });

@@ -29,6 +29,7 @@ import { publishShardEvents } from "../live/publish";
 import { shardEventMetrics } from "../metrics/whatsapp";
 import { enqueueBatch } from "../queues/producer";
 import { businessStub } from "../services/settings";
+import { kickDeliveries } from "../webhooks/outbox";
 import { connectionBanReason } from "../whatsapp/ban-signals";
 import { businessAssignment } from "../whatsapp/business-shard";
 import { ingestShardEvents } from "../whatsapp/ingest";
@@ -150,6 +151,7 @@ shardEventRoutes.openapi(deliverEvents, async (c) => {
       result.mediaDownloads.map((messageId) => ({ type: "whatsapp.media_download" as const, messageId })),
     );
   await publishShardEvents(c.env, result.applied);
+  await kickDeliveries(c.env, result.webhookSubscriptions);
   shardEventMetrics.stored.inc(result.stored);
   shardEventMetrics.duplicates.inc(result.duplicates);
   return c.json(

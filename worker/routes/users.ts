@@ -16,6 +16,7 @@ import { isUniqueViolation } from "../db/errors";
 import { users } from "../db/schema";
 import { ApiError, notFound } from "../errors";
 import { emailSchema, idParam, passwordSchema } from "../lib/schemas";
+import { audit } from "../services/audit";
 import { publicUser } from "./auth";
 
 export const userRoutes = createRouter();
@@ -71,12 +72,23 @@ userRoutes.openapi(createUser, async (c) => {
   }
   const passwordHash = await hashPassword(body.password, c.get("config").PASSWORD_PBKDF2_ITERATIONS);
   try {
-    const [user] = await c
+    const user = await c
       .get("db")()
-      .insert(users)
-      .values({ businessId: businessIdOf(c), email: body.email, name: body.name, role: body.role, passwordHash })
-      .returning();
-    return c.json({ user: publicUser(user!) }, 201);
+      .transaction(async (tx) => {
+        const [row] = await tx
+          .insert(users)
+          .values({ businessId: businessIdOf(c), email: body.email, name: body.name, role: body.role, passwordHash })
+          .returning();
+        await audit(c, tx, {
+          businessId: businessIdOf(c),
+          action: "user.created",
+          targetType: "user",
+          targetId: row!.id,
+          details: { email: body.email, role: body.role },
+        });
+        return row!;
+      });
+    return c.json({ user: publicUser(user) }, 201);
   } catch (err) {
     if (isUniqueViolation(err, "users_email_key"))
       throw new ApiError("conflict", "email is already in use", { field: "email" });
@@ -129,11 +141,30 @@ userRoutes.openapi(updateUser, async (c) => {
     });
   }
   const db = c.get("db")();
-  const [updated] = await db
-    .update(users)
-    .set({ ...body, updatedAt: new Date() })
-    .where(eq(users.id, id))
-    .returning();
+  const updated = await db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(users)
+      .set({ ...body, updatedAt: new Date() })
+      .where(eq(users.id, id))
+      .returning();
+    if (body.role && body.role !== target.role)
+      await audit(c, tx, {
+        businessId: businessIdOf(c),
+        action: "user.role_changed",
+        targetType: "user",
+        targetId: id,
+        details: { email: target.email, from: target.role, to: body.role },
+      });
+    if (body.isActive === false && target.isActive)
+      await audit(c, tx, {
+        businessId: businessIdOf(c),
+        action: "user.deactivated",
+        targetType: "user",
+        targetId: id,
+        details: { email: target.email },
+      });
+    return row;
+  });
   if (body.isActive === false) await revokeOtherSessions(db, id, null);
   return c.json({ user: publicUser(updated!) }, 200);
 });
@@ -155,7 +186,17 @@ userRoutes.openapi(deactivateUser, async (c) => {
   const target = await manageableUser(c, id);
   if (target.id === c.get("auth").user.id) throw new ApiError("conflict", "You cannot deactivate yourself");
   const db = c.get("db")();
-  await db.update(users).set({ isActive: false, updatedAt: new Date() }).where(eq(users.id, id));
+  await db.transaction(async (tx) => {
+    await tx.update(users).set({ isActive: false, updatedAt: new Date() }).where(eq(users.id, id));
+    if (target.isActive)
+      await audit(c, tx, {
+        businessId: businessIdOf(c),
+        action: "user.deactivated",
+        targetType: "user",
+        targetId: id,
+        details: { email: target.email },
+      });
+  });
   await revokeOtherSessions(db, id, null);
   return noContent(c);
 });

@@ -22,6 +22,7 @@ import { businesses, shardEventQuarantine } from "../db/schema";
 import { ApiError } from "../errors";
 import { log } from "../lib/log";
 import { MAX_ID } from "../lib/schemas";
+import { audit } from "../services/audit";
 import { businessStub } from "../services/settings";
 import { businessAssignment, businessShard } from "../whatsapp/business-shard";
 import { type QuarantineReason, quarantineReasons } from "../whatsapp/event-quarantine";
@@ -87,7 +88,16 @@ whatsappAdminRoutes.openapi(move, async (c) => {
   }
 
   // 3. Switch the record, then the assignment.
-  await db.update(businesses).set({ whatsappShard: to, updatedAt: new Date() }).where(eq(businesses.id, businessId));
+  await db.transaction(async (tx) => {
+    await tx.update(businesses).set({ whatsappShard: to, updatedAt: new Date() }).where(eq(businesses.id, businessId));
+    await audit(c, tx, {
+      businessId,
+      action: "whatsapp.shard_moved",
+      targetType: "business",
+      targetId: businessId,
+      details: { from: move.from, to },
+    });
+  });
   const done = await stub.completeShardMove(businessId, move.fencingToken);
   if (!done.ok) throw new ApiError("conflict", done.reason);
 
@@ -121,6 +131,12 @@ const abortMove = apiRoute({
 whatsappAdminRoutes.openapi(abortMove, async (c) => {
   const businessId = businessIdOf(c);
   const assignment = await businessStub(c.env, businessId).abortShardMove(businessId);
+  await audit(c, c.get("db")(), {
+    businessId,
+    action: "whatsapp.shard_move_aborted",
+    targetType: "business",
+    targetId: businessId,
+  });
   return c.json({ assignment }, 200);
 });
 

@@ -5,8 +5,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { and, desc, eq, lt, or, sql } from "drizzle-orm";
-import { businessIdOf } from "../auth/middleware";
-import { can } from "../auth/permissions";
+import { allowed, businessIdOf } from "../auth/middleware";
 import { jsonBody, jsonContent, noContent } from "../contract/content";
 import { id } from "../contract/models/common";
 import {
@@ -130,7 +129,7 @@ whatsappRoutes.openapi(status, async (c) => {
   ]);
   // The QR and pairing code link a phone to the business's WhatsApp: only those who may connect
   // it see them (an agent could otherwise link their own phone while an admin is pairing).
-  if (!can(c.get("auth").user.role, "whatsapp.manage") && "state" in live) {
+  if (!allowed(c.get("auth"), "whatsapp.manage") && "state" in live) {
     const { qr: _qr, qrDataUrl: _qrDataUrl, pairingCode: _pairingCode, ...visible } = live;
     return c.json(
       {

@@ -27,6 +27,7 @@ import { log } from "../lib/log";
 import { intArray } from "../lib/pg-arrays";
 import { MAX_ID } from "../lib/schemas";
 import { enqueueBatch } from "../queues/producer";
+import { emitWebhookEvent } from "../webhooks/outbox";
 import { queueOutgoingMessages, scheduleOutbound } from "../whatsapp/outbound";
 import { audienceWhere, audienceSchema as sharedAudienceSchema } from "./audience";
 import { businessProfile } from "./message-context";
@@ -147,18 +148,32 @@ export async function progressOf(db: Database, env: Env, list: Broadcast[]): Pro
   return result;
 }
 
-/** Marks a running broadcast completed once no recipient is waiting. Cheap (index on status). */
+/**
+ * Marks a running broadcast completed once no recipient is waiting. Cheap (index on status).
+ * The broadcast.finished webhook event commits with it; the minute sweep delivers it (this runs
+ * deep in send paths that hold no queue binding to kick with).
+ */
 export async function completeIfDone(db: Database, broadcastId: number): Promise<void> {
-  await db
-    .update(broadcasts)
-    .set({ status: "completed", finishedAt: new Date(), updatedAt: new Date() })
-    .where(
-      and(
-        eq(broadcasts.id, broadcastId),
-        eq(broadcasts.status, "running"),
-        sql`not exists (select 1 from ${broadcastRecipients} where ${broadcastRecipients.broadcastId} = ${broadcastId} and ${broadcastRecipients.status} = 'queued')`,
-      ),
-    );
+  await db.transaction(async (tx) => {
+    const [done] = await tx
+      .update(broadcasts)
+      .set({ status: "completed", finishedAt: new Date(), updatedAt: new Date() })
+      .where(
+        and(
+          eq(broadcasts.id, broadcastId),
+          eq(broadcasts.status, "running"),
+          sql`not exists (select 1 from ${broadcastRecipients} where ${broadcastRecipients.broadcastId} = ${broadcastId} and ${broadcastRecipients.status} = 'queued')`,
+        ),
+      )
+      .returning();
+    if (done) {
+      await emitWebhookEvent(tx, {
+        businessId: done.businessId,
+        type: "broadcast.finished",
+        data: { broadcast: { id: done.id, status: done.status, finishedAt: done.finishedAt } },
+      });
+    }
+  });
 }
 
 async function enqueueDispatch(env: Env, broadcastId: number, leadIds: number[]): Promise<void> {

@@ -41,6 +41,8 @@ export async function linkLead(
   businessId: number,
   chatJid: string,
   pushName: string | undefined,
+  /** Told of a lead created here, in the same transaction (the lead.created webhook). */
+  onCreated?: (lead: typeof leads.$inferSelect) => Promise<void>,
 ): Promise<number | null> {
   const phone = phoneOfJid(chatJid);
   if (!phone) return null;
@@ -64,8 +66,12 @@ export async function linkLead(
       status: "new",
     })
     .onConflictDoNothing()
-    .returning({ id: leads.id });
-  return created?.id ?? (await find());
+    .returning();
+  if (created) {
+    await onCreated?.(created);
+    return created.id;
+  }
+  return find();
 }
 
 /**

@@ -12,9 +12,23 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { messageStatusRank, type ShardEvent, shardEvent } from "../../contracts/shard-events";
 import type { Database } from "../db/client";
 import { businesses, shardEvents, waMessages, waSessions } from "../db/schema";
-import { conversationJid, linkLead, rememberLidMapping, type Tx } from "./contacts";
+import { cachedSubscriptions, type EnabledSubscriptions, emitWebhookEvent } from "../webhooks/outbox";
+import { conversationJid, linkLead, phoneOfJid, rememberLidMapping, type Tx } from "./contacts";
 import { upsertConversation } from "./conversations";
 import { isDataError, type QuarantineReason, quarantineEvent, sqlState as sqlStateOf } from "./event-quarantine";
+
+/**
+ * Webhook events of one shard event: the business's subscriptions (read once per delivery), and
+ * the subscriptions that got events in this transaction (kicked after the commit).
+ */
+interface Subscribers {
+  lookup: EnabledSubscriptions;
+  hit: Set<number>;
+}
+
+async function emit(tx: Tx, subscribers: Subscribers, event: Parameters<typeof emitWebhookEvent>[1]): Promise<void> {
+  for (const id of await emitWebhookEvent(tx, event, subscribers.lookup)) subscribers.hit.add(id);
+}
 
 /** A message status's rank, computed in SQL from the one rank table (contracts/shard-events.ts). */
 const storedStatusRank = sql`(case ${waMessages.status} ${sql.join(
@@ -27,7 +41,11 @@ interface Applied {
   mediaDownloads: number[];
 }
 
-async function applyMessage(tx: Tx, event: Extract<ShardEvent, { type: "message.upsert" }>): Promise<Applied> {
+async function applyMessage(
+  tx: Tx,
+  subscribers: Subscribers,
+  event: Extract<ShardEvent, { type: "message.upsert" }>,
+): Promise<Applied> {
   const { businessId, key } = event;
   // An out-of-range timestamp was dropped by the contract: when the shard saw it is the best guess.
   const sentAt = event.messageTimestamp ? new Date(event.messageTimestamp * 1000) : new Date(event.occurredAt);
@@ -36,7 +54,11 @@ async function applyMessage(tx: Tx, event: Extract<ShardEvent, { type: "message.
   const chatJid = isGroup ? key.chatJid : await conversationJid(tx, businessId, key.chatJid, key.chatJidAlt);
   if (key.participantJid && key.participantJidAlt)
     await conversationJid(tx, businessId, key.participantJid, key.participantJidAlt);
-  const leadId = isGroup ? null : await linkLead(tx, businessId, chatJid, key.fromMe ? undefined : event.pushName);
+  const leadId = isGroup
+    ? null
+    : await linkLead(tx, businessId, chatJid, key.fromMe ? undefined : event.pushName, (lead) =>
+        emit(tx, subscribers, { businessId, type: "lead.created", data: { lead } }),
+      );
   // Only live incoming messages count as unread; history sync does not.
   const unread = !key.fromMe && event.upsertType === "notify" ? 1 : 0;
   const conversationId = await upsertConversation(tx, {
@@ -76,15 +98,39 @@ async function applyMessage(tx: Tx, event: Extract<ShardEvent, { type: "message.
     // Our own sends are stored when the shard accepts them; the shard's echo then adds nothing.
     .onConflictDoNothing()
     .returning({ id: waMessages.id, mediaStatus: waMessages.mediaStatus });
+  // A customer's live message (not history sync, not our own echo).
+  if (inserted && !key.fromMe && event.upsertType === "notify") {
+    await emit(tx, subscribers, {
+      businessId,
+      type: "message.received",
+      data: {
+        message: {
+          id: key.messageId,
+          conversationId,
+          chatJid,
+          phone: phoneOfJid(chatJid),
+          leadId,
+          pushName: event.pushName ?? null,
+          kind: event.kind,
+          text: event.text ?? null,
+          sentAt,
+        },
+      },
+    });
+  }
   return { mediaDownloads: inserted?.mediaStatus === "pending" ? [inserted.id] : [] };
 }
 
-async function applyStatus(tx: Tx, event: Extract<ShardEvent, { type: "message.status" }>): Promise<void> {
+async function applyStatus(
+  tx: Tx,
+  subscribers: Subscribers,
+  event: Extract<ShardEvent, { type: "message.status" }>,
+): Promise<void> {
   const rank = messageStatusRank[event.status];
   const chatJid = event.key.chatJid.endsWith("@g.us")
     ? event.key.chatJid
     : await conversationJid(tx, event.businessId, event.key.chatJid, event.key.chatJidAlt);
-  await tx
+  const updated = await tx
     .update(waMessages)
     .set({ status: event.status, statusUpdatedAt: new Date(event.occurredAt) })
     .where(
@@ -96,12 +142,32 @@ async function applyStatus(tx: Tx, event: Extract<ShardEvent, { type: "message.s
         // Never regress; "failed" only replaces a message not yet delivered.
         sql`${storedStatusRank} < ${rank === messageStatusRank.failed ? messageStatusRank.delivered : rank}`,
       ),
-    );
+    )
+    .returning({ id: waMessages.id });
+  if (updated.length > 0) {
+    await emit(tx, subscribers, {
+      businessId: event.businessId,
+      type: "message.status",
+      data: {
+        message: {
+          id: event.key.messageId,
+          chatJid: event.key.chatJid,
+          fromMe: event.key.fromMe,
+          status: event.status,
+          at: new Date(event.occurredAt),
+        },
+      },
+    });
+  }
 }
 
-async function applyConnection(tx: Tx, event: Extract<ShardEvent, { type: "connection.update" }>): Promise<void> {
+async function applyConnection(
+  tx: Tx,
+  subscribers: Subscribers,
+  event: Extract<ShardEvent, { type: "connection.update" }>,
+): Promise<void> {
   const at = new Date(event.occurredAt);
-  await tx
+  const [applied] = await tx
     .insert(waSessions)
     .values({
       businessId: event.businessId,
@@ -122,7 +188,15 @@ async function applyConnection(tx: Tx, event: Extract<ShardEvent, { type: "conne
       },
       // Events of one business arrive in order, but a late redelivery must not roll the state back.
       setWhere: sql`${waSessions.updatedAt} <= excluded.updated_at`,
+    })
+    .returning({ phoneNumber: waSessions.phoneNumber });
+  if (applied) {
+    await emit(tx, subscribers, {
+      businessId: event.businessId,
+      type: "whatsapp.connection",
+      data: { connection: { state: event.state, reason: event.reason ?? null, phoneNumber: applied.phoneNumber, at } },
     });
+  }
 }
 
 export interface IngestResult {
@@ -138,6 +212,8 @@ export interface IngestResult {
   applied: ShardEvent[];
   /** Messages stored now whose media the media queue must download (wa_messages ids). */
   mediaDownloads: number[];
+  /** Webhook subscriptions that got events: kick their delivery (webhooks/outbox.ts kickDeliveries). */
+  webhookSubscriptions: number[];
 }
 
 export interface Delivery {
@@ -177,7 +253,7 @@ function describeIssues(issues: { path: PropertyKey[]; message: string }[]): str
     .join("; ");
 }
 
-async function applyEvent(tx: Tx, event: ShardEvent): Promise<Applied | null> {
+async function applyEvent(tx: Tx, subscribers: Subscribers, event: ShardEvent): Promise<Applied | null> {
   const [fresh] = await tx
     .insert(shardEvents)
     .values({ eventId: event.id, businessId: event.businessId, type: event.type })
@@ -186,12 +262,12 @@ async function applyEvent(tx: Tx, event: ShardEvent): Promise<Applied | null> {
   if (!fresh) return null;
   switch (event.type) {
     case "message.upsert":
-      return applyMessage(tx, event);
+      return applyMessage(tx, subscribers, event);
     case "message.status":
-      await applyStatus(tx, event);
+      await applyStatus(tx, subscribers, event);
       break;
     case "connection.update":
-      await applyConnection(tx, event);
+      await applyConnection(tx, subscribers, event);
       break;
     case "contact.lid_mapping":
       await rememberLidMapping(tx, event.businessId, event.lid, event.pn);
@@ -209,7 +285,10 @@ export async function ingestShardEvents(db: Database, delivery: Delivery): Promi
     banSignals: [],
     applied: [],
     mediaDownloads: [],
+    webhookSubscriptions: [],
   };
+  const subscribers = new Set<number>();
+  const lookup = cachedSubscriptions(db);
   const quarantine = async (raw: unknown, reason: QuarantineReason, detail: string) => {
     await quarantineEvent(db, { shardId: delivery.shardId, raw, reason, detail });
     result.quarantined++;
@@ -249,7 +328,10 @@ export async function ingestShardEvents(db: Database, delivery: Delivery): Promi
     }
     let stored: Applied | null;
     try {
-      stored = await db.transaction((tx) => applyEvent(tx, event));
+      // Subscribers are collected per event: a rolled-back event's must not be kept.
+      const eventSubscribers: Subscribers = { lookup, hit: new Set() };
+      stored = await db.transaction((tx) => applyEvent(tx, eventSubscribers, event));
+      for (const id of eventSubscribers.hit) subscribers.add(id);
     } catch (err) {
       // The transaction rolled back; a data error will fail the same way every time, so the event
       // is kept aside and the rest go on. Anything else is thrown: the shard sends it all again.
@@ -268,5 +350,6 @@ export async function ingestShardEvents(db: Database, delivery: Delivery): Promi
       result.banSignals.push({ businessId: event.businessId, state: event.state, statusCode: event.statusCode });
     }
   }
+  result.webhookSubscriptions = [...subscribers];
   return result;
 }

@@ -6,6 +6,7 @@
  * Same origin as the Worker: the session cookie rides along; errors become ApiError.
  */
 import { createApiClient } from "../../../contracts/api/client";
+import type { components } from "../../../contracts/api/schema";
 import { errorFromBody, errorFromResponse } from "./errors";
 import type {
   Appointment,
@@ -31,6 +32,9 @@ import type {
 
 /** The generated typed client: new pages call it directly (paths, params and answers from the contract). */
 export const contract = createApiClient();
+
+export type ApiKeyScope = components["schemas"]["ApiKeyScope"];
+export type WebhookEventType = components["schemas"]["WebhookEventType"];
 
 /** An openapi-fetch answer as data, or the API's error as a thrown ApiError. */
 export async function fromContract<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
@@ -90,6 +94,42 @@ async function request<T>(method: string, path: string, opts?: RequestOptions): 
 }
 
 export const api = {
+  /** API keys, webhooks and the audit log: all through the contract client. */
+  integrations: {
+    apiKeys: () => fromContract(contract.GET("/api/api-keys")),
+    createApiKey: (body: { name: string; scopes: ApiKeyScope[]; expiresAt?: string | null }) =>
+      fromContract(contract.POST("/api/api-keys", { body })),
+    revokeApiKey: (id: number) => fromContract(contract.DELETE("/api/api-keys/{id}", { params: { path: { id } } })),
+    webhooks: () => fromContract(contract.GET("/api/webhooks")),
+    createWebhook: (body: { url: string; eventTypes: WebhookEventType[]; description?: string | null }) =>
+      fromContract(contract.POST("/api/webhooks", { body: { ...body, enabled: true } })),
+    updateWebhook: (id: number, body: { enabled?: boolean; url?: string; eventTypes?: WebhookEventType[] }) =>
+      fromContract(contract.PATCH("/api/webhooks/{id}", { params: { path: { id } }, body })),
+    deleteWebhook: (id: number) => fromContract(contract.DELETE("/api/webhooks/{id}", { params: { path: { id } } })),
+    rotateSecret: (id: number) =>
+      fromContract(
+        contract.POST("/api/webhooks/{id}/rotate-secret", { params: { path: { id } }, body: { overlapHours: 24 } }),
+      ),
+    sendTest: (id: number) => fromContract(contract.POST("/api/webhooks/{id}/test", { params: { path: { id } } })),
+    deliveries: (id: number, status?: "pending" | "succeeded" | "failed") =>
+      fromContract(
+        contract.GET("/api/webhooks/{id}/deliveries", { params: { path: { id }, query: { status, limit: 100 } } }),
+      ),
+    delivery: (id: number, deliveryId: number) =>
+      fromContract(
+        contract.GET("/api/webhooks/{id}/deliveries/{deliveryId}", { params: { path: { id, deliveryId } } }),
+      ),
+    redeliver: (id: number, deliveryId: number) =>
+      fromContract(
+        contract.POST("/api/webhooks/{id}/deliveries/{deliveryId}/redeliver", { params: { path: { id, deliveryId } } }),
+      ),
+    redeliverSince: (id: number, since: string) =>
+      fromContract(
+        contract.POST("/api/webhooks/{id}/redeliver", { params: { path: { id } }, body: { since, onlyFailed: true } }),
+      ),
+    auditLog: (before?: number) =>
+      fromContract(contract.GET("/api/audit-log", { params: { query: { before, limit: 100 } } })),
+  },
   setup: {
     state: () => request<SetupState>("GET", "/api/setup"),
     create: (input: SetupInput) => request<{ user: User }>("POST", "/api/setup", { json: input }),

@@ -28,6 +28,10 @@ const ScheduledPage = lazy(() => import("../scheduled/ScheduledPage"));
 const AppointmentsPage = lazy(() => import("../appointments/AppointmentsPage"));
 const ReportsPage = lazy(() => import("../reports/ReportsPage"));
 const AdminPage = lazy(() => import("../admin/AdminPage"));
+const ApiKeysPage = lazy(() => import("../integrations/ApiKeysPage"));
+const WebhooksPage = lazy(() => import("../integrations/WebhooksPage"));
+const WebhookLogPage = lazy(() => import("../integrations/WebhookLogPage"));
+const AuditLogPage = lazy(() => import("../integrations/AuditLogPage"));
 
 const NAV: { href: string; label: MessageKey; permission: Permission }[] = [
   { href: "/leads", label: "nav.leads", permission: "leads.read" },
@@ -42,6 +46,9 @@ const NAV: { href: string; label: MessageKey; permission: Permission }[] = [
   { href: "/team", label: "nav.team", permission: "users.read" },
   { href: "/settings", label: "nav.settings", permission: "settings.read" },
   { href: "/admin", label: "nav.admin", permission: "platform.manage" },
+  { href: "/api-keys", label: "nav.apiKeys", permission: "api_keys.manage" },
+  { href: "/webhooks", label: "nav.webhooks", permission: "webhooks.read" },
+  { href: "/audit", label: "nav.audit", permission: "audit.read" },
 ];
 
 export function Shell({ me }: { me: Me }) {
@@ -131,6 +138,12 @@ export function Shell({ me }: { me: Me }) {
             {can("whatsapp.manage") && <Route path="/whatsapp" component={ConnectPage} />}
             {can("users.read") && <Route path="/team" component={TeamPage} />}
             {can("settings.read") && <Route path="/settings" component={SettingsPage} />}
+            {can("api_keys.manage") && <Route path="/api-keys" component={ApiKeysPage} />}
+            {can("webhooks.read") && <Route path="/webhooks" component={WebhooksPage} />}
+            {can("webhooks.read") && (
+              <Route path="/webhooks/:id">{(params) => <WebhookLogPage id={Number(params.id)} />}</Route>
+            )}
+            {can("audit.read") && <Route path="/audit" component={AuditLogPage} />}
             <Route path="/password" component={PasswordPage} />
             <Route>
               <section className="page">

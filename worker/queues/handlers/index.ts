@@ -6,6 +6,7 @@ import { broadcastDispatch, broadcastSweep } from "./broadcast-dispatch";
 import { outboundCallDial, outboundCallDialDeadLettered, outboundCallSweep } from "./outbound-call-dial";
 import { purgeExpiredSessions } from "./purge-expired-sessions";
 import { remindersDispatch, scheduledMessagesDispatch } from "./scheduled-dispatch";
+import { webhookDeliver, webhookSweep } from "./webhook-deliver";
 import { requeueStaleOutbound, whatsappSend, whatsappSendDeadLettered } from "./whatsapp-send";
 
 /** One handler per job type; the type system makes a missing one a compile error. */
@@ -25,6 +26,8 @@ export const jobHandlers: { [T in JobType]: JobHandler<T> } = {
   "broadcast.sweep": broadcastSweep,
   "scheduled_messages.dispatch_due": scheduledMessagesDispatch,
   "reminders.dispatch_due": remindersDispatch,
+  "webhook.deliver": webhookDeliver,
+  "webhook.sweep": webhookSweep,
 };
 
 /**
