@@ -14,6 +14,7 @@ import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { permissions } from "../../worker/auth/permissions";
 import {
+  apiKeys,
   appointments,
   broadcasts,
   callLogs,
@@ -26,6 +27,7 @@ import {
   waConversations,
   waMessages,
   waOutbound,
+  webhookSubscriptions,
 } from "../../worker/db/schema";
 import { type Client, createSystemAdmin, createTenant, type Tenant } from "./fixtures";
 import { BASE, testDb } from "./helpers";
@@ -68,6 +70,9 @@ const VALID_BODY: Record<string, unknown> = {
   "PATCH /api/leads/{id}": { notes: "written by B" },
   "PATCH /api/appointments/{id}": { title: "Moved by B" },
   "POST /api/whatsapp/conversations/{id}/reply": { text: "hello from B", clientMessageId: crypto.randomUUID() },
+  "PATCH /api/webhooks/{id}": { enabled: true },
+  "POST /api/webhooks/{id}/rotate-secret": {},
+  "POST /api/webhooks/{id}/redeliver": { since: "2026-01-01T00:00:00Z" },
 };
 
 /** An id no record has: an allowed probe finds nothing and changes nothing. */
@@ -92,7 +97,8 @@ function resourceOf(path: string): string | null {
 }
 
 function urlFor(op: Operation, id: number): string {
-  return op.path.replace("{id}", String(id)).replace("{key}", "bulk_calls");
+  // A second id (a webhook's delivery) names nothing: the route's own record is what is looked up first.
+  return op.path.replace("{id}", String(id)).replace("{key}", "bulk_calls").replace("{deliveryId}", String(MISSING_ID));
 }
 
 function send(client: Client, op: Operation, id: number, body?: unknown): Promise<Response> {
@@ -205,6 +211,27 @@ beforeAll(async () => {
       sentAt: new Date(),
     })
     .returning({ id: waMessages.id });
+  const [keyOfA] = await db
+    .insert(apiKeys)
+    .values({
+      businessId: a.businessId,
+      name: "A's key",
+      prefix: "psk_aaaaaaaa",
+      secretHash: crypto.randomUUID(),
+      scopes: ["leads:read"],
+    })
+    .returning({ id: apiKeys.id });
+  // Disabled: A's own events are not delivered anywhere during the test.
+  const [webhookOfA] = await db
+    .insert(webhookSubscriptions)
+    .values({
+      businessId: a.businessId,
+      url: "https://a.example/hooks",
+      eventTypes: ["lead.created"],
+      secret: "a".repeat(32),
+      enabled: false,
+    })
+    .returning({ id: webhookSubscriptions.id });
   const [agentOfA] = await db.select({ id: users.id }).from(users).where(eq(users.email, a.agent.email));
   for (const [prefix, id] of [
     ["/api/leads", lead!.id],
@@ -214,6 +241,8 @@ beforeAll(async () => {
     ["/api/whatsapp/conversations", conversation!.id],
     ["/api/whatsapp/outbound", outbound!.id],
     ["/api/whatsapp/messages", message!.id],
+    ["/api/api-keys", keyOfA!.id],
+    ["/api/webhooks", webhookOfA!.id],
     ["/api/campaigns", campaign!.id],
     ["/api/broadcasts", broadcast!.id],
     ["/api/scheduled-messages", scheduled!.id],
@@ -311,6 +340,16 @@ describe("every signed-in route of the contract", { timeout: 240_000 }, () => {
       .from(broadcasts)
       .where(eq(broadcasts.id, recordOfA.get("/api/broadcasts")!));
     expect(broadcast!.status).toBe("queued");
+    const [keyRow] = await db
+      .select()
+      .from(apiKeys)
+      .where(eq(apiKeys.id, recordOfA.get("/api/api-keys")!));
+    expect(keyRow!.revokedAt).toBeNull();
+    const [webhook] = await db
+      .select()
+      .from(webhookSubscriptions)
+      .where(eq(webhookSubscriptions.id, recordOfA.get("/api/webhooks")!));
+    expect(webhook).toMatchObject({ enabled: false, secret: "a".repeat(32) });
     const sent = await db.select().from(waOutbound).where(eq(waOutbound.businessId, a.businessId));
     expect(sent.map((o) => o.text)).toEqual(["A's"]);
   });
