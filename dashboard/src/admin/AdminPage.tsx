@@ -1,9 +1,10 @@
 /**
  * Platform admin (system_admin): businesses (create, act as one), feature flags (platform defaults
  * and the chosen business's overrides), WhatsApp shards with health and session counts, each
- * business's shard and a move of the chosen one with its progress and abort, and the platform's
- * call capacity now. Platform-wide numbers refetch every 15 s (other businesses send this tab no
- * live events); the chosen business's calls and session come live.
+ * business's shard and a move of the chosen one with its progress and abort, the platform's call
+ * capacity now, and the shard events the edge quarantined. Platform-wide numbers refetch every
+ * 15 s (other businesses send this tab no live events); the chosen business's calls and session
+ * come live.
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
@@ -16,6 +17,7 @@ import { Field } from "../ui/Field";
 import { useFieldErrors } from "../ui/fieldErrors";
 import { Gauge } from "../ui/Gauge";
 import { adminKeys } from "./hooks/keys";
+import { QuarantineSection } from "./QuarantineSection";
 
 const PLATFORM_REFRESH_MS = 15_000;
 
@@ -34,6 +36,7 @@ export default function AdminPage() {
         {me?.business && <ShardMove />}
         <Businesses />
         <Flags />
+        <QuarantineSection />
       </div>
     </section>
   );

@@ -1,6 +1,7 @@
 /**
- * Settings (owner edits, admin reads): working hours, quiet hours, WhatsApp limits, the outbound
- * call cap, and the appointment reminder template with the API's rendered preview.
+ * Settings (owner edits, admin reads): the business profile, working hours, quiet hours, WhatsApp
+ * limits, the outbound call cap, the appointment reminder template with the API's rendered preview,
+ * and the lead statuses (admins manage).
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useState } from "react";
@@ -12,6 +13,8 @@ import { useCan } from "../permissions/useCan";
 import { useToast } from "../toasts/ToastProvider";
 import { Field, TextAreaField } from "../ui/Field";
 import { useFieldErrors } from "../ui/fieldErrors";
+import { BusinessProfileCard } from "./BusinessProfileCard";
+import { LeadStatusesCard } from "./LeadStatusesCard";
 
 const DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
 const settingsKeys = { settings: ["settings"] as const, reminder: ["settings", "reminder-template"] as const };
@@ -33,8 +36,10 @@ export default function SettingsPage() {
   return (
     <section className="page narrow">
       <h1>{t("settings.title")}</h1>
+      <BusinessProfileCard />
       {settings.data ? <SettingsForm settings={settings.data.settings} /> : <p>{t("common.loading")}</p>}
       <ReminderTemplate />
+      <LeadStatusesCard />
     </section>
   );
 }

@@ -6,4 +6,5 @@ export const adminKeys = {
   flags: ["admin", "flags"] as const,
   businessFlags: ["admin", "business-flags"] as const,
   assignment: ["admin", "assignment"] as const,
+  quarantine: ["admin", "quarantine"] as const,
 };
