@@ -6,8 +6,9 @@
  *   3. Migrations.
  *   4. WhatsApp shard node(s) (shard-node/, LOCAL_SHARDS of them), their data in .data/shard-N.
  *   5. The Twilio simulator (scripts/twilio-simulator/) when no Twilio credentials are set.
- *   6. `wrangler dev` (Worker, Durable Objects, Queues, all local), with the Worker settings given
- *      in the shell passed on as `--var`s (`.dev.vars` is read by wrangler itself).
+ *   6. `wrangler dev` (Worker, Durable Objects, Queues, R2, all local; their state in
+ *      LOCAL_DATA_DIR/wrangler), with the Worker settings given in the shell passed on as `--var`s
+ *      (`.dev.vars` is read by wrangler itself).
  *   7. Cron triggers, fired on their schedules (wrangler dev does not fire them).
  * Once the Worker answers, `.data/dev-state.json` tells other tools (bootstrap, db:migrate) where
  * the live database is. Ctrl-C (or SIGTERM) stops every child, then the proxy, then Postgres.
@@ -227,6 +228,11 @@ try {
       String(env.WORKER_PORT),
       "--ip",
       "127.0.0.1",
+      // Durable Objects, queues and R2 live next to this stack's Postgres, not in the checkout's
+      // shared .wrangler/state: another LOCAL_DATA_DIR (a test stack, a fresh database) must not
+      // inherit call leases, shard assignments or send schedules that belong to other data.
+      "--persist-to",
+      path.join(env.LOCAL_DATA_DIR, "wrangler"),
       ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ],
     { stdio: "inherit" },

@@ -331,9 +331,18 @@ describe.sequential("dashboard journeys", () => {
     const agent = await agentContext.newPage();
     await signIn(agent, AGENT);
     const nav = agent.getByRole("navigation", { name: he["nav.menu"] });
-    await nav.getByRole("link", { name: he["nav.inbox"] }).waitFor();
-    for (const hidden of [he["nav.team"], he["nav.settings"], he["nav.whatsapp"]]) {
-      expect(await nav.getByRole("link", { name: hidden }).count()).toBe(0);
+    await nav.getByRole("link", { name: he["nav.inbox"], exact: true }).waitFor();
+    for (const hidden of [
+      he["nav.team"],
+      he["nav.settings"],
+      he["nav.whatsapp"],
+      he["nav.reports"],
+      he["nav.apiKeys"],
+      he["nav.webhooks"],
+      he["nav.audit"],
+      he["nav.admin"],
+    ]) {
+      expect(await nav.getByRole("link", { name: hidden, exact: true }).count()).toBe(0);
     }
     for (const hidden of [he["leads.import"], he["leads.export"]]) {
       expect(await agent.getByRole("button", { name: hidden }).count()).toBe(0);
