@@ -331,9 +331,10 @@ describe.sequential("dashboard journeys", () => {
     const agent = await agentContext.newPage();
     await signIn(agent, AGENT);
     const nav = agent.getByRole("navigation", { name: he["nav.menu"] });
-    await nav.getByRole("link", { name: he["nav.inbox"] }).waitFor();
+    // Exact names: "הודעות" (inbox) is also the start of "הודעות מתוזמנות" (scheduled messages).
+    await nav.getByRole("link", { name: he["nav.inbox"], exact: true }).waitFor();
     for (const hidden of [he["nav.team"], he["nav.settings"], he["nav.whatsapp"]]) {
-      expect(await nav.getByRole("link", { name: hidden }).count()).toBe(0);
+      expect(await nav.getByRole("link", { name: hidden, exact: true }).count()).toBe(0);
     }
     for (const hidden of [he["leads.import"], he["leads.export"]]) {
       expect(await agent.getByRole("button", { name: hidden }).count()).toBe(0);
