@@ -1,34 +1,15 @@
 /**
- * The dashboard's one way to the API. Routes already declared in the contract go through the
- * client generated from /openapi.json (contracts/api/client.ts, openapi-fetch: paths, params and
- * answers typed from the route definitions). Routes not converted yet go through `request()` with
- * the shapes in ./types.ts; each moves to `contract` here, and nowhere else, as it is converted.
+ * The dashboard's one way to the API: the client generated from /openapi.json
+ * (contracts/api/client.ts, openapi-fetch), so paths, params, bodies and answers are type-checked
+ * against the route definitions. Pages call `contract` through `fromContract`, directly or via the
+ * named calls in `api` below; there is no hand-written fetch and no hand-typed answer.
  * Same origin as the Worker: the session cookie rides along; errors become ApiError.
  */
 import { createApiClient } from "../../../contracts/api/client";
 import type { components } from "../../../contracts/api/schema";
-import { errorFromBody, errorFromResponse } from "./errors";
-import type {
-  Appointment,
-  Call,
-  Conversation,
-  ImportPreview,
-  ImportResult,
-  Lead,
-  LeadInput,
-  LeadListQuery,
-  Me,
-  Message,
-  Outbound,
-  ReminderTemplate,
-  Role,
-  SessionInfo,
-  Settings,
-  SetupInput,
-  SetupState,
-  User,
-  WhatsAppStatus,
-} from "./types";
+import { errorFromBody } from "./errors";
+import type { BodyOf } from "./models";
+import type { LeadInput, LeadListQuery, SettingsInput, SetupInput } from "./types";
 
 /** The generated typed client: new pages call it directly (paths, params and answers from the contract). */
 export const contract = createApiClient();
@@ -43,54 +24,24 @@ export async function fromContract<T>(call: Promise<{ data?: T; error?: unknown;
   return data as T;
 }
 
-type Query = Record<string, string | number | boolean | string[] | undefined>;
-
-interface RequestOptions {
-  query?: Query;
-  json?: unknown;
-  body?: BodyInit;
-  contentType?: string;
-  signal?: AbortSignal;
+/**
+ * A file as the request body, bytes untouched. The contract types a binary body as `string`
+ * (openapi-typescript's `format: binary`) and openapi-fetch would JSON-encode it; the Blob goes
+ * as it is through `bodySerializer` instead. Re-encoding a CSV here (Blob.text()) would also turn
+ * a non-UTF-8 file into valid mojibake that the API could no longer refuse.
+ */
+function fileBody(file: Blob, contentType: string) {
+  return {
+    body: file as unknown as string,
+    bodySerializer: () => file,
+    headers: { "Content-Type": contentType },
+  };
 }
 
-function withQuery(path: string, query?: Query): string {
-  if (!query) return path;
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(query)) {
-    if (value === undefined || value === "") continue;
-    if (Array.isArray(value)) {
-      if (value.length > 0) params.set(key, value.join(","));
-    } else params.set(key, String(value));
-  }
-  const qs = params.toString();
-  return qs ? `${path}?${qs}` : path;
-}
-
-async function send(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
-  const headers: Record<string, string> = { Accept: "application/json" };
-  let body: BodyInit | undefined = opts.body;
-  if (opts.json !== undefined) {
-    headers["Content-Type"] = "application/json";
-    body = JSON.stringify(opts.json);
-  } else if (opts.contentType) headers["Content-Type"] = opts.contentType;
-  // State-changing routes take only their declared type, body-less ones included (a cross-site form
-  // cannot send JSON): a body-less write says application/json too.
-  else if (method !== "GET" && method !== "HEAD") headers["Content-Type"] = "application/json";
-  const res = await fetch(withQuery(path, opts.query), {
-    method,
-    headers,
-    body,
-    credentials: "same-origin",
-    signal: opts.signal,
-  });
-  if (!res.ok) throw await errorFromResponse(res);
-  return res;
-}
-
-async function request<T>(method: string, path: string, opts?: RequestOptions): Promise<T> {
-  const res = await send(method, path, opts);
-  if (res.status === 204) return undefined as T;
-  return (await res.json()) as T;
+/** The leads filters as the API takes them: blanks left out, statuses comma-separated. */
+function leadQuery({ status, ...rest }: LeadListQuery) {
+  const query = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined && v !== ""));
+  return { ...(query as Omit<LeadListQuery, "status">), status: status?.length ? status.join(",") : undefined };
 }
 
 export const api = {
@@ -131,114 +82,108 @@ export const api = {
       fromContract(contract.GET("/api/audit-log", { params: { query: { before, limit: 100 } } })),
   },
   setup: {
-    state: () => request<SetupState>("GET", "/api/setup"),
-    create: (input: SetupInput) => request<{ user: User }>("POST", "/api/setup", { json: input }),
+    state: () => fromContract(contract.GET("/api/setup")),
+    create: (body: SetupInput) => fromContract(contract.POST("/api/setup", { body })),
   },
   auth: {
-    me: () => request<Me>("GET", "/api/me"),
+    me: () => fromContract(contract.GET("/api/me")),
     login: (email: string, password: string) =>
-      request<{ user: User; expiresAt: string }>("POST", "/api/auth/login", { json: { email, password } }),
-    logout: () => request<void>("POST", "/api/auth/logout"),
+      fromContract(contract.POST("/api/auth/login", { body: { email, password } })),
+    logout: () => fromContract(contract.POST("/api/auth/logout")),
     changePassword: (currentPassword: string, newPassword: string) =>
-      request<{ ok: true; revokedSessions: number }>("POST", "/api/auth/password", {
-        json: { currentPassword, newPassword },
-      }),
+      fromContract(contract.POST("/api/auth/password", { body: { currentPassword, newPassword } })),
   },
   leads: {
     list: (query: LeadListQuery, signal?: AbortSignal) =>
-      request<{ leads: Lead[]; nextCursor: string | null }>("GET", "/api/leads", { query: { ...query }, signal }),
-    get: (id: number) => request<{ lead: Lead }>("GET", `/api/leads/${id}`),
-    create: (input: LeadInput) => request<{ lead: Lead }>("POST", "/api/leads", { json: input }),
-    update: (id: number, input: LeadInput) => request<{ lead: Lead }>("PATCH", `/api/leads/${id}`, { json: input }),
+      fromContract(contract.GET("/api/leads", { params: { query: leadQuery(query) }, signal })),
+    get: (id: number) => fromContract(contract.GET("/api/leads/{id}", { params: { path: { id } } })),
+    create: (body: LeadInput) => fromContract(contract.POST("/api/leads", { body })),
+    update: (id: number, body: LeadInput) =>
+      fromContract(contract.PATCH("/api/leads/{id}", { params: { path: { id } }, body })),
     bulkStatus: (leadIds: number[], status: string) =>
-      request<{ updated: number; notFound: number[] }>("POST", "/api/leads/bulk-status", { json: { leadIds, status } }),
+      fromContract(contract.POST("/api/leads/bulk-status", { body: { leadIds, status } })),
     statuses: () => fromContract(contract.GET("/api/lead-statuses")),
-    importPreview: (csv: Blob) =>
-      request<ImportPreview>("POST", "/api/leads/import/preview", { body: csv, contentType: "text/csv" }),
+    importPreview: (csv: Blob) => fromContract(contract.POST("/api/leads/import/preview", fileBody(csv, "text/csv"))),
     importCommit: (csv: Blob, onDuplicate: "merge" | "skip") =>
-      request<ImportResult>("POST", "/api/leads/import/commit", {
-        body: csv,
-        contentType: "text/csv",
-        query: { onDuplicate },
-      }),
-    /** The export as a file (streamed CSV). */
+      fromContract(
+        contract.POST("/api/leads/import/commit", { params: { query: { onDuplicate } }, ...fileBody(csv, "text/csv") }),
+      ),
+    /** The export as a file (streamed CSV), named as the API's Content-Disposition says. */
     exportCsv: async (status: string[]) => {
-      const res = await send("GET", "/api/leads/export", { query: { status } });
-      const name = /filename="([^"]+)"/.exec(res.headers.get("content-disposition") ?? "")?.[1] ?? "leads.csv";
-      return { name, blob: await res.blob() };
+      const { data, error, response } = await contract.GET("/api/leads/export", {
+        params: { query: { status: status.length ? status.join(",") : undefined } },
+        parseAs: "blob",
+      });
+      if (!response.ok || !data) throw errorFromBody(response, error);
+      const name = /filename="([^"]+)"/.exec(response.headers.get("content-disposition") ?? "")?.[1] ?? "leads.csv";
+      return { name, blob: data };
     },
   },
   calls: {
-    forLead: (leadId: number) => request<{ calls: Call[] }>("GET", "/api/calls", { query: { leadId, limit: 50 } }),
-    place: (leadId: number) => request<{ call: Call }>("POST", "/api/calls", { json: { leadId } }),
+    forLead: (leadId: number) => fromContract(contract.GET("/api/calls", { params: { query: { leadId, limit: 50 } } })),
   },
   appointments: {
     forLead: (leadId: number) =>
-      request<{ appointments: Appointment[] }>("GET", "/api/appointments", { query: { leadId, limit: 50 } }),
+      fromContract(contract.GET("/api/appointments", { params: { query: { leadId, limit: 50 } } })),
   },
   scheduled: {
     /** A WhatsApp message to a lead, sent as soon as the throttle allows. */
     sendNow: (leadId: number, template: string) =>
-      request<unknown>("POST", "/api/scheduled-messages", { json: { leadId, template } }),
+      fromContract(contract.POST("/api/scheduled-messages", { body: { leadId, template } })),
   },
   whatsapp: {
-    status: () => request<WhatsAppStatus>("GET", "/api/whatsapp/status"),
-    connect: () => request<{ shard: number; session: SessionInfo }>("POST", "/api/whatsapp/connect"),
-    logout: () => request<{ session: SessionInfo }>("POST", "/api/whatsapp/logout"),
-    resumeSends: () => request<{ requeued: number }>("POST", "/api/whatsapp/sends/resume"),
+    status: () => fromContract(contract.GET("/api/whatsapp/status")),
+    connect: () => fromContract(contract.POST("/api/whatsapp/connect")),
+    logout: () => fromContract(contract.POST("/api/whatsapp/logout")),
+    resumeSends: () => fromContract(contract.POST("/api/whatsapp/sends/resume")),
     conversations: (cursor?: string) =>
-      request<{ conversations: Conversation[]; unreadTotal: number; nextCursor: string | null }>(
-        "GET",
-        "/api/whatsapp/conversations",
-        { query: { limit: 50, cursor } },
+      fromContract(contract.GET("/api/whatsapp/conversations", { params: { query: { limit: 50, cursor } } })),
+    messages: (id: number) =>
+      fromContract(
+        contract.GET("/api/whatsapp/conversations/{id}/messages", { params: { path: { id }, query: { limit: 100 } } }),
       ),
-    messages: (conversationId: number) =>
-      request<{ messages: Message[]; nextCursor: string | null }>(
-        "GET",
-        `/api/whatsapp/conversations/${conversationId}/messages`,
-        { query: { limit: 100 } },
-      ),
-    markRead: (conversationId: number) => request<void>("POST", `/api/whatsapp/conversations/${conversationId}/read`),
-    reply: (conversationId: number, text: string, clientMessageId: string) =>
-      request<{ outboundId: number; duplicate: boolean }>(
-        "POST",
-        `/api/whatsapp/conversations/${conversationId}/reply`,
-        { json: { text, clientMessageId } },
+    markRead: (id: number) =>
+      fromContract(contract.POST("/api/whatsapp/conversations/{id}/read", { params: { path: { id } } })),
+    reply: (id: number, text: string, clientMessageId: string) =>
+      fromContract(
+        contract.POST("/api/whatsapp/conversations/{id}/reply", {
+          params: { path: { id } },
+          body: { text, clientMessageId },
+        }),
       ),
     /** Sends a file (the body is the file itself; caption and name in the query). */
     attach: (
-      conversationId: number,
+      id: number,
       file: Blob,
       opts: { contentType: string; fileName: string; caption: string; clientMessageId: string; voiceNote?: boolean },
     ) =>
-      request<{ outboundId: number; duplicate: boolean }>(
-        "POST",
-        `/api/whatsapp/conversations/${conversationId}/media`,
-        {
-          body: file,
-          contentType: opts.contentType,
-          query: {
-            fileName: opts.fileName,
-            caption: opts.caption,
-            clientMessageId: opts.clientMessageId,
-            voiceNote: opts.voiceNote ? "true" : undefined,
+      fromContract(
+        contract.POST("/api/whatsapp/conversations/{id}/media", {
+          params: {
+            path: { id },
+            query: {
+              fileName: opts.fileName,
+              caption: opts.caption || undefined,
+              clientMessageId: opts.clientMessageId,
+              voiceNote: opts.voiceNote ? "true" : undefined,
+            },
           },
-        },
+          ...fileBody(file, opts.contentType),
+        }),
       ),
-    outbound: (id: number) => request<{ message: Outbound }>("GET", `/api/whatsapp/outbound/${id}`),
+    outbound: (id: number) => fromContract(contract.GET("/api/whatsapp/outbound/{id}", { params: { path: { id } } })),
   },
   users: {
-    list: () => request<{ users: User[] }>("GET", "/api/users"),
-    create: (input: { email: string; name: string; role: Exclude<Role, "system_admin">; password: string }) =>
-      request<{ user: User }>("POST", "/api/users", { json: input }),
-    update: (id: number, input: { name?: string; role?: Role; isActive?: boolean }) =>
-      request<{ user: User }>("PATCH", `/api/users/${id}`, { json: input }),
+    list: () => fromContract(contract.GET("/api/users")),
+    create: (body: BodyOf<"/api/users", "post">) => fromContract(contract.POST("/api/users", { body })),
+    update: (id: number, body: BodyOf<"/api/users/{id}", "patch">) =>
+      fromContract(contract.PATCH("/api/users/{id}", { params: { path: { id } }, body })),
   },
   settings: {
-    get: () => request<{ settings: Settings }>("GET", "/api/settings"),
-    update: (input: Partial<Settings>) => request<{ settings: Settings }>("PATCH", "/api/settings", { json: input }),
-    reminderTemplate: () => request<ReminderTemplate>("GET", "/api/settings/reminder-template"),
+    get: () => fromContract(contract.GET("/api/settings")),
+    update: (body: SettingsInput) => fromContract(contract.PATCH("/api/settings", { body })),
+    reminderTemplate: () => fromContract(contract.GET("/api/settings/reminder-template")),
     setReminderTemplate: (template: string | null) =>
-      request<ReminderTemplate>("PUT", "/api/settings/reminder-template", { json: { template } }),
+      fromContract(contract.PUT("/api/settings/reminder-template", { body: { template } })),
   },
 };

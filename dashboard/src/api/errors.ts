@@ -37,11 +37,6 @@ export function errorFromBody(res: Response, body: unknown): ApiError {
   return new ApiError(res.status, "http_error", `${res.status} ${res.statusText}`, undefined, retryAfterSeconds);
 }
 
-/** Reads an error answer; anything not in the one shape still becomes an ApiError with its status. */
-export async function errorFromResponse(res: Response): Promise<ApiError> {
-  return errorFromBody(res, await res.json().catch(() => undefined));
-}
-
 export function isApiError(err: unknown): err is ApiError {
   return err instanceof ApiError;
 }

@@ -5,10 +5,23 @@
 import type { components, paths } from "../../../contracts/api/schema";
 
 type Schemas = components["schemas"];
-type JsonOf<P extends keyof paths, M extends keyof paths[P], S extends number = 200> = paths[P][M] extends {
+/** A route's JSON answer for status `S`. */
+export type JsonOf<P extends keyof paths, M extends keyof paths[P], S extends number = 200> = paths[P][M] extends {
   responses: { [K in S]: { content: { "application/json": infer T } } };
 }
   ? T
+  : never;
+/** A route's JSON request body. */
+export type BodyOf<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends {
+  requestBody?: { content: { "application/json": infer T } };
+}
+  ? T
+  : never;
+/** A route's query parameters. */
+export type QueryOf<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends {
+  parameters: { query?: infer Q };
+}
+  ? NonNullable<Q>
   : never;
 
 export type CallLog = Schemas["CallLog"];

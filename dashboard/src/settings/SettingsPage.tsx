@@ -6,7 +6,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useState } from "react";
 import { api } from "../api/client";
-import type { Settings, WorkingHours } from "../api/types";
+import type { Settings, SettingsInput, WorkingHours } from "../api/types";
 import { useI18n } from "../i18n/I18nProvider";
 import type { MessageKey } from "../i18n/messages";
 import { useCan } from "../permissions/useCan";
@@ -74,7 +74,7 @@ function SettingsForm({ settings }: { settings: Settings }) {
   function submit(e: FormEvent) {
     e.preventDefault();
     fields.clear();
-    const workingHours: WorkingHours = {};
+    const workingHours: NonNullable<SettingsInput["workingHours"]> = {};
     for (const d of DAYS) if (days[d].open) workingHours[d] = [[days[d].from, days[d].to]];
     save.mutate({
       workingHours,

@@ -3,7 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { canManageRole } from "../../../worker/auth/permissions";
 import { api } from "../api/client";
-import type { Role } from "../api/types";
+import type { AssignableRole, Role } from "../api/types";
 import { useMe } from "../auth/hooks/useMe";
 import { useI18n } from "../i18n/I18nProvider";
 import type { MessageKey } from "../i18n/messages";
@@ -14,7 +14,7 @@ import { Dialog } from "../ui/Dialog";
 import { Field, SelectField } from "../ui/Field";
 import { useFieldErrors } from "../ui/fieldErrors";
 
-const ROLES: Exclude<Role, "system_admin">[] = ["owner", "admin", "agent"];
+const ROLES: AssignableRole[] = ["owner", "admin", "agent"];
 
 export default function TeamPage() {
   const { t } = useI18n();
@@ -25,7 +25,7 @@ export default function TeamPage() {
   const users = useQuery({ queryKey: leadKeys.users, queryFn: api.users.list });
   const [adding, setAdding] = useState(false);
   const update = useMutation({
-    mutationFn: ({ id, patch }: { id: number; patch: { role?: Role; isActive?: boolean } }) =>
+    mutationFn: ({ id, patch }: { id: number; patch: { role?: AssignableRole; isActive?: boolean } }) =>
       api.users.update(id, patch),
     onSuccess: () => {
       toast.success(t("common.saved"));
@@ -78,7 +78,7 @@ export default function TeamPage() {
                       <select
                         aria-label={`${t("team.role")}: ${u.name}`}
                         value={u.role}
-                        onChange={(e) => update.mutate({ id: u.id, patch: { role: e.target.value as Role } })}
+                        onChange={(e) => update.mutate({ id: u.id, patch: { role: e.target.value as AssignableRole } })}
                       >
                         {ROLES.filter((r) => canManageRole(actor, r)).map((r) => (
                           <option key={r} value={r}>
@@ -123,7 +123,7 @@ function AddUser({ actor, onDone }: { actor: Role; onDone: () => void }) {
   const [form, setForm] = useState({
     name: "",
     email: "",
-    role: "agent" as Exclude<Role, "system_admin">,
+    role: "agent" as AssignableRole,
     password: "",
   });
   const create = useMutation({
@@ -163,7 +163,7 @@ function AddUser({ actor, onDone }: { actor: Role; onDone: () => void }) {
         label={t("team.role")}
         value={form.role}
         error={fields.errors.role}
-        onChange={(e) => setForm({ ...form, role: e.target.value as Exclude<Role, "system_admin"> })}
+        onChange={(e) => setForm({ ...form, role: e.target.value as AssignableRole })}
       >
         {ROLES.filter((r) => canManageRole(actor, r)).map((r) => (
           <option key={r} value={r}>

@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/client";
-import type { SessionInfo } from "../../api/types";
+import type { SessionInfo, WhatsAppStatus } from "../../api/types";
 import { useToast } from "../../toasts/ToastProvider";
 import { whatsappKeys } from "./keys";
 
@@ -16,7 +16,7 @@ export function useWhatsAppStatus() {
   });
 }
 
-export function sessionOf(session: SessionInfo | { error: string } | undefined): SessionInfo | null {
+export function sessionOf(session: WhatsAppStatus["session"] | undefined): SessionInfo | null {
   return session && "state" in session ? session : null;
 }
 
