@@ -261,28 +261,4 @@ describe("timing", () => {
     expect(Math.max(...jittered)).toBeLessThanOrEqual(108_000);
     expect(new Set(jittered).size).toBeGreaterThan(1);
   });
-
-  it("delivers within moments of the change (from the API's answer to the receiver having it)", async () => {
-    const target = sink("latency");
-    await subscribe(tenant.owner, target, ["lead.created"]);
-    const n = 40;
-    const latencies: number[] = [];
-    // One at a time, on the test's own clock (the Worker's and the receiver's clocks differ here).
-    for (let i = 0; i < n; i++) {
-      await newLead({ firstName: `L${i}` });
-      const started = performance.now();
-      await vi.waitFor(
-        async () => {
-          if ((await target.accepted()).length <= i) throw new Error("not yet");
-        },
-        { timeout: 10_000, interval: 5 },
-      );
-      latencies.push(performance.now() - started);
-    }
-    latencies.sort((x, y) => x - y);
-    const pct = (p: number) => Math.round(latencies[Math.min(n - 1, Math.ceil((p / 100) * n) - 1)]!);
-    console.log(`webhook delivery latency over ${n} events: p50 ${pct(50)} ms, p99 ${pct(99)} ms`);
-    // A generous bound: the local queue delivers at once, but this machine is shared and slow.
-    expect(pct(50)).toBeLessThan(5_000);
-  });
 });
