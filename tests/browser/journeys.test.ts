@@ -356,6 +356,27 @@ describe.sequential("dashboard journeys", () => {
     await agentContext.close();
   });
 
+  it("sign-in attempts past the limit get a 429, and the page says when to try again", async () => {
+    const context = await newContext();
+    const p = await context.newPage();
+    await p.goto(`${stack.baseUrl}/`);
+    const email = "someone-else@example.com";
+    // Five tries per address for one account, then one a minute (worker/auth/rate-limits.ts).
+    for (let i = 0; i < 6; i++) {
+      await p.getByLabel(he["auth.email"]).fill(email);
+      await p.getByLabel(he["auth.password"]).fill(`wrong password ${i}`);
+      const answer = p.waitForResponse((r) => r.url().endsWith("/api/auth/login"));
+      await p.getByRole("button", { name: he["auth.signIn"] }).click();
+      const status = (await answer).status();
+      expect(status).toBe(i < 5 ? 401 : 429);
+    }
+    const prefix = he["auth.tryAgainAt"].split("{time}")[0]!;
+    await expect.poll(() => p.getByText(prefix, { exact: false }).count(), POLL).toBeGreaterThan(0);
+    expect(await p.getByText(prefix, { exact: false }).first().textContent()).toMatch(/\d{1,2}:\d{2}/);
+    await shot(p, "sign-in-429-he");
+    await context.close();
+  });
+
   it("switching to English turns the page left to right and is remembered; every page renders in both languages and at phone width", {
     timeout: 400_000,
   }, async () => {
