@@ -10,7 +10,7 @@ import { gzipSync } from "node:zlib";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messages } from "../../dashboard/src/i18n/messages";
-import { launchChromium } from "./lib/chromium";
+import { launchChromium, newHebrewContext } from "./lib/chromium";
 import { fakeShard } from "./lib/shard";
 import { bootstrap, type LocalStack, startLocalStack } from "./lib/stack";
 
@@ -112,15 +112,8 @@ function toneWav(seconds: number, rate: number): Buffer {
   return Buffer.concat([header, data]);
 }
 
-async function newContext(): Promise<BrowserContext> {
-  const context = await browser.newContext({
-    viewport: { width: 1280, height: 800 },
-    locale: "he-IL",
-    timezoneId: "Asia/Jerusalem",
-  });
-  context.setDefaultTimeout(30_000);
-  context.setDefaultNavigationTimeout(60_000);
-  return context;
+function newContext(): Promise<BrowserContext> {
+  return newHebrewContext(browser);
 }
 
 afterAll(async () => {

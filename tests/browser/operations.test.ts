@@ -12,7 +12,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addDays, zonedInstant, zonedParts } from "../../dashboard/src/format/dates";
 import { messages } from "../../dashboard/src/i18n/messages";
-import { launchChromium } from "./lib/chromium";
+import { launchChromium, newHebrewContext } from "./lib/chromium";
 import { fakeShard } from "./lib/shard";
 import { bootstrap, type LocalStack, startLocalStack } from "./lib/stack";
 
@@ -134,16 +134,9 @@ beforeAll(async () => {
   page = await owner.newPage();
 }, 420_000);
 
-async function newContext(): Promise<BrowserContext> {
-  const context = await browser.newContext({
-    viewport: { width: 1280, height: 800 },
-    locale: "he-IL",
-    // Not the business's zone: what the pages show must follow the business's clock, not the browser's.
-    timezoneId: "America/New_York",
-  });
-  context.setDefaultTimeout(30_000);
-  context.setDefaultNavigationTimeout(60_000);
-  return context;
+/** Not the business's zone: what the pages show must follow the business's clock, not the browser's. */
+function newContext(): Promise<BrowserContext> {
+  return newHebrewContext(browser, "America/New_York");
 }
 
 afterAll(async () => {

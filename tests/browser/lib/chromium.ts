@@ -4,7 +4,7 @@
  * Chromium is a failure, not a skip.
  */
 import { existsSync } from "node:fs";
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, type BrowserContext, chromium } from "playwright-core";
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -26,4 +26,20 @@ export async function launchChromium(): Promise<Browser> {
       "--disable-sync",
     ],
   });
+}
+
+/**
+ * A desktop-sized Hebrew browser context with the journeys' timeouts (generous: these machines run
+ * several stacks at once). `timeZone` is the browser's own clock: a test that must prove pages follow
+ * the business's clock gives another zone than the business's.
+ */
+export async function newHebrewContext(browser: Browser, timeZone = "Asia/Jerusalem"): Promise<BrowserContext> {
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 800 },
+    locale: "he-IL",
+    timezoneId: timeZone,
+  });
+  context.setDefaultTimeout(30_000);
+  context.setDefaultNavigationTimeout(60_000);
+  return context;
 }
