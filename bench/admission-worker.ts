@@ -7,9 +7,9 @@
 import { callAdmission } from "../worker/calls/admission";
 import type { Env } from "../worker/env";
 
-// The Worker's own classes (the BusinessDO with its host). RateLimiterDO is bound in wrangler.toml,
-// which bundles this entry; unused here.
-export { BusinessDO, CallCapacityDO, RateLimiterDO } from "../worker/durable-objects";
+// The Worker's own classes (the BusinessDO with its host). RateLimiterDO and LiveHubDO are bound
+// in wrangler.toml, which bundles this entry; unused here.
+export { BusinessDO, CallCapacityDO, LiveHubDO, RateLimiterDO } from "../worker/durable-objects";
 
 const int = (url: URL, name: string, fallback: number) => Number(url.searchParams.get(name) ?? fallback);
 
