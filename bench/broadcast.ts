@@ -26,6 +26,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
+import { deriveShardSecret } from "../contracts/shard-signing";
 import { freePort } from "../scripts/lib/embedded-postgres";
 import { hashPassword } from "../worker/auth/password";
 import { queueDefinitions } from "../worker/queues/definitions";
@@ -68,7 +69,9 @@ const BASELINE = {
 const PUBLIC_HOST = "bench.edge.test";
 const METRICS_TOKEN = "bench-metrics-token-0123456789";
 const PASSWORD = "bench password 0123456789";
+/** The Worker's master secret; shard 1 holds the key derived from it (per-shard keys, as in production). */
 const SHARD_SECRET = `bench-shard-secret-${crypto.randomUUID()}`;
+const SHARD_1_KEY = await deriveShardSecret(SHARD_SECRET, 1);
 const REPLY_JID = "972509999999@s.whatsapp.net";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SHARD_NODE_DIR = path.resolve(import.meta.dirname, "../shard-node");
@@ -85,7 +88,7 @@ async function startShard(dataDir: string): Promise<{ url: string; stop: () => P
       BAILEYS_SHARD_ID: "1",
       BAILEYS_HOST: "127.0.0.1",
       BAILEYS_PORT: String(port),
-      SHARD_SECRET,
+      SHARD_SECRET: SHARD_1_KEY,
       SHARD_SESSION_DRIVER: "fake",
       SHARD_DATA_DIR: dataDir,
       // Events (our own sends' echoes) are not needed here: they wait in the shard's outbox.
@@ -235,7 +238,7 @@ async function main(): Promise<void> {
     if (connected.status !== 200) throw new Error(`connect failed: ${JSON.stringify(connected)}`);
     const paired = await fetch(`${shard.url}/_fake/sessions/${businessId}/pair`, {
       method: "POST",
-      headers: { Authorization: `Bearer ${SHARD_SECRET}`, "Content-Type": "application/json" },
+      headers: { Authorization: `Bearer ${SHARD_1_KEY}`, "Content-Type": "application/json" },
       body: JSON.stringify({ phoneNumber: "972500000001" }),
     });
     if (!paired.ok) throw new Error(`pairing failed: ${paired.status} ${await paired.text()}`);
@@ -318,7 +321,7 @@ async function main(): Promise<void> {
     const atShard = (
       (await (
         await fetch(`${shard.url}/_fake/sessions/${businessId}/sent`, {
-          headers: { Authorization: `Bearer ${SHARD_SECRET}` },
+          headers: { Authorization: `Bearer ${SHARD_1_KEY}` },
         })
       ).json()) as { sent: { chatJid: string; text: string }[] }
     ).sent;
