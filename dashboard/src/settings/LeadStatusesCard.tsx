@@ -2,20 +2,18 @@
  * The lead book's statuses (admins manage): label and colour of each, new ones with a machine key,
  * and deleting one that is not the default. The leads page's chips and filters read the same list.
  */
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { contract, fromContract } from "../api/client";
 import type { LeadStatus } from "../api/types";
 import { useI18n } from "../i18n/I18nProvider";
+import { leadKeys, useLeadStatuses } from "../leads/hooks/useLeads";
 import { useCan } from "../permissions/useCan";
 import { useToast } from "../toasts/ToastProvider";
 import { ConfirmDialog } from "../ui/ConfirmDialog";
 import { Field } from "../ui/Field";
 import { useFieldErrors } from "../ui/fieldErrors";
 import { StatusChip } from "../ui/StatusChip";
-
-/** The leads page's key for the same list, so a change here shows there at once. */
-const statusesKey = ["lead-statuses"] as const;
 
 export function LeadStatusesCard() {
   const { t } = useI18n();
@@ -24,13 +22,10 @@ export function LeadStatusesCard() {
   const queryClient = useQueryClient();
   const fields = useFieldErrors();
   const manage = can("lead_statuses.manage");
-  const statuses = useQuery({
-    queryKey: statusesKey,
-    queryFn: () => fromContract(contract.GET("/api/lead-statuses")),
-  });
+  const statuses = useLeadStatuses();
   const [form, setForm] = useState({ key: "", label: "", color: "#64748b" });
   const [deleting, setDeleting] = useState<LeadStatus | null>(null);
-  const refresh = () => queryClient.invalidateQueries({ queryKey: statusesKey });
+  const refresh = () => queryClient.invalidateQueries({ queryKey: leadKeys.statuses });
   const create = useMutation({
     mutationFn: () => fromContract(contract.POST("/api/lead-statuses", { body: form })),
     onSuccess: async () => {
