@@ -9,7 +9,14 @@ import { createApiClient } from "../../../contracts/api/client";
 import type { components } from "../../../contracts/api/schema";
 import { errorFromBody } from "./errors";
 import type { BodyOf } from "./models";
-import type { LeadInput, LeadListQuery, SettingsInput, SetupInput } from "./types";
+import type {
+  ConversationListQuery,
+  ConversationStatus,
+  LeadInput,
+  LeadListQuery,
+  SettingsInput,
+  SetupInput,
+} from "./types";
 
 /** The generated typed client: new pages call it directly (paths, params and answers from the contract). */
 export const contract = createApiClient();
@@ -136,8 +143,40 @@ export const api = {
     connect: () => fromContract(contract.POST("/api/whatsapp/connect")),
     logout: () => fromContract(contract.POST("/api/whatsapp/logout")),
     resumeSends: () => fromContract(contract.POST("/api/whatsapp/sends/resume")),
-    conversations: (cursor?: string) =>
-      fromContract(contract.GET("/api/whatsapp/conversations", { params: { query: { limit: 50, cursor } } })),
+    /** The inbox list: a view (mine / unassigned / all, or one agent's), a status, a search. */
+    conversations: (query: ConversationListQuery, signal?: AbortSignal) =>
+      fromContract(contract.GET("/api/whatsapp/conversations", { params: { query: { limit: 50, ...query } }, signal })),
+    conversation: (id: number) =>
+      fromContract(contract.GET("/api/whatsapp/conversations/{id}", { params: { path: { id } } })),
+    setAssignee: (id: number, userId: number | null) =>
+      fromContract(
+        contract.PUT("/api/whatsapp/conversations/{id}/assignee", { params: { path: { id } }, body: { userId } }),
+      ),
+    setStatus: (id: number, status: ConversationStatus, snoozedUntil?: string) =>
+      fromContract(
+        contract.PUT("/api/whatsapp/conversations/{id}/status", {
+          params: { path: { id } },
+          body: status === "snoozed" ? { status, snoozedUntil } : { status },
+        }),
+      ),
+    notes: (id: number) =>
+      fromContract(contract.GET("/api/whatsapp/conversations/{id}/notes", { params: { path: { id } } })),
+    addNote: (id: number, body: string) =>
+      fromContract(contract.POST("/api/whatsapp/conversations/{id}/notes", { params: { path: { id } }, body: { body } })),
+    cannedReplies: () => fromContract(contract.GET("/api/whatsapp/canned-replies")),
+    createCannedReply: (body: { shortcut: string; body: string }) =>
+      fromContract(contract.POST("/api/whatsapp/canned-replies", { body })),
+    updateCannedReply: (id: number, body: { shortcut?: string; body?: string }) =>
+      fromContract(contract.PATCH("/api/whatsapp/canned-replies/{id}", { params: { path: { id } }, body })),
+    deleteCannedReply: (id: number) =>
+      fromContract(contract.DELETE("/api/whatsapp/canned-replies/{id}", { params: { path: { id } } })),
+    /** A canned reply's body with this conversation's lead and business filled in. */
+    renderCannedReply: (conversationId: number, cannedId: number) =>
+      fromContract(
+        contract.POST("/api/whatsapp/conversations/{id}/canned-replies/{cannedId}/render", {
+          params: { path: { id: conversationId, cannedId } },
+        }),
+      ),
     messages: (id: number) =>
       fromContract(
         contract.GET("/api/whatsapp/conversations/{id}/messages", { params: { path: { id }, query: { limit: 100 } } }),

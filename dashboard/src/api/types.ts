@@ -32,6 +32,10 @@ export type WhatsAppStatus = JsonOf<"/api/whatsapp/status", "get">;
  */
 export type SessionInfo = Schemas["WhatsAppSession"];
 export type Conversation = Schemas["Conversation"];
+export type ConversationStatus = Conversation["status"];
+export type ConversationListQuery = Omit<QueryOf<"/api/whatsapp/conversations", "get">, "limit" | "cursor">;
+export type ConversationNote = JsonOf<"/api/whatsapp/conversations/{id}/notes", "get">["notes"][number];
+export type CannedReply = JsonOf<"/api/whatsapp/canned-replies", "get">["cannedReplies"][number];
 export type Message = Schemas["Message"];
 export type MessageStatus = Message["status"];
 

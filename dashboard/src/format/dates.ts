@@ -97,3 +97,21 @@ export function formatDuration(seconds: number | null | undefined): string {
   const s = String(seconds % 60).padStart(2, "0");
   return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
 }
+
+/**
+ * A span of time for people, in its two largest units: "45 sec", "4 min", "2 hr 10 min", "3 days 4 hr"
+ * (Intl's short unit names, in the UI's language).
+ */
+export function formatElapsed(seconds: number | null | undefined, locale: Locale): string {
+  if (seconds === null || seconds === undefined) return "—";
+  const unit = (value: number, name: "second" | "minute" | "hour" | "day") =>
+    new Intl.NumberFormat(intlLocale(locale), { style: "unit", unit: name, unitDisplay: "short" }).format(value);
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return unit(s, "second");
+  const minutes = Math.floor(s / 60);
+  if (minutes < 60) return unit(minutes, "minute");
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return minutes % 60 ? `${unit(hours, "hour")} ${unit(minutes % 60, "minute")}` : unit(hours, "hour");
+  const days = Math.floor(hours / 24);
+  return hours % 24 ? `${unit(days, "day")} ${unit(hours % 24, "hour")}` : unit(days, "day");
+}

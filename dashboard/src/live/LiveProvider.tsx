@@ -32,6 +32,13 @@ export function applyLiveFrame(invalidate: Invalidate, frame: LiveFrame): void {
     case "inbox":
       invalidate(inboxKeys.all);
       return;
+    case "conversation":
+      // Assigned, status changed (a customer's message reopening it too) or a note added: the lists
+      // filter on both, the header shows them, the thread shows the notes.
+      invalidate(inboxKeys.conversations());
+      invalidate(inboxKeys.conversation(frame.conversationId));
+      invalidate(inboxKeys.notes(frame.conversationId));
+      return;
     case "outbound":
       // A sent or failed message moves the inbox, and the broadcast or scheduled message it belongs to.
       invalidate(inboxKeys.all);

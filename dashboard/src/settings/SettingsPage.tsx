@@ -1,7 +1,7 @@
 /**
  * Settings (owner edits, admin reads): the business profile, working hours, quiet hours, WhatsApp
  * limits, the outbound call cap, the appointment reminder template with the API's rendered preview,
- * and the lead statuses (admins manage).
+ * the lead statuses and the inbox's canned replies (admins manage both).
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useState } from "react";
@@ -14,6 +14,7 @@ import { useToast } from "../toasts/ToastProvider";
 import { Field, TextAreaField } from "../ui/Field";
 import { useFieldErrors } from "../ui/fieldErrors";
 import { BusinessProfileCard } from "./BusinessProfileCard";
+import { CannedRepliesCard } from "./CannedRepliesCard";
 import { LeadStatusesCard } from "./LeadStatusesCard";
 
 const DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
@@ -40,6 +41,7 @@ export default function SettingsPage() {
       {settings.data ? <SettingsForm settings={settings.data.settings} /> : <p>{t("common.loading")}</p>}
       <ReminderTemplate />
       <LeadStatusesCard />
+      <CannedRepliesCard />
     </section>
   );
 }

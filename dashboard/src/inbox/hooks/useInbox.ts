@@ -3,10 +3,35 @@ import { useCallback, useState } from "react";
 import { api } from "../../api/client";
 import type { Message } from "../../api/types";
 import { useMe } from "../../auth/hooks/useMe";
+import type { ConversationFilters } from "../utils/filters";
 import { inboxKeys } from "./keys";
 
-export function useConversations() {
-  return useQuery({ queryKey: inboxKeys.conversations(), queryFn: () => api.whatsapp.conversations() });
+/** The list as filtered; the previous answer stays on screen while a new filter or search loads. */
+export function useConversations(filters: ConversationFilters) {
+  return useQuery({
+    queryKey: inboxKeys.conversationList(filters),
+    queryFn: ({ signal }) =>
+      api.whatsapp.conversations(
+        {
+          view: filters.view,
+          assigneeId: filters.assigneeId,
+          status: filters.status === "all" ? undefined : filters.status,
+          q: filters.q,
+        },
+        signal,
+      ),
+    placeholderData: (previous) => previous,
+  });
+}
+
+/** One conversation (header, assignee, status, times) whether or not the filtered list holds it. */
+export function useConversation(conversationId: number | undefined) {
+  return useQuery({
+    queryKey: inboxKeys.conversation(conversationId ?? 0),
+    queryFn: () => api.whatsapp.conversation(conversationId!),
+    enabled: conversationId !== undefined,
+    select: (data) => data.conversation,
+  });
 }
 
 export function useThread(conversationId: number | undefined) {
@@ -23,7 +48,10 @@ export function useMarkRead() {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: api.whatsapp.markRead,
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: inboxKeys.conversations() }),
+    onSuccess: (_res, conversationId) => {
+      void queryClient.invalidateQueries({ queryKey: inboxKeys.conversations() });
+      void queryClient.invalidateQueries({ queryKey: inboxKeys.conversation(conversationId) });
+    },
   });
 }
 

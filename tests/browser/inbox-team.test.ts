@@ -1,0 +1,391 @@
+/**
+ * Working the inbox as a team, in a real browser against the real local stack (scripts/dev.ts with
+ * the fake WhatsApp driver): an agent takes a customer's conversation, leaves the team a private
+ * note, answers with a canned reply typed as `/`, resolves it, and sees it reopen live when the
+ * customer writes again; search finds it by Hebrew text and by part of the phone. The owner keeps
+ * the canned replies in settings and gives conversations to agents. Screenshots (Hebrew, English,
+ * a 390 px phone) go to /tmp/inbox-shots/ (INBOX_SHOTS to change).
+ */
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { messages } from "../../dashboard/src/i18n/messages";
+import { launchChromium, newHebrewContext } from "./lib/chromium";
+import { fakeShard } from "./lib/shard";
+import { bootstrap, type LocalStack, startLocalStack } from "./lib/stack";
+
+const he = messages.he;
+const en = messages.en;
+const SHOTS = process.env.INBOX_SHOTS ?? "/tmp/inbox-shots";
+const PASSWORD = "browser-pass-123";
+const OWNER = "owner@example.com";
+const AGENT = "agent@example.com";
+const AGENT_NAME = "נועה הסוכנת";
+const BUSINESS_ID = 1;
+/** 052-765-4321 in Israel's national format. */
+const CUSTOMER_JID = "972527654321@s.whatsapp.net";
+const CUSTOMER = "רונית";
+const POLL = { timeout: 20_000 };
+
+let stack: LocalStack;
+let browser: Browser;
+let ownerContext: BrowserContext;
+let agentContext: BrowserContext;
+let owner: Page;
+let agent: Page;
+let conversationId = 0;
+
+/** The same check as journeys.test.ts: does the page scroll sideways, and what sticks out. */
+const PAGE_OVERFLOW = `(() => {
+  const root = document.documentElement;
+  const clippedByAncestor = (el) => {
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      if (getComputedStyle(p).overflowX !== "visible") return true;
+    }
+    return false;
+  };
+  const outside = [...document.querySelectorAll("body *")]
+    .filter((el) => {
+      const r = el.getBoundingClientRect();
+      const partlyOut = (r.right > root.clientWidth + 0.5 && r.left < root.clientWidth) || (r.left < -0.5 && r.right > 0);
+      return r.width > 0 && partlyOut && !clippedByAncestor(el);
+    })
+    .slice(0, 5)
+    .map((el) => el.tagName.toLowerCase() + "." + el.className + " (" + Math.round(el.getBoundingClientRect().width) + " px)");
+  return { scrollsSideways: root.scrollWidth > root.clientWidth, outside };
+})()`;
+
+async function shot(p: Page, name: string) {
+  await expect
+    .poll(() => p.getByText(new RegExp(`^(${he["common.loading"]}|${en["common.loading"]})$`)).count(), POLL)
+    .toBe(0);
+  await p.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: false });
+}
+
+async function signIn(p: Page, email: string) {
+  await p.goto(`${stack.baseUrl}/`);
+  await p.getByLabel(he["auth.email"]).fill(email);
+  await p.getByLabel(he["auth.password"]).fill(PASSWORD);
+  await p.getByRole("button", { name: he["auth.signIn"] }).click();
+  await p.getByRole("heading", { name: he["leads.title"] }).waitFor();
+}
+
+async function customerWrites(text: string) {
+  await fakeShard(stack, "POST", `/sessions/${BUSINESS_ID}/inbound`, {
+    messages: [{ chatJid: CUSTOMER_JID, messageId: `in-${Date.now()}-${Math.random()}`, pushName: CUSTOMER, text }],
+  });
+}
+
+async function sentToCustomer(): Promise<{ text?: string }[]> {
+  return (await fakeShard(stack, "GET", `/sessions/${BUSINESS_ID}/sent`)).sent as { text?: string }[];
+}
+
+/** The conversation's row in the list (by its id). */
+const row = (p: Page) => p.getByTestId("conversation-list").locator(`[data-conversation-id="${conversationId}"]`);
+
+beforeAll(async () => {
+  await mkdir(SHOTS, { recursive: true });
+  browser = await launchChromium();
+  stack = await startLocalStack();
+  await bootstrap(stack, { adminEmail: "admin@example.com", business: "מספרת דנה", ownerEmail: OWNER, password: PASSWORD });
+  ownerContext = await newHebrewContext(browser);
+  owner = await ownerContext.newPage();
+  await signIn(owner, OWNER);
+  const headers = { origin: stack.baseUrl };
+  const created = await owner.request.post(`${stack.baseUrl}/api/users`, {
+    data: { email: AGENT, name: AGENT_NAME, role: "agent", password: PASSWORD },
+    headers,
+  });
+  expect(created.status()).toBe(201);
+  // WhatsApp connected: the owner asks for a session and the fake phone pairs it.
+  expect((await owner.request.post(`${stack.baseUrl}/api/whatsapp/connect`, { headers })).ok()).toBe(true);
+  await expect
+    .poll(async () => {
+      await fakeShard(stack, "POST", `/sessions/${BUSINESS_ID}/pair`, { phoneNumber: "972541112233" }).catch(() => null);
+      const status = await owner.request.get(`${stack.baseUrl}/api/whatsapp/status`);
+      return ((await status.json()) as { session?: { state?: string } }).session?.state;
+    }, POLL)
+    .toBe("open");
+  agentContext = await newHebrewContext(browser);
+  agent = await agentContext.newPage();
+  await signIn(agent, AGENT);
+}, 420_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+}, 60_000);
+
+describe.sequential("working the inbox as a team", () => {
+  it("the owner keeps canned replies in settings, with the template variables listed", async () => {
+    await owner.goto(`${stack.baseUrl}/settings`);
+    const card = owner.getByTestId("canned-replies-card");
+    await card.getByRole("heading", { name: he["canned.title"] }).waitFor();
+    await card.getByText(he["canned.empty"]).waitFor();
+    const form = card.getByRole("form", { name: he["canned.new"] });
+    // A shortcut the API refuses is named on its field.
+    await form.getByLabel(he["canned.shortcut"]).fill("שעות");
+    await form.getByLabel(he["canned.body"]).fill("x");
+    await form.getByRole("button", { name: he["canned.add"] }).click();
+    await expect.poll(() => form.locator(".field-error").count(), POLL).toBeGreaterThan(0);
+
+    await form.getByLabel(he["canned.shortcut"]).fill("hours");
+    await form.getByLabel(he["canned.body"]).fill("שלום ");
+    await form.getByRole("button", { name: "{first_name}" }).click();
+    await form.getByLabel(he["canned.body"]).press("End");
+    await form.getByLabel(he["canned.body"]).pressSequentially(", אנחנו פתוחים א׳–ה׳ 09:00–18:00.");
+    expect(await form.getByLabel(he["canned.body"]).inputValue()).toBe(
+      "שלום {first_name}, אנחנו פתוחים א׳–ה׳ 09:00–18:00.",
+    );
+    await form.getByRole("button", { name: he["canned.add"] }).click();
+    await card.getByTestId("canned-row").filter({ hasText: "/hours" }).waitFor();
+    // A second one, to show the popover filtering.
+    await form.getByLabel(he["canned.shortcut"]).fill("address");
+    await form.getByLabel(he["canned.body"]).fill("אנחנו ברחוב הרצל 12, תל אביב.");
+    await form.getByRole("button", { name: he["canned.add"] }).click();
+    await expect.poll(() => card.getByTestId("canned-row").count(), POLL).toBe(2);
+    // Edit keeps the shortcut and changes the text.
+    const addressRow = card.getByTestId("canned-row").filter({ hasText: "/address" });
+    await addressRow.getByRole("button", { name: he["common.edit"] }).click();
+    const editForm = card.getByRole("form", { name: he["canned.editing"].replace("{shortcut}", "address") });
+    await editForm.getByLabel(he["canned.body"]).fill("אנחנו ברחוב הרצל 14, תל אביב.");
+    await editForm.getByRole("button", { name: he["common.save"] }).click();
+    await card.getByTestId("canned-row").filter({ hasText: "הרצל 14" }).waitFor();
+    await card.scrollIntoViewIfNeeded();
+    await shot(owner, "settings-canned-he");
+  });
+
+  it("an agent takes a customer's new conversation and finds it under Mine", async () => {
+    const first = `שלום, אפשר לקבוע תור לתספורת ביום שלישי? ${Date.now()}`;
+    await agent.goto(`${stack.baseUrl}/inbox`);
+    await expect.poll(() => agent.getByTestId("live-status").getAttribute("data-live"), POLL).toBe("open");
+    await customerWrites(first);
+    const item = agent.getByTestId("conversation").filter({ hasText: CUSTOMER });
+    await item.waitFor();
+    conversationId = Number(await item.getAttribute("data-conversation-id"));
+    expect(conversationId).toBeGreaterThan(0);
+
+    // Not under Mine yet; under Unassigned.
+    const views = agent.getByRole("group", { name: he["inbox.view.label"] });
+    await views.getByRole("button", { name: he["inbox.view.mine"] }).click();
+    await expect.poll(() => row(agent).count(), POLL).toBe(0);
+    await views.getByRole("button", { name: he["inbox.view.unassigned"] }).click();
+    await row(agent).waitFor();
+    await row(agent).click();
+    await agent.getByTestId("thread").getByText(first).waitFor();
+
+    const assignee = agent.getByTestId("assignee");
+    expect(await assignee.textContent()).toContain(he["inbox.unassigned"]);
+    await assignee.getByRole("button", { name: he["inbox.assignToMe"] }).click();
+    await expect.poll(() => assignee.textContent(), POLL).toContain(AGENT_NAME);
+    // It leaves Unassigned and shows under Mine, with the agent's name on it.
+    await expect.poll(() => row(agent).count(), POLL).toBe(0);
+    await views.getByRole("button", { name: he["inbox.view.mine"] }).click();
+    await row(agent).waitFor();
+    expect(await row(agent).getByTestId("conversation-assignee").textContent()).toContain(AGENT_NAME);
+  });
+
+  it("a private note shows in the thread, set apart, and nothing reaches the customer", async () => {
+    const before = (await sentToCustomer()).length;
+    const noteText = `לקוחה ותיקה, לתת עדיפות לשעות הבוקר ${Date.now()}`;
+    await agent.getByTestId("mode-note").click();
+    await agent.getByLabel(he["inbox.noteLabel"]).fill(noteText);
+    await agent.getByRole("button", { name: he["inbox.addNote"] }).click();
+    const note = agent.getByTestId("thread").getByTestId("note").filter({ hasText: noteText });
+    await note.waitFor();
+    expect(await note.textContent()).toContain(he["inbox.note.label"]);
+    expect(await note.textContent()).toContain(AGENT_NAME);
+    // Visually apart from every message: its own (amber) background.
+    const noteBg = await note.evaluate((el) => getComputedStyle(el).backgroundColor);
+    const messageBg = await agent
+      .getByTestId("thread")
+      .locator("li.bubble:not(.note)")
+      .first()
+      .evaluate((el) => getComputedStyle(el).backgroundColor);
+    expect(noteBg).not.toBe(messageBg);
+    expect(noteBg).toBe("rgb(255, 244, 214)");
+    // Nothing was sent for it: the fake phone saw no new message, and none with its text.
+    const sent = await sentToCustomer();
+    expect(sent.length).toBe(before);
+    expect(sent.some((m) => m.text?.includes("לקוחה ותיקה"))).toBe(false);
+    // The owner's tab shows it too (live), as a note.
+    await owner.goto(`${stack.baseUrl}/inbox/${conversationId}`);
+    await owner.getByTestId("thread").getByTestId("note").filter({ hasText: noteText }).waitFor();
+  });
+
+  it("typing / opens the canned replies; the chosen one goes to the customer rendered, once", async () => {
+    await agent.getByTestId("mode-reply").click();
+    const box = agent.getByLabel(he["inbox.reply"]);
+    await box.fill("");
+    await box.pressSequentially("/");
+    const popover = agent.getByTestId("canned-popover");
+    await popover.waitFor();
+    await expect.poll(() => popover.getByRole("option").count(), POLL).toBe(2);
+    await shot(agent, "inbox-canned-he");
+    // Filtered as one types; Escape closes it, and leaves the text alone.
+    await box.pressSequentially("ho");
+    await expect.poll(() => popover.getByRole("option").count(), POLL).toBe(1);
+    await box.press("Escape");
+    await expect.poll(() => popover.count(), POLL).toBe(0);
+    expect(await box.inputValue()).toBe("/ho");
+    // Typing again opens it; arrows and Enter pick.
+    await box.press("Backspace");
+    await box.press("Backspace");
+    await expect.poll(() => popover.getByRole("option").count(), POLL).toBe(2);
+    await box.press("ArrowDown");
+    await box.press("ArrowUp");
+    const active = popover.getByRole("option", { selected: true });
+    const activeShortcut = (await active.locator(".canned-shortcut").textContent())?.trim();
+    await box.pressSequentially("hou");
+    await expect.poll(() => popover.getByRole("option", { selected: true }).textContent(), POLL).toContain("/hours");
+    expect(activeShortcut).toMatch(/^\/(hours|address)$/);
+    await box.press("Enter");
+    const rendered = `שלום ${CUSTOMER}, אנחנו פתוחים א׳–ה׳ 09:00–18:00.`;
+    await expect.poll(() => box.inputValue(), POLL).toBe(rendered);
+    await expect.poll(() => popover.count(), POLL).toBe(0);
+    await agent.getByRole("button", { name: he["inbox.send"] }).click();
+    await agent
+      .getByTestId("thread")
+      .locator("li.bubble.from-me:not(.pending)", { hasText: rendered })
+      .locator('[data-status="sent"], [data-status="delivered"], [data-status="read"]')
+      .waitFor({ timeout: 30_000 });
+    expect((await sentToCustomer()).filter((m) => m.text === rendered)).toHaveLength(1);
+    // A click picks too.
+    await box.pressSequentially("/addr");
+    await popover.getByRole("option", { name: /address/ }).click();
+    await expect.poll(() => box.inputValue(), POLL).toBe("אנחנו ברחוב הרצל 14, תל אביב.");
+    await box.fill("");
+  });
+
+  it("resolving takes it out of the Open list; the customer's next message reopens it live", async () => {
+    await agent.goto(`${stack.baseUrl}/inbox/${conversationId}?view=mine`);
+    await row(agent).waitFor();
+    const status = agent.locator(".thread-head").getByTestId("conversation-status");
+    await expect.poll(() => status.getAttribute("data-status"), POLL).toBe("open");
+    await agent.getByRole("button", { name: he["inbox.resolve"] }).click();
+    await expect.poll(() => status.getAttribute("data-status"), POLL).toBe("resolved");
+    // The list shows open conversations by default: it is gone from there...
+    await expect.poll(() => row(agent).count(), POLL).toBe(0);
+    // ...and is under Resolved, with its resolution time in the header.
+    await agent.getByLabel(he["inbox.filter.status"]).selectOption("resolved");
+    await row(agent).waitFor();
+    await agent.getByTestId("conversation-times").getByText(he["inbox.resolution"]).waitFor();
+    await agent.getByLabel(he["inbox.filter.status"]).selectOption("open");
+    await expect.poll(() => row(agent).count(), POLL).toBe(0);
+
+    // The customer writes again: the open page shows it back in the Open list, reopened, without a reload.
+    const again = `עוד שאלה: יש חניה ליד? ${Date.now()}`;
+    await customerWrites(again);
+    await row(agent).waitFor();
+    await expect.poll(() => status.getAttribute("data-status"), POLL).toBe("open");
+    await agent.getByTestId("thread").getByText(again).waitFor();
+  });
+
+  it("snoozing until tomorrow morning shows when it comes back; mark pending and reopen", async () => {
+    await agent.getByTestId("snooze").locator("summary").click();
+    await agent.getByRole("button", { name: new RegExp(he["inbox.snooze.tomorrow"]) }).click();
+    const status = agent.locator(".thread-head").getByTestId("conversation-status");
+    await expect.poll(() => status.getAttribute("data-status"), POLL).toBe("snoozed");
+    // "Snoozed until <tomorrow> 9:00" on the business's clock.
+    expect(await status.textContent()).toMatch(/9:00/);
+    await agent.getByRole("button", { name: he["inbox.reopen"] }).click();
+    await expect.poll(() => status.getAttribute("data-status"), POLL).toBe("open");
+    await agent.getByRole("button", { name: he["inbox.markPending"] }).click();
+    await expect.poll(() => status.getAttribute("data-status"), POLL).toBe("pending");
+    await agent.getByRole("button", { name: he["inbox.reopen"] }).click();
+    await expect.poll(() => status.getAttribute("data-status"), POLL).toBe("open");
+  });
+
+  it("search finds the conversation by Hebrew message text (showing the hit) and by part of the phone", async () => {
+    await agent.goto(`${stack.baseUrl}/inbox?status=all`);
+    const search = agent.getByLabel(he["inbox.search"]);
+    await search.fill("לתספורת");
+    const hit = row(agent);
+    await hit.getByTestId("conversation-match").waitFor();
+    expect(await hit.getByTestId("conversation-match").textContent()).toContain("לתספורת");
+    expect(await hit.locator("mark").first().textContent()).toBe("לתספורת");
+    await search.fill("חתול-סגול-שלא-נכתב");
+    await expect.poll(() => agent.getByTestId("conversation").count(), POLL).toBe(0);
+    await agent.getByText(he["inbox.emptyFiltered"]).waitFor();
+    await search.fill("7654321");
+    await row(agent).waitFor();
+    // The search is in the address: a reload keeps it.
+    await expect.poll(() => agent.url(), POLL).toContain("q=7654321");
+    await agent.reload();
+    await row(agent).waitFor();
+    expect(await agent.getByLabel(he["inbox.search"]).inputValue()).toBe("7654321");
+  });
+
+  it("the owner gives the conversation to any agent and filters the list by agent", async () => {
+    await owner.goto(`${stack.baseUrl}/inbox/${conversationId}?status=all`);
+    const select = owner.getByTestId("assignee-select");
+    await select.waitFor();
+    await expect.poll(() => select.locator("option:checked").textContent(), POLL).toBe(AGENT_NAME);
+    // Unassign, then give it back to the agent.
+    await select.selectOption({ label: he["inbox.unassigned"] });
+    await expect.poll(() => row(owner).getByTestId("conversation-assignee").count(), POLL).toBe(0);
+    await select.selectOption({ label: AGENT_NAME });
+    await row(owner).getByTestId("conversation-assignee").waitFor();
+    await owner.getByLabel(he["inbox.filter.agent"]).selectOption({ label: AGENT_NAME });
+    await row(owner).waitFor();
+    await expect.poll(() => owner.url(), POLL).toMatch(/assignee=\d+/);
+  });
+
+  it("screenshots: Hebrew and English desktop, and a 390 px phone that never scrolls sideways", {
+    timeout: 300_000,
+  }, async () => {
+    // A note in view and the canned popover open, in Hebrew...
+    await agent.goto(`${stack.baseUrl}/inbox/${conversationId}?status=all`);
+    await agent.getByTestId("thread").getByTestId("note").first().waitFor();
+    await agent.getByLabel(he["inbox.reply"]).pressSequentially("/");
+    await agent.getByTestId("canned-popover").getByRole("option").first().waitFor();
+    await shot(agent, "inbox-note-canned-he");
+    await agent.getByLabel(he["inbox.reply"]).fill("");
+    await agent.getByTestId("snooze").locator("summary").click();
+    await shot(agent, "inbox-snooze-he");
+    await agent.keyboard.press("Escape");
+
+    // ...and in English (left to right), for the owner (the admin's assignee picker).
+    await owner.getByRole("button", { name: "English" }).first().click();
+    await owner.goto(`${stack.baseUrl}/inbox/${conversationId}?status=all`);
+    await owner.getByTestId("thread").getByTestId("note").first().waitFor();
+    await owner.getByLabel(en["inbox.reply"]).pressSequentially("/");
+    await owner.getByTestId("canned-popover").getByRole("option").first().waitFor();
+    expect(await owner.evaluate("document.documentElement.dir")).toBe("ltr");
+    await shot(owner, "inbox-note-canned-en");
+    await owner.getByLabel(en["inbox.reply"]).fill("");
+    await owner.goto(`${stack.baseUrl}/settings`);
+    await owner.getByTestId("canned-replies-card").scrollIntoViewIfNeeded();
+    await shot(owner, "settings-canned-en");
+    await owner.getByRole("button", { name: "עברית" }).first().click();
+
+    // A phone: the list, the thread with the note and the popover, and the settings card.
+    const phone = await ownerContext.newPage();
+    await phone.setViewportSize({ width: 390, height: 844 });
+    const noOverflow = async (what: string) =>
+      expect(await phone.evaluate(PAGE_OVERFLOW), `${what} on a 390 px phone`).toEqual({
+        scrollsSideways: false,
+        outside: [],
+      });
+    await phone.goto(`${stack.baseUrl}/inbox?status=all`);
+    await row(phone).waitFor();
+    await shot(phone, "inbox-list-phone-he");
+    await noOverflow("the conversation list");
+    await phone.goto(`${stack.baseUrl}/inbox/${conversationId}?status=all`);
+    await phone.getByTestId("thread").getByTestId("note").first().waitFor();
+    await phone.getByLabel(he["inbox.reply"]).pressSequentially("/");
+    await phone.getByTestId("canned-popover").getByRole("option").first().waitFor();
+    await shot(phone, "inbox-note-canned-phone-he");
+    await noOverflow("the thread with the canned replies open");
+    await phone.getByLabel(he["inbox.reply"]).fill("");
+    await phone.getByTestId("snooze").locator("summary").click();
+    await shot(phone, "inbox-snooze-phone-he");
+    await noOverflow("the snooze menu");
+    await phone.goto(`${stack.baseUrl}/settings`);
+    await phone.getByTestId("canned-replies-card").scrollIntoViewIfNeeded();
+    await shot(phone, "settings-canned-phone-he");
+    await noOverflow("the settings page");
+    await phone.close();
+  });
+});
