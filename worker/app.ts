@@ -18,6 +18,7 @@ import { broadcastRoutes } from "./routes/broadcasts";
 import { businessRoutes } from "./routes/business";
 import { callRoutes } from "./routes/calls";
 import { campaignRoutes } from "./routes/campaigns";
+import { cannedReplyRoutes } from "./routes/canned-replies";
 import { healthRoutes } from "./routes/health";
 import { leadStatusRoutes } from "./routes/lead-statuses";
 import { leadRoutes } from "./routes/leads";
@@ -33,7 +34,9 @@ import { userRoutes } from "./routes/users";
 import { webhookRoutes } from "./routes/webhooks";
 import { whatsappRoutes } from "./routes/whatsapp";
 import { whatsappAdminRoutes } from "./routes/whatsapp-admin";
+import { whatsappConversationRoutes } from "./routes/whatsapp-conversations";
 import { whatsappMediaRoutes } from "./routes/whatsapp-media";
+import { whatsappNoteRoutes } from "./routes/whatsapp-notes";
 
 export function createApp(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
@@ -86,7 +89,10 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/", leadRoutes);
   app.route("/", callRoutes);
   app.route("/", shardEventRoutes);
+  app.route("/", whatsappConversationRoutes);
   app.route("/", whatsappRoutes);
+  app.route("/", whatsappNoteRoutes);
+  app.route("/", cannedReplyRoutes);
   app.route("/", whatsappMediaRoutes);
   app.route("/", whatsappAdminRoutes);
   app.route("/", campaignRoutes);

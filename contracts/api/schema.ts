@@ -6514,6 +6514,715 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/whatsapp/conversations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The inbox: conversations by last activity, with unread counts; views, status filter and search
+         * @description Permission: `whatsapp.read`.
+         *
+         *     API key scopes: `messages:read`, `messages:send`, `conversations:assign`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    cursor?: string;
+                    /** @description all (default); mine: assigned to the caller; unassigned */
+                    view?: "all" | "mine" | "unassigned";
+                    /** @description Only conversations assigned to this user (with view=all) */
+                    assigneeId?: number;
+                    /** @description Only this status; none = every status */
+                    status?: "open" | "pending" | "resolved" | "snoozed";
+                    /** @description Search message text, the contact's display name, and the lead's name and phone (any script; a phone matches by its digits, with or without the leading 0). Each result then carries `match`. */
+                    q?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of conversations */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            conversations: components["schemas"]["Conversation"][];
+                            unreadTotal: number;
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Refused input (each refused field is named in details.fields): validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/whatsapp/conversations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One conversation: status, assignee, response times
+         * @description Permission: `whatsapp.read`.
+         *
+         *     API key scopes: `messages:read`, `messages:send`, `conversations:assign`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The conversation */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            conversation: components["schemas"]["Conversation"];
+                        };
+                    };
+                };
+                /** @description Refused input (each refused field is named in details.fields): validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description No such resource in this business: not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "not_found";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/whatsapp/conversations/{id}/assignee": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Assign a conversation to a user of the business, or unassign it (null)
+         * @description Anyone who may send may take an unassigned conversation (their own id) or give up their own (null). Assigning someone else, or taking one assigned to someone else, needs `whatsapp.assign`. `userId` must be an active user of the business.
+         *
+         *     Permission: `whatsapp.send`.
+         *
+         *     API key scopes: `messages:send`, `conversations:assign`.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        userId: number | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description The conversation, assigned */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            conversation: components["schemas"]["Conversation"];
+                        };
+                    };
+                };
+                /** @description Refused input (each refused field is named in details.fields): bad_request, validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "bad_request" | "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description No such resource in this business: not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "not_found";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Body larger than this route accepts: payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "payload_too_large";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Content type this route does not accept: unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unsupported_media_type";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/whatsapp/conversations/{id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a conversation's status: open, pending, resolved, or snoozed until a time
+         * @description Resolving records the resolution time and sends `conversation.resolved`. A snoozed conversation is open again once `snoozedUntil` passes; a new customer message reopens pending, resolved and snoozed ones.
+         *
+         *     Permission: `whatsapp.send`.
+         *
+         *     API key scopes: `messages:send`, `conversations:assign`.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "open" | "pending" | "resolved" | "snoozed";
+                        /**
+                         * Format: date-time
+                         * @description Required with snoozed (a future time); refused otherwise
+                         */
+                        snoozedUntil?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The conversation, with its new status */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            conversation: components["schemas"]["Conversation"];
+                        };
+                    };
+                };
+                /** @description Refused input (each refused field is named in details.fields): bad_request, validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "bad_request" | "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description No such resource in this business: not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "not_found";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Body larger than this route accepts: payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "payload_too_large";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Content type this route does not accept: unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unsupported_media_type";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/whatsapp/connect": {
         parameters: {
             query?: never;
@@ -6663,7 +7372,7 @@ export interface paths {
          * The session's state (QR and pairing code only for whatsapp.manage), shard, move and send pause
          * @description Permission: `whatsapp.read`.
          *
-         *     API key scopes: `messages:read`, `messages:send`.
+         *     API key scopes: `messages:read`, `messages:send`, `conversations:assign`.
          */
         get: {
             parameters: {
@@ -7063,150 +7772,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/whatsapp/conversations": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The inbox: conversations by last activity, with unread counts
-         * @description Permission: `whatsapp.read`.
-         *
-         *     API key scopes: `messages:read`, `messages:send`.
-         */
-        get: {
-            parameters: {
-                query?: {
-                    limit?: number;
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A page of conversations */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            conversations: components["schemas"]["Conversation"][];
-                            unreadTotal: number;
-                            nextCursor: string | null;
-                        };
-                    };
-                };
-                /** @description Refused input (each refused field is named in details.fields): validation_failed */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "validation_failed";
-                                message: string;
-                                details?: unknown;
-                            };
-                        };
-                    };
-                };
-                /** @description Not signed in, or the credentials are wrong: unauthorized */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "unauthorized";
-                                message: string;
-                                details?: unknown;
-                            };
-                        };
-                    };
-                };
-                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "forbidden";
-                                message: string;
-                                details?: unknown;
-                            };
-                        };
-                    };
-                };
-                /** @description Conflicts with the current state: business_not_selected */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "business_not_selected";
-                                message: string;
-                                details?: unknown;
-                            };
-                        };
-                    };
-                };
-                /** @description Rate limited (see Retry-After): rate_limited */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "rate_limited";
-                                message: string;
-                                details?: unknown;
-                            };
-                        };
-                    };
-                };
-                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "internal_error";
-                                message: string;
-                                details?: unknown;
-                            };
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/whatsapp/conversations/{id}/messages": {
         parameters: {
             query?: never;
@@ -7218,7 +7783,7 @@ export interface paths {
          * A conversation's messages, newest first, and (on the first page) what still waits to be sent
          * @description Permission: `whatsapp.read`.
          *
-         *     API key scopes: `messages:read`, `messages:send`.
+         *     API key scopes: `messages:read`, `messages:send`, `conversations:assign`.
          */
         get: {
             parameters: {
@@ -7382,7 +7947,7 @@ export interface paths {
          * Mark a conversation read
          * @description Permission: `whatsapp.read`.
          *
-         *     API key scopes: `messages:read`, `messages:send`.
+         *     API key scopes: `messages:read`, `messages:send`, `conversations:assign`.
          */
         post: {
             parameters: {
@@ -7537,7 +8102,7 @@ export interface paths {
          *
          *     Permission: `whatsapp.send`.
          *
-         *     API key scopes: `messages:send`.
+         *     API key scopes: `messages:send`, `conversations:assign`.
          */
         post: {
             parameters: {
@@ -7732,7 +8297,7 @@ export interface paths {
          * One outgoing message and its send state
          * @description Permission: `whatsapp.read`.
          *
-         *     API key scopes: `messages:read`, `messages:send`.
+         *     API key scopes: `messages:read`, `messages:send`, `conversations:assign`.
          */
         get: {
             parameters: {
@@ -7878,6 +8443,1221 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/whatsapp/conversations/{id}/notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A conversation's private notes, oldest first
+         * @description Permission: `whatsapp.read`.
+         *
+         *     API key scopes: `messages:read`, `messages:send`, `conversations:assign`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The notes */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            notes: components["schemas"]["ConversationNote"][];
+                        };
+                    };
+                };
+                /** @description Refused input (each refused field is named in details.fields): validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description No such resource in this business: not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "not_found";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Add a private note to a conversation (never sent to the customer)
+         * @description Permission: `whatsapp.send`.
+         *
+         *     API key scopes: `messages:send`, `conversations:assign`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        body: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The note */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            note: components["schemas"]["ConversationNote"];
+                        };
+                    };
+                };
+                /** @description Refused input (each refused field is named in details.fields): bad_request, validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "bad_request" | "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description No such resource in this business: not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "not_found";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Body larger than this route accepts: payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "payload_too_large";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Content type this route does not accept: unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unsupported_media_type";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/whatsapp/conversations/{id}/notes/{noteId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a private note (its author, or an admin)
+         * @description Permission: `whatsapp.send`.
+         *
+         *     API key scopes: `messages:send`, `conversations:assign`.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                    noteId: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Refused input (each refused field is named in details.fields): validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description No such resource in this business: not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "not_found";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/whatsapp/canned-replies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The business's canned replies, by shortcut
+         * @description Permission: `whatsapp.read`.
+         *
+         *     API key scopes: `messages:read`, `messages:send`, `conversations:assign`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The canned replies */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            cannedReplies: components["schemas"]["CannedReply"][];
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create a canned reply (the body may use template variables such as {first_name})
+         * @description Permission: `whatsapp.manage`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        shortcut: string;
+                        body: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The new canned reply */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            cannedReply: components["schemas"]["CannedReply"];
+                        };
+                    };
+                };
+                /** @description Refused input (each refused field is named in details.fields): bad_request, validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "bad_request" | "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected, conflict */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected" | "conflict";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Body larger than this route accepts: payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "payload_too_large";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Content type this route does not accept: unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unsupported_media_type";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/whatsapp/canned-replies/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a canned reply
+         * @description Permission: `whatsapp.manage`.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Refused input (each refused field is named in details.fields): validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description No such resource in this business: not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "not_found";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Change a canned reply's shortcut or body
+         * @description Permission: `whatsapp.manage`.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        shortcut?: string;
+                        body?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The updated canned reply */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            cannedReply: components["schemas"]["CannedReply"];
+                        };
+                    };
+                };
+                /** @description Refused input (each refused field is named in details.fields): bad_request, validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "bad_request" | "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description No such resource in this business: not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "not_found";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected, conflict */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected" | "conflict";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Body larger than this route accepts: payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "payload_too_large";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Content type this route does not accept: unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unsupported_media_type";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/whatsapp/conversations/{id}/canned-replies/{cannedId}/render": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A canned reply filled in for this conversation's lead and business (for the composer; nothing is sent)
+         * @description `unresolved` lists variables with no value here (an appointment field when the lead has none): they are left out of `text`, so the agent can see what to fill in.
+         *
+         *     Permission: `whatsapp.send`.
+         *
+         *     API key scopes: `messages:send`, `conversations:assign`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                    cannedId: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The rendered text */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            text: string;
+                            unresolved: string[];
+                        };
+                    };
+                };
+                /** @description Refused input (each refused field is named in details.fields): validation_failed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "validation_failed";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not signed in, or the credentials are wrong: unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "unauthorized";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Signed in, but not allowed (role, signature, origin): forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "forbidden";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description No such resource in this business: not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "not_found";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: business_not_selected */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "business_not_selected";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (see Retry-After): rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "rate_limited";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description A bug: the X-Request-Id header finds it in the logs: internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "internal_error";
+                                message: string;
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/whatsapp/messages/{id}/media": {
         parameters: {
             query?: never;
@@ -7891,7 +9671,7 @@ export interface paths {
          *
          *     Permission: `whatsapp.read`.
          *
-         *     API key scopes: `messages:read`, `messages:send`.
+         *     API key scopes: `messages:read`, `messages:send`, `conversations:assign`.
          */
         get: {
             parameters: {
@@ -8120,7 +9900,7 @@ export interface paths {
          *
          *     Permission: `whatsapp.send`.
          *
-         *     API key scopes: `messages:send`.
+         *     API key scopes: `messages:send`, `conversations:assign`.
          */
         post: {
             parameters: {
@@ -13012,7 +14792,7 @@ export interface paths {
          *
          *     Permission: `whatsapp.read`.
          *
-         *     API key scopes: `messages:read`, `messages:send`.
+         *     API key scopes: `messages:read`, `messages:send`, `conversations:assign`.
          */
         get: {
             parameters: {
@@ -15679,6 +17459,50 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "conversation.assigned": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * conversation.assigned (v1)
+         * @description A WhatsApp conversation was assigned to a user, moved to another, or unassigned.
+         *
+         *     Delivered at least once, in order per subscription; retried with exponential backoff for about 25 h when the answer is not a 2xx within 10 s. Verify the signature with any Standard Webhooks library.
+         */
+        post: operations["conversationAssignedV1"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "conversation.resolved": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * conversation.resolved (v1)
+         * @description A WhatsApp conversation was resolved: with its first-response and resolution times.
+         *
+         *     Delivered at least once, in order per subscription; retried with exponential backoff for about 25 h when the answer is not a 2xx within 10 s. Verify the signature with any Standard Webhooks library.
+         */
+        post: operations["conversationResolvedV1"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "webhook.test": {
         parameters: {
             query?: never;
@@ -15847,6 +17671,42 @@ export interface components {
                 at: string;
             };
         };
+        ConversationAssignedEventData: {
+            conversation: {
+                id: number;
+                /** @example 972501234567@s.whatsapp.net */
+                chatJid: string;
+                leadId: number | null;
+                /** @description The new assignee; null when unassigned */
+                assigneeId: number | null;
+                previousAssigneeId: number | null;
+                /** @description Who made the change */
+                assignedByUserId: number | null;
+                /**
+                 * Format: date-time
+                 * @example 2026-12-02T09:30:00.000Z
+                 */
+                at: string;
+            };
+        };
+        ConversationResolvedEventData: {
+            conversation: {
+                id: number;
+                /** @example 972501234567@s.whatsapp.net */
+                chatJid: string;
+                leadId: number | null;
+                assigneeId: number | null;
+                /**
+                 * Format: date-time
+                 * @example 2026-12-02T09:30:00.000Z
+                 */
+                resolvedAt: string;
+                /** @description From the customer's first waiting message to the business's first reply, this cycle */
+                firstResponseSeconds: number | null;
+                /** @description From when the conversation (re)opened */
+                resolutionSeconds: number;
+            };
+        };
         WebhookTestEventData: {
             subscriptionId: number;
             message: string;
@@ -15886,7 +17746,7 @@ export interface components {
             whatsappShard: number;
         } | null;
         /** @enum {string} */
-        Permission: "business.read" | "business.update" | "settings.read" | "settings.update" | "feature_flags.read" | "feature_flags.update" | "users.read" | "users.manage" | "lead_statuses.read" | "lead_statuses.manage" | "leads.read" | "leads.write" | "leads.delete" | "leads.bulk" | "leads.import" | "leads.export" | "calls.read" | "calls.place" | "campaigns.read" | "campaigns.manage" | "whatsapp.read" | "whatsapp.send" | "whatsapp.manage" | "broadcasts.read" | "broadcasts.manage" | "scheduled_messages.read" | "scheduled_messages.write" | "appointments.read" | "appointments.write" | "reports.read" | "api_keys.manage" | "audit.read" | "webhooks.read" | "webhooks.manage" | "platform.manage";
+        Permission: "business.read" | "business.update" | "settings.read" | "settings.update" | "feature_flags.read" | "feature_flags.update" | "users.read" | "users.manage" | "lead_statuses.read" | "lead_statuses.manage" | "leads.read" | "leads.write" | "leads.delete" | "leads.bulk" | "leads.import" | "leads.export" | "calls.read" | "calls.place" | "campaigns.read" | "campaigns.manage" | "whatsapp.read" | "whatsapp.send" | "whatsapp.manage" | "whatsapp.assign" | "broadcasts.read" | "broadcasts.manage" | "scheduled_messages.read" | "scheduled_messages.write" | "appointments.read" | "appointments.write" | "reports.read" | "api_keys.manage" | "audit.read" | "webhooks.read" | "webhooks.manage" | "platform.manage";
         Business: {
             id: number;
             name: string;
@@ -16092,6 +17952,51 @@ export interface components {
              */
             updatedAt: string;
         };
+        Conversation: {
+            id: number;
+            businessId: number;
+            chatJid: string;
+            leadId: number | null;
+            displayName: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-12-02T09:30:00.000Z
+             */
+            lastMessageAt: string | null;
+            lastMessagePreview: string | null;
+            unreadCount: number;
+            /** @description Where replies go: the address the customer last wrote from (a LID or the phone JID); `chatJid` is the phone JID whenever it is known */
+            replyJid: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-12-02T09:30:00.000Z
+             */
+            createdAt: string;
+            /**
+             * @description open (default), pending (waiting on someone else), resolved, snoozed (until `snoozedUntil`, then open again). A new customer message reopens pending, resolved and snoozed conversations.
+             * @enum {string}
+             */
+            status: "open" | "pending" | "resolved" | "snoozed";
+            /**
+             * Format: date-time
+             * @example 2026-12-02T09:30:00.000Z
+             */
+            snoozedUntil: string | null;
+            assignee: components["schemas"]["UserRef"];
+            /** @description From the customer's first message waiting for an answer to the business's first reply after it (this cycle: a resolved conversation that reopens starts a new one) */
+            firstResponseSeconds: number | null;
+            /** @description From when the conversation (re)opened to its latest resolution */
+            resolutionSeconds: number | null;
+            /** @description Only when searching (`q`): the latest message whose text matched, or null when the name or phone matched */
+            match?: {
+                messageId: number;
+                snippet: string;
+            } | null;
+        };
+        UserRef: {
+            id: number;
+            name: string;
+        } | null;
         WhatsAppSession: {
             businessId: number;
             shardId: number;
@@ -16127,27 +18032,6 @@ export interface components {
             day: string | null;
             /** @description Sends held in the schedule, not yet handed to the queue */
             waiting: number;
-        };
-        Conversation: {
-            id: number;
-            businessId: number;
-            chatJid: string;
-            leadId: number | null;
-            displayName: string | null;
-            /**
-             * Format: date-time
-             * @example 2026-12-02T09:30:00.000Z
-             */
-            lastMessageAt: string | null;
-            lastMessagePreview: string | null;
-            unreadCount: number;
-            /** @description Where replies go: the address the customer last wrote from (a LID or the phone JID); `chatJid` is the phone JID whenever it is known */
-            replyJid: string | null;
-            /**
-             * Format: date-time
-             * @example 2026-12-02T09:30:00.000Z
-             */
-            createdAt: string;
         };
         Message: {
             id: number;
@@ -16261,6 +18145,28 @@ export interface components {
             mediaSha256: string | null;
             mediaFileName: string | null;
             voiceNote: boolean;
+        };
+        ConversationNote: {
+            id: number;
+            body: string;
+            author: components["schemas"]["UserRef"] & unknown;
+            /**
+             * Format: date-time
+             * @example 2026-12-02T09:30:00.000Z
+             */
+            createdAt: string;
+        };
+        CannedReply: {
+            id: number;
+            /** @example hours */
+            shortcut: string;
+            /** @example Hi {first_name}, we are open Sunday to Thursday, 9:00-18:00. */
+            body: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-02T09:30:00.000Z
+             */
+            updatedAt: string;
         };
         ShardAssignment: {
             shard: number;
@@ -16658,7 +18564,7 @@ export interface components {
             revokedAt: string | null;
         };
         /** @enum {string} */
-        ApiKeyScope: "leads:read" | "leads:write" | "messages:read" | "messages:send" | "calls:read" | "calls:write" | "campaigns:read" | "campaigns:write" | "webhooks:manage";
+        ApiKeyScope: "leads:read" | "leads:write" | "messages:read" | "messages:send" | "conversations:assign" | "calls:read" | "calls:write" | "campaigns:read" | "campaigns:write" | "webhooks:manage";
         WebhookSubscription: {
             id: number;
             url: string;
@@ -16691,7 +18597,7 @@ export interface components {
             updatedAt: string;
         };
         /** @enum {string} */
-        WebhookEventType: "lead.created" | "lead.updated" | "message.received" | "message.status" | "call.ended" | "campaign.finished" | "broadcast.finished" | "whatsapp.connection";
+        WebhookEventType: "lead.created" | "lead.updated" | "message.received" | "message.status" | "call.ended" | "campaign.finished" | "broadcast.finished" | "whatsapp.connection" | "conversation.assigned" | "conversation.resolved";
         WebhookDelivery: {
             id: number;
             /**
@@ -17111,6 +19017,96 @@ export interface operations {
                      */
                     timestamp: string;
                     data: components["schemas"]["WhatsappConnectionEventData"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: delivered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (or no answer in 10 s): tried again later */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    conversationAssignedV1: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every retry and replay; dedupe on it */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt (signed) */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` with the secret's bytes (after `whsec_`, base64). Two space-separated signatures during a secret rotation's overlap. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    type: "conversation.assigned";
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-02T09:30:00.000Z
+                     */
+                    timestamp: string;
+                    data: components["schemas"]["ConversationAssignedEventData"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx: delivered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (or no answer in 10 s): tried again later */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    conversationResolvedV1: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every retry and replay; dedupe on it */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt (signed) */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` with the secret's bytes (after `whsec_`, base64). Two space-separated signatures during a secret rotation's overlap. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    type: "conversation.resolved";
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-02T09:30:00.000Z
+                     */
+                    timestamp: string;
+                    data: components["schemas"]["ConversationResolvedEventData"];
                 };
             };
         };

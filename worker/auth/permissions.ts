@@ -34,6 +34,11 @@ export const permissions = {
   "whatsapp.read": AGENT,
   "whatsapp.send": AGENT,
   "whatsapp.manage": ADMIN,
+  /**
+   * Move conversations between people: assign someone else, or take one someone else holds.
+   * Taking an unassigned conversation for oneself, or giving one's own up, needs only whatsapp.send.
+   */
+  "whatsapp.assign": ADMIN,
   "broadcasts.read": AGENT,
   /** Create, pause, resume, cancel broadcasts (one template to many leads). */
   "broadcasts.manage": ADMIN,
@@ -78,6 +83,8 @@ export const apiKeyScopes = {
   "leads:write": ["leads.read", "leads.write", "lead_statuses.read"],
   "messages:read": ["whatsapp.read"],
   "messages:send": ["whatsapp.read", "whatsapp.send"],
+  /** Route conversations between the team (an integration's round-robin or CRM sync). */
+  "conversations:assign": ["whatsapp.read", "whatsapp.send", "whatsapp.assign"],
   "calls:read": ["calls.read"],
   "calls:write": ["calls.read", "calls.place"],
   "campaigns:read": ["campaigns.read", "broadcasts.read"],

@@ -134,6 +134,13 @@ export const leads = pgTable(
     uniqueIndex("leads_business_phone_key").on(t.businessId, t.phoneE164).where(sql`${t.deletedAt} is null`),
     index("leads_business_created_idx").on(t.businessId, t.createdAt, t.id),
     index("leads_business_status_idx").on(t.businessId, t.status),
+    // Inbox search by the lead's name and phone (worker/inbox/search.ts); the name expression is
+    // repeated there verbatim so the planner matches it to this index.
+    index("leads_full_name_trgm_idx").using(
+      "gin",
+      sql`(coalesce(${t.firstName}, '') || ' ' || coalesce(${t.lastName}, '')) gin_trgm_ops`,
+    ),
+    index("leads_phone_trgm_idx").using("gin", sql`${t.phoneE164} gin_trgm_ops`),
   ],
 );
 
@@ -257,6 +264,10 @@ export const outboundCallJobs = pgTable(
   ],
 );
 
+/** Where a conversation stands in the team's inbox. */
+export const conversationStatuses = ["open", "pending", "resolved", "snoozed"] as const;
+export type ConversationStatus = (typeof conversationStatuses)[number];
+
 export const waConversations = pgTable(
   "wa_conversations",
   {
@@ -275,11 +286,69 @@ export const waConversations = pgTable(
      */
     replyJid: text("reply_jid"),
     createdAt: createdAt(),
+    /**
+     * Working the inbox as a team (worker/inbox/): who handles it, and where it stands. A snoozed
+     * conversation whose snoozed_until has passed reads as open (worker/inbox/conversation-view.ts);
+     * the minute sweep then stores it so. A new customer message reopens pending, resolved and snoozed.
+     */
+    status: text("status", { enum: conversationStatuses }).notNull().default("open"),
+    snoozedUntil: tsz("snoozed_until"),
+    assigneeUserId: integer("assignee_user_id").references(() => users.id, { onDelete: "set null" }),
+    statusChangedAt: tsz("status_changed_at"),
+    /**
+     * Response times of the current cycle (a cycle starts when the conversation is created or a
+     * resolved one reopens): when it (re)opened, since when the customer has been waiting for the
+     * business's first reply, that first response's delay, and the latest resolution.
+     */
+    openedAt: tsz("opened_at").notNull().defaultNow(),
+    customerWaitingSince: tsz("customer_waiting_since"),
+    firstResponseSeconds: integer("first_response_seconds"),
+    resolvedAt: tsz("resolved_at"),
+    resolutionSeconds: integer("resolution_seconds"),
   },
   (t) => [
     uniqueIndex("wa_conversations_business_chat_key").on(t.businessId, t.chatJid),
     index("wa_conversations_business_activity_idx").on(t.businessId, t.lastMessageAt),
+    index("wa_conversations_business_assignee_idx").on(t.businessId, t.assigneeUserId),
+    // The minute sweep's work list: only snoozed conversations.
+    index("wa_conversations_snoozed_idx").on(t.snoozedUntil).where(sql`${t.status} = 'snoozed'`),
+    // Inbox search (worker/inbox/search.ts): trigram indexes serve ILIKE '%…%' in any script.
+    index("wa_conversations_display_name_trgm_idx").using("gin", sql`${t.displayName} gin_trgm_ops`),
+    index("wa_conversations_chat_jid_trgm_idx").using("gin", sql`${t.chatJid} gin_trgm_ops`),
+    check("wa_conversations_status_check", sql`${t.status} in ('open','pending','resolved','snoozed')`),
+    check("wa_conversations_snooze_check", sql`(${t.status} = 'snoozed') = (${t.snoozedUntil} is not null)`),
   ],
+);
+
+/** Private notes agents leave in a conversation: never sent to the customer, never in its messages. */
+export const waConversationNotes = pgTable(
+  "wa_conversation_notes",
+  {
+    id: id(),
+    businessId: businessRef(),
+    conversationId: integer("conversation_id")
+      .notNull()
+      .references(() => waConversations.id, { onDelete: "cascade" }),
+    authorUserId: integer("author_user_id").references(() => users.id, { onDelete: "set null" }),
+    body: text("body").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("wa_conversation_notes_conversation_idx").on(t.conversationId, t.createdAt, t.id)],
+);
+
+/** A business's canned replies: typed `/shortcut` in the composer, the body rendered with template variables. */
+export const waCannedReplies = pgTable(
+  "wa_canned_replies",
+  {
+    id: id(),
+    businessId: businessRef(),
+    shortcut: text("shortcut").notNull(),
+    body: text("body").notNull(),
+    createdByUserId: integer("created_by_user_id").references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex("wa_canned_replies_business_shortcut_key").on(t.businessId, t.shortcut)],
 );
 
 /** The statuses of a WhatsApp message: the contract's list (contracts/shard-events.ts) is their one home. */
@@ -330,6 +399,8 @@ export const waMessages = pgTable(
     index("wa_messages_conversation_idx").on(t.conversationId, t.sentAt, t.id),
     // The media sweep's work list: only the few rows still waiting for their download.
     index("wa_messages_media_pending_idx").on(t.createdAt).where(sql`${t.mediaStatus} = 'pending'`),
+    // Inbox search by message text (worker/inbox/search.ts).
+    index("wa_messages_text_trgm_idx").using("gin", sql`${t.text} gin_trgm_ops`),
   ],
 );
 

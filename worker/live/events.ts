@@ -15,7 +15,9 @@ export type LiveChange =
   /** A campaign was created, paused, resumed or cancelled (job progress comes with `calls`). */
   | { type: "campaign"; campaignId: number }
   /** A broadcast was created, paused, resumed or cancelled (message progress comes with `outbound`). */
-  | { type: "broadcast"; broadcastId: number };
+  | { type: "broadcast"; broadcastId: number }
+  /** A conversation was assigned, changed status (including a reopen by a customer's message), or got a note. */
+  | { type: "conversation"; conversationId: number; change: "assigned" | "status" | "note" };
 
 /** A published change with the hub's cursor: strictly increasing per business. */
 export type LiveEvent = LiveChange & { cursor: number };

@@ -1,15 +1,15 @@
 /**
- * WhatsApp for the dashboard: connect (QR), status, logout, the send pause, and the inbox
- * (conversations, messages, mark read, reply). Session calls go to the business's shard through
+ * WhatsApp for the dashboard: connect (QR), status, logout, the send pause, and the inbox's
+ * messages (list, mark read, reply). The conversations list, assignment and status are in
+ * ./whatsapp-conversations.ts; notes in ./whatsapp-notes.ts; canned replies in ./canned-replies.ts. Session calls go to the business's shard through
  * the router; replies go through the outbound pipeline (persist, throttle, send once).
  */
 import { z } from "@hono/zod-openapi";
-import { and, desc, eq, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, lt, or } from "drizzle-orm";
 import { allowed, businessIdOf } from "../auth/middleware";
 import { jsonBody, jsonContent, noContent } from "../contract/content";
 import { id } from "../contract/models/common";
 import {
-  conversationModel,
   lastReportedSessionModel,
   messageModel,
   messageView,
@@ -195,58 +195,6 @@ const pageQuery = z.strictObject({
 function cursorOf(at: Date | null, id: number): string {
   return encodeCursor(at?.toISOString() ?? null, id);
 }
-
-const listConversations = apiRoute({
-  method: "get",
-  path: "/api/whatsapp/conversations",
-  tag: "WhatsApp",
-  summary: "The inbox: conversations by last activity, with unread counts",
-  auth: { permission: "whatsapp.read" },
-  request: { query: pageQuery },
-  responses: {
-    200: jsonContent(
-      z.strictObject({
-        conversations: z.array(conversationModel),
-        unreadTotal: z.number().int(),
-        nextCursor: z.string().nullable(),
-      }),
-      "A page of conversations",
-    ),
-  },
-});
-
-whatsappRoutes.openapi(listConversations, async (c) => {
-  const businessId = businessIdOf(c);
-  const { limit, cursor } = c.req.valid("query");
-  const where = [eq(waConversations.businessId, businessId)];
-  if (cursor) {
-    const [at, id] = decodeCursor(cursor);
-    const activity = sql`coalesce(${waConversations.lastMessageAt}, 'epoch'::timestamptz)`;
-    where.push(sql`(${activity}, ${waConversations.id}) < (coalesce(${at}::timestamptz, 'epoch'::timestamptz), ${id})`);
-  }
-  const rows = await c
-    .get("db")()
-    .select()
-    .from(waConversations)
-    .where(and(...where))
-    .orderBy(sql`${waConversations.lastMessageAt} desc nulls last`, desc(waConversations.id))
-    .limit(limit + 1);
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
-  const [unread] = await c
-    .get("db")()
-    .select({ total: sql<number>`coalesce(sum(${waConversations.unreadCount}), 0)::int` })
-    .from(waConversations)
-    .where(eq(waConversations.businessId, businessId));
-  return c.json(
-    {
-      conversations: page,
-      unreadTotal: unread?.total ?? 0,
-      nextCursor: rows.length > limit && last ? cursorOf(last.lastMessageAt, last.id) : null,
-    },
-    200,
-  );
-});
 
 export async function conversationOf(c: Parameters<typeof businessIdOf>[0], id: number) {
   const [conversation] = await c

@@ -1,6 +1,6 @@
 /**
- * Message templates: `{variable}` substitution for broadcasts, scheduled messages and appointment
- * reminders. One home for which variables exist, where each may be used, and what a missing
+ * Message templates: `{variable}` substitution for broadcasts, scheduled messages, appointment
+ * reminders and the inbox's canned replies. One home for which variables exist, where each may be used, and what a missing
  * value becomes — so a customer never receives a raw "{first_name}".
  *
  * Syntax: `{name}`; `{{name}}` (the habit of other tools) is read the same way, as is `{ name }`.
@@ -22,7 +22,7 @@
 import { z } from "zod";
 
 /** Where a template is used; each place offers its own variables. */
-export type TemplateUse = "broadcast" | "scheduled" | "reminder";
+export type TemplateUse = "broadcast" | "scheduled" | "reminder" | "canned";
 
 const LEAD = ["first_name", "last_name", "full_name"] as const;
 const BUSINESS = ["business_name"] as const;
@@ -46,6 +46,9 @@ export const variablesFor: Record<TemplateUse, readonly TemplateVariable[]> = {
   broadcast: [...LEAD, ...BUSINESS],
   scheduled: templateVariables,
   reminder: templateVariables,
+  // A canned reply is rendered for one conversation while an agent writes: the lead's next
+  // appointment is one look-up, and an unresolved one is shown to the agent, not sent.
+  canned: templateVariables,
 };
 
 const APPOINTMENT_SET = new Set<string>(APPOINTMENT);

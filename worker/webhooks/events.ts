@@ -82,6 +82,34 @@ export const webhookEventData = {
       }),
     })
     .openapi("WhatsappConnectionEventData"),
+  "conversation.assigned": z
+    .strictObject({
+      conversation: z.strictObject({
+        id,
+        chatJid: z.string().openapi({ example: "972501234567@s.whatsapp.net" }),
+        leadId: id.nullable(),
+        assigneeId: id.nullable().openapi({ description: "The new assignee; null when unassigned" }),
+        previousAssigneeId: id.nullable(),
+        assignedByUserId: id.nullable().openapi({ description: "Who made the change" }),
+        at: timestamp,
+      }),
+    })
+    .openapi("ConversationAssignedEventData"),
+  "conversation.resolved": z
+    .strictObject({
+      conversation: z.strictObject({
+        id,
+        chatJid: z.string().openapi({ example: "972501234567@s.whatsapp.net" }),
+        leadId: id.nullable(),
+        assigneeId: id.nullable(),
+        resolvedAt: timestamp,
+        firstResponseSeconds: z.number().int().nullable().openapi({
+          description: "From the customer's first waiting message to the business's first reply, this cycle",
+        }),
+        resolutionSeconds: z.number().int().openapi({ description: "From when the conversation (re)opened" }),
+      }),
+    })
+    .openapi("ConversationResolvedEventData"),
   /** Sent only by the test-event button, only to that subscription. */
   "webhook.test": z.strictObject({ subscriptionId: id, message: z.string() }).openapi("WebhookTestEventData"),
 } as const;
@@ -107,6 +135,8 @@ export const subscribableEventTypes = [
   "campaign.finished",
   "broadcast.finished",
   "whatsapp.connection",
+  "conversation.assigned",
+  "conversation.resolved",
 ] as const satisfies readonly WebhookEventType[];
 
 export const webhookEventDescriptions: Record<WebhookEventType, string> = {
@@ -118,6 +148,8 @@ export const webhookEventDescriptions: Record<WebhookEventType, string> = {
   "campaign.finished": "A bulk call campaign has no job left to dial.",
   "broadcast.finished": "A broadcast has sent to every recipient.",
   "whatsapp.connection": "The business's WhatsApp connection changed state (open, closed, logged out…).",
+  "conversation.assigned": "A WhatsApp conversation was assigned to a user, moved to another, or unassigned.",
+  "conversation.resolved": "A WhatsApp conversation was resolved: with its first-response and resolution times.",
   "webhook.test": "The test event of the dashboard's button; sent only to the subscription tested.",
 };
 

@@ -2,6 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import { mediaKinds, sessionInfo, watchdogInfo } from "../../../contracts/shard-api";
 import {
+  conversationStatuses,
   waMediaStatuses,
   waMessageStatuses,
   type waMessages,
@@ -68,6 +69,14 @@ export const lastReportedSessionModel = z
   })
   .nullable();
 
+export const conversationStatusModel = z.enum(conversationStatuses).openapi({
+  description:
+    "open (default), pending (waiting on someone else), resolved, snoozed (until `snoozedUntil`, then open again). A new customer message reopens pending, resolved and snoozed conversations.",
+});
+
+/** A user named on a record (an assignee, a note's author). */
+export const userRefModel = z.strictObject({ id, name: z.string() }).openapi("UserRef");
+
 export const conversationModel = z
   .strictObject({
     id,
@@ -83,6 +92,20 @@ export const conversationModel = z
         "Where replies go: the address the customer last wrote from (a LID or the phone JID); `chatJid` is the phone JID whenever it is known",
     }),
     createdAt: timestamp,
+    status: conversationStatusModel,
+    snoozedUntil: timestamp.nullable(),
+    assignee: userRefModel.nullable(),
+    firstResponseSeconds: z.number().int().nullable().openapi({
+      description:
+        "From the customer's first message waiting for an answer to the business's first reply after it (this cycle: a resolved conversation that reopens starts a new one)",
+    }),
+    resolutionSeconds: z.number().int().nullable().openapi({
+      description: "From when the conversation (re)opened to its latest resolution",
+    }),
+    match: z.strictObject({ messageId: id, snippet: z.string() }).nullable().optional().openapi({
+      description:
+        "Only when searching (`q`): the latest message whose text matched, or null when the name or phone matched",
+    }),
   })
   .openapi("Conversation");
 
