@@ -56,6 +56,9 @@ const PAGE_OVERFLOW = `(() => {
   return { scrollsSideways: root.scrollWidth > root.clientWidth, outside };
 })()`;
 
+/** An element's computed background (a string: this file compiles without the DOM library). */
+const BACKGROUND = "(el) => getComputedStyle(el).backgroundColor";
+
 async function shot(p: Page, name: string) {
   await expect
     .poll(() => p.getByText(new RegExp(`^(${he["common.loading"]}|${en["common.loading"]})$`)).count(), POLL)
@@ -88,7 +91,12 @@ beforeAll(async () => {
   await mkdir(SHOTS, { recursive: true });
   browser = await launchChromium();
   stack = await startLocalStack();
-  await bootstrap(stack, { adminEmail: "admin@example.com", business: "מספרת דנה", ownerEmail: OWNER, password: PASSWORD });
+  await bootstrap(stack, {
+    adminEmail: "admin@example.com",
+    business: "מספרת דנה",
+    ownerEmail: OWNER,
+    password: PASSWORD,
+  });
   ownerContext = await newHebrewContext(browser);
   owner = await ownerContext.newPage();
   await signIn(owner, OWNER);
@@ -102,7 +110,9 @@ beforeAll(async () => {
   expect((await owner.request.post(`${stack.baseUrl}/api/whatsapp/connect`, { headers })).ok()).toBe(true);
   await expect
     .poll(async () => {
-      await fakeShard(stack, "POST", `/sessions/${BUSINESS_ID}/pair`, { phoneNumber: "972541112233" }).catch(() => null);
+      await fakeShard(stack, "POST", `/sessions/${BUSINESS_ID}/pair`, { phoneNumber: "972541112233" }).catch(
+        () => null,
+      );
       const status = await owner.request.get(`${stack.baseUrl}/api/whatsapp/status`);
       return ((await status.json()) as { session?: { state?: string } }).session?.state;
     }, POLL)
@@ -125,7 +135,7 @@ describe.sequential("working the inbox as a team", () => {
     await card.getByText(he["canned.empty"]).waitFor();
     const form = card.getByRole("form", { name: he["canned.new"] });
     // A shortcut the API refuses is named on its field.
-    await form.getByLabel(he["canned.shortcut"]).fill("שעות");
+    await form.getByLabel(he["canned.shortcut"]).fill("שעות פתיחה");
     await form.getByLabel(he["canned.body"]).fill("x");
     await form.getByRole("button", { name: he["canned.add"] }).click();
     await expect.poll(() => form.locator(".field-error").count(), POLL).toBeGreaterThan(0);
@@ -197,12 +207,8 @@ describe.sequential("working the inbox as a team", () => {
     expect(await note.textContent()).toContain(he["inbox.note.label"]);
     expect(await note.textContent()).toContain(AGENT_NAME);
     // Visually apart from every message: its own (amber) background.
-    const noteBg = await note.evaluate((el) => getComputedStyle(el).backgroundColor);
-    const messageBg = await agent
-      .getByTestId("thread")
-      .locator("li.bubble:not(.note)")
-      .first()
-      .evaluate((el) => getComputedStyle(el).backgroundColor);
+    const noteBg = await note.evaluate(BACKGROUND);
+    const messageBg = await agent.getByTestId("thread").locator("li.bubble:not(.note)").first().evaluate(BACKGROUND);
     expect(noteBg).not.toBe(messageBg);
     expect(noteBg).toBe("rgb(255, 244, 214)");
     // Nothing was sent for it: the fake phone saw no new message, and none with its text.

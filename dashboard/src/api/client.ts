@@ -162,7 +162,13 @@ export const api = {
     notes: (id: number) =>
       fromContract(contract.GET("/api/whatsapp/conversations/{id}/notes", { params: { path: { id } } })),
     addNote: (id: number, body: string) =>
-      fromContract(contract.POST("/api/whatsapp/conversations/{id}/notes", { params: { path: { id } }, body: { body } })),
+      fromContract(
+        contract.POST("/api/whatsapp/conversations/{id}/notes", { params: { path: { id } }, body: { body } }),
+      ),
+    deleteNote: (id: number, noteId: number) =>
+      fromContract(
+        contract.DELETE("/api/whatsapp/conversations/{id}/notes/{noteId}", { params: { path: { id, noteId } } }),
+      ),
     cannedReplies: () => fromContract(contract.GET("/api/whatsapp/canned-replies")),
     createCannedReply: (body: { shortcut: string; body: string }) =>
       fromContract(contract.POST("/api/whatsapp/canned-replies", { body })),

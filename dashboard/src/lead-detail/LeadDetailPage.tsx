@@ -40,7 +40,7 @@ function useTimeline(lead: Lead | undefined) {
       const [calls, appointments, conversations] = await Promise.all([
         can("calls.read") ? api.calls.forLead(id) : { calls: [] },
         can("appointments.read") ? api.appointments.forLead(id) : { appointments: [] },
-        can("whatsapp.read") ? api.whatsapp.conversations() : { conversations: [] },
+        can("whatsapp.read") ? api.whatsapp.conversations({}) : { conversations: [] },
       ]);
       // The lead's chats among the most recent conversations (the API lists them by activity).
       const mine = conversations.conversations.filter((c) => c.leadId === id);

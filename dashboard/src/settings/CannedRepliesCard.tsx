@@ -138,7 +138,7 @@ function CannedReplyForm(props: { reply?: CannedReply; onDone?: () => void }) {
         label={t("canned.shortcut")}
         value={shortcut}
         dir="ltr"
-        maxLength={32}
+        maxLength={40}
         hint={t("canned.shortcutHint")}
         error={fields.errors.shortcut}
         onChange={(e) => setShortcut(e.target.value)}
@@ -151,15 +151,15 @@ function CannedReplyForm(props: { reply?: CannedReply; onDone?: () => void }) {
         error={fields.errors.body}
         onChange={(e) => setBody(e.target.value)}
       />
-      <div className="canned-variables" role="group" aria-label={t("canned.variables")}>
-        <span className="muted small">{t("canned.variables")}:</span>
+      <fieldset className="plain canned-variables">
+        <legend className="muted small">{t("canned.variables")}:</legend>
         {CANNED_VARIABLES.map((v) => (
           <button key={v} type="button" className="button small" dir="ltr" onClick={() => insertVariable(v)}>
             {`{${v}}`}
           </button>
         ))}
         <span className="muted small">{t("canned.variablesHint")}</span>
-      </div>
+      </fieldset>
       <div className="actions">
         <button type="submit" className="button primary" disabled={saving}>
           {props.reply ? t("common.save") : t("canned.add")}

@@ -27,7 +27,9 @@ export function AssigneeControl({ conversation }: { conversation: Conversation }
     const active = users.data?.users.filter((u) => u.isActive) ?? [];
     // The current assignee stays choosable even if they were deactivated since.
     const options =
-      assignee && !active.some((u) => u.id === assignee.id) ? [...active, { id: assignee.id, name: assignee.name }] : active;
+      assignee && !active.some((u) => u.id === assignee.id)
+        ? [...active, { id: assignee.id, name: assignee.name }]
+        : active;
     return (
       <span className="assignee">
         <label htmlFor={id} className="assignee-label">

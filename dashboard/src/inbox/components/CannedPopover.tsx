@@ -28,14 +28,20 @@ export function CannedPopover(props: {
       {props.loading ? (
         <p className="muted small">{t("common.loading")}</p>
       ) : props.options.length === 0 ? (
-        <p className="muted small">{props.none ? t("inbox.canned.empty") : t("inbox.canned.noMatch", { query: props.query })}</p>
+        <p className="muted small">
+          {props.none ? t("inbox.canned.empty") : t("inbox.canned.noMatch", { query: props.query })}
+        </p>
       ) : (
-        <ul id={CANNED_LISTBOX_ID} role="listbox" aria-label={t("inbox.canned.title")} className="canned-options">
+        <div id={CANNED_LISTBOX_ID} role="listbox" aria-label={t("inbox.canned.title")} className="canned-options">
           {props.options.map((reply, i) => (
-            <li
+            // The keyboard stays in the composer (aria-activedescendant points here), so options
+            // take clicks only and are not tab stops of their own.
+            // biome-ignore lint/a11y/useKeyWithClickEvents: the composer's arrows and Enter choose
+            <div
               key={reply.id}
               id={cannedOptionId(reply.id)}
               role="option"
+              tabIndex={-1}
               aria-selected={i === props.active}
               className="canned-option"
               // Keeps the focus (and the caret) in the composer.
@@ -47,9 +53,9 @@ export function CannedPopover(props: {
                 /{reply.shortcut}
               </span>
               <span className="canned-body">{reply.body}</span>
-            </li>
+            </div>
           ))}
-        </ul>
+        </div>
       )}
     </div>
   );

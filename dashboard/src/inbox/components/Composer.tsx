@@ -35,8 +35,10 @@ export function Composer(props: { conversationId: number; onSend: (reply: Pendin
   const cannedOpen = query !== null && dismissedAt !== text;
   const canned = useCannedReplies(query !== null);
   const options = cannedOpen ? matchCanned(canned.data ?? [], query ?? "") : [];
-  const [active, setActive] = useState(0);
-  useEffect(() => setActive(0), [query]);
+  // The highlighted option, for the query it was chosen under: typing further starts again at the top.
+  const [choice, setChoice] = useState({ query, index: 0 });
+  const active = choice.query === query ? Math.min(choice.index, Math.max(options.length - 1, 0)) : 0;
+  const setActive = (index: number) => setChoice({ query, index });
   const render = useRenderCannedReply(props.conversationId);
 
   // A new conversation starts with an empty box in reply mode.
@@ -44,13 +46,18 @@ export function Composer(props: { conversationId: number; onSend: (reply: Pendin
   useEffect(() => {
     setText("");
     setMode("reply");
+    setUnresolved([]);
     clearFile();
   }, [props.conversationId]);
 
+  // Variables the API had no value for (e.g. no upcoming appointment): left out of the text, named here.
+  const [unresolved, setUnresolved] = useState<string[]>([]);
+
   function insertCanned(id: number) {
     render.mutate(id, {
-      onSuccess: ({ text: rendered }) => {
+      onSuccess: ({ text: rendered, unresolved: missing }) => {
         setText(rendered);
+        setUnresolved(missing);
         requestAnimationFrame(() => {
           const el = area.current;
           if (!el) return;
@@ -99,7 +106,13 @@ export function Composer(props: { conversationId: number; onSend: (reply: Pendin
     if (note) {
       if (!body || addNote.isPending) return;
       // The text stays until the note is stored, so a failure loses nothing.
-      addNote.mutate(body, { onSuccess: () => setText(""), onError: toast.error });
+      addNote.mutate(body, {
+        onSuccess: () => {
+          setText("");
+          setUnresolved([]);
+        },
+        onError: toast.error,
+      });
       return;
     }
     if (!body && !file) return;
@@ -121,6 +134,7 @@ export function Composer(props: { conversationId: number; onSend: (reply: Pendin
         : {}),
     });
     setText("");
+    setUnresolved([]);
     clearFile();
   }
 
@@ -130,7 +144,7 @@ export function Composer(props: { conversationId: number; onSend: (reply: Pendin
         e.preventDefault();
         if (options.length === 0) return;
         const step = e.key === "ArrowDown" ? 1 : -1;
-        setActive((i) => (i + step + options.length) % options.length);
+        setActive((active + step + options.length) % options.length);
         return;
       }
       if (e.key === "Escape") {
@@ -167,7 +181,8 @@ export function Composer(props: { conversationId: number; onSend: (reply: Pendin
           onPick={(reply) => insertCanned(reply.id)}
         />
       )}
-      <div className="composer-modes" role="group" aria-label={t("inbox.mode.label")}>
+      <fieldset className="composer-modes">
+        <legend className="visually-hidden">{t("inbox.mode.label")}</legend>
         <button
           type="button"
           className="mode-button"
@@ -190,7 +205,7 @@ export function Composer(props: { conversationId: number; onSend: (reply: Pendin
           <LockIcon />
           {t("inbox.mode.note")}
         </button>
-      </div>
+      </fieldset>
       {!note && (file || fileError) && (
         <div className="composer-attachment">
           {file && (
@@ -218,6 +233,11 @@ export function Composer(props: { conversationId: number; onSend: (reply: Pendin
             </span>
           )}
         </div>
+      )}
+      {unresolved.length > 0 && text && (
+        <p className="composer-hint" role="status" data-testid="canned-unresolved">
+          {t("inbox.canned.unresolved", { names: unresolved.map((n) => `{${n}}`).join(", ") })}
+        </p>
       )}
       <div className="composer-row">
         {!note && (
@@ -254,7 +274,9 @@ export function Composer(props: { conversationId: number; onSend: (reply: Pendin
           id="reply"
           rows={2}
           value={text}
-          placeholder={note ? t("inbox.notePlaceholder") : file ? t("inbox.attachCaption") : t("inbox.replyPlaceholder")}
+          placeholder={
+            note ? t("inbox.notePlaceholder") : file ? t("inbox.attachCaption") : t("inbox.replyPlaceholder")
+          }
           aria-autocomplete="list"
           aria-controls={cannedOpen && options.length > 0 ? CANNED_LISTBOX_ID : undefined}
           aria-activedescendant={activeOption ? cannedOptionId(activeOption.id) : undefined}

@@ -5,7 +5,11 @@ import { formatDateTime } from "../../format/dates";
 import { useI18n } from "../../i18n/I18nProvider";
 import { ClockIcon } from "./icons";
 
-export function ConversationStatusChip({ conversation }: { conversation: Pick<Conversation, "status" | "snoozedUntil"> }) {
+export function ConversationStatusChip({
+  conversation,
+}: {
+  conversation: Pick<Conversation, "status" | "snoozedUntil">;
+}) {
   const { t, locale } = useI18n();
   const business = useBusiness();
   const { status, snoozedUntil } = conversation;

@@ -9,7 +9,7 @@ import { useI18n } from "../../i18n/I18nProvider";
 import { useDebounced } from "../../leads/hooks/useDebounced";
 import { leadKeys } from "../../leads/hooks/useLeads";
 import { useCan } from "../../permissions/useCan";
-import { type ConversationFilters, INBOX_VIEWS, STATUS_FILTERS } from "../utils/filters";
+import { type ConversationFilters, INBOX_VIEWS, SEARCH_MIN_LENGTH, STATUS_FILTERS } from "../utils/filters";
 
 export function InboxFilters(props: { filters: ConversationFilters; onChange: (next: ConversationFilters) => void }) {
   const { t } = useI18n();
@@ -17,7 +17,9 @@ export function InboxFilters(props: { filters: ConversationFilters; onChange: (n
   const ids = { search: useId(), status: useId(), agent: useId() };
   const { filters, onChange } = props;
   const [text, setText] = useState(filters.q ?? "");
-  const settled = useDebounced(text.trim(), 300);
+  const typed = text.trim();
+  // One letter is not a search (the API wants two): the list is unfiltered until the second.
+  const settled = useDebounced(typed.length >= SEARCH_MIN_LENGTH ? typed : "", 300);
   useEffect(() => {
     if (settled !== (filters.q ?? "")) onChange({ ...filters, q: settled || undefined });
   }, [settled, filters, onChange]);
@@ -25,18 +27,20 @@ export function InboxFilters(props: { filters: ConversationFilters; onChange: (n
   const users = useQuery({ queryKey: leadKeys.users, queryFn: api.users.list, enabled: anyAgent });
 
   return (
-    <div className="inbox-filters" role="search">
+    <search className="inbox-filters">
       <label htmlFor={ids.search} className="visually-hidden">
         {t("inbox.search")}
       </label>
       <input
         id={ids.search}
         type="search"
+        maxLength={100}
         value={text}
         placeholder={t("inbox.searchPlaceholder")}
         onChange={(e) => setText(e.target.value)}
       />
-      <div className="segmented" role="group" aria-label={t("inbox.view.label")}>
+      <fieldset className="segmented">
+        <legend className="visually-hidden">{t("inbox.view.label")}</legend>
         {INBOX_VIEWS.map((view) => (
           <button
             key={view}
@@ -47,7 +51,7 @@ export function InboxFilters(props: { filters: ConversationFilters; onChange: (n
             {t(`inbox.view.${view}`)}
           </button>
         ))}
-      </div>
+      </fieldset>
       <div className="inbox-filter-row">
         <label htmlFor={ids.status} className="visually-hidden">
           {t("inbox.filter.status")}
@@ -91,6 +95,6 @@ export function InboxFilters(props: { filters: ConversationFilters; onChange: (n
           </>
         )}
       </div>
-    </div>
+    </search>
   );
 }

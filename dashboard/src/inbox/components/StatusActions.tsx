@@ -38,7 +38,12 @@ export function StatusActions({ conversation }: { conversation: Conversation }) 
         </button>
       )}
       {status === "open" && (
-        <button type="button" className="button small" disabled={busy} onClick={() => set.mutate({ status: "pending" })}>
+        <button
+          type="button"
+          className="button small"
+          disabled={busy}
+          onClick={() => set.mutate({ status: "pending" })}
+        >
           {t("inbox.markPending")}
         </button>
       )}
@@ -88,7 +93,9 @@ function SnoozeChoices(props: { busy: boolean; onPick: (until: Date) => void }) 
               onClick={() => props.onPick(snoozeUntil(preset, new Date(), zone))}
             >
               <span>{t(`inbox.snooze.${preset}`)}</span>
-              <span className="muted small">{formatDateTime(snoozeUntil(preset, now, zone).toISOString(), locale, zone)}</span>
+              <span className="muted small">
+                {formatDateTime(snoozeUntil(preset, now, zone).toISOString(), locale, zone)}
+              </span>
             </button>
           </li>
         ))}

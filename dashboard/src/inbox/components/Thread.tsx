@@ -85,7 +85,12 @@ export function Thread(props: {
       <ol className="messages" aria-live="polite" data-testid="thread">
         {timeline.map((item) =>
           item.kind === "note" ? (
-            <NoteBubble key={`n${item.note.id}`} note={item.note} formatAt={formatAt} />
+            <NoteBubble
+              key={`n${item.note.id}`}
+              conversationId={props.conversationId}
+              note={item.note}
+              formatAt={formatAt}
+            />
           ) : (
             <MessageBubble
               key={`m${item.message.id}`}

@@ -43,6 +43,17 @@ export function useNotes(conversationId: number) {
   });
 }
 
+/** The note's author or an admin (whatsapp.manage) may delete it. */
+export function useDeleteNote(conversationId: number) {
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  return useMutation({
+    mutationFn: (noteId: number) => api.whatsapp.deleteNote(conversationId, noteId),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: inboxKeys.notes(conversationId) }),
+    onError: toast.error,
+  });
+}
+
 export function useAddNote(conversationId: number) {
   const queryClient = useQueryClient();
   return useMutation({

@@ -14,7 +14,9 @@ export function slashQuery(text: string): string | null {
 export function matchCanned(replies: readonly CannedReply[], query: string, limit = 8): CannedReply[] {
   const q = query.toLowerCase();
   const starts = replies.filter((r) => r.shortcut.toLowerCase().startsWith(q));
-  const contains = replies.filter((r) => !r.shortcut.toLowerCase().startsWith(q) && r.shortcut.toLowerCase().includes(q));
+  const contains = replies.filter(
+    (r) => !r.shortcut.toLowerCase().startsWith(q) && r.shortcut.toLowerCase().includes(q),
+  );
   return [...starts, ...contains].slice(0, limit);
 }
 

@@ -16,6 +16,9 @@ export interface ConversationFilters {
   q?: string;
 }
 
+/** Shorter searches are not sent (the API refuses them: one letter matches nearly everything). */
+export const SEARCH_MIN_LENGTH = 2;
+
 export const DEFAULT_FILTERS: ConversationFilters = { view: "all", status: "open" };
 
 export function parseFilters(search: string): ConversationFilters {
@@ -27,8 +30,9 @@ export function parseFilters(search: string): ConversationFilters {
   return {
     view: view && INBOX_VIEWS.includes(view) ? view : DEFAULT_FILTERS.view,
     status: status && STATUS_FILTERS.includes(status) ? status : DEFAULT_FILTERS.status,
-    ...(Number.isInteger(assigneeId) && assigneeId > 0 ? { assigneeId } : {}),
-    ...(q ? { q } : {}),
+    // The API takes an agent only with the "all" view, and a search of at least two characters.
+    ...(Number.isInteger(assigneeId) && assigneeId > 0 && (view ?? "all") === "all" ? { assigneeId } : {}),
+    ...(q && q.length >= SEARCH_MIN_LENGTH ? { q } : {}),
   };
 }
 

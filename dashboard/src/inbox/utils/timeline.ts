@@ -5,7 +5,9 @@
  */
 import type { ConversationNote, Message } from "../../api/types";
 
-export type TimelineItem = { kind: "message"; at: string; message: Message } | { kind: "note"; at: string; note: ConversationNote };
+export type TimelineItem =
+  | { kind: "message"; at: string; message: Message }
+  | { kind: "note"; at: string; note: ConversationNote };
 
 export function mergeTimeline(messages: readonly Message[], notes: readonly ConversationNote[]): TimelineItem[] {
   const items: TimelineItem[] = [
