@@ -27,6 +27,8 @@ export const cronTasks: Record<string, (env: Env, controller: ScheduledControlle
     await enqueue(env, { type: "broadcast.sweep", olderThanMinutes: 10 });
     // Webhook deliveries whose job was lost (or whose consumer died holding the lease).
     await enqueue(env, { type: "webhook.sweep" });
+    // Snoozed conversations whose time has come (they already read as open; this tells dashboards).
+    await enqueue(env, { type: "inbox.wake_snoozed", limit: 500 });
   },
 };
 

@@ -118,6 +118,15 @@ export const webhookDeliverJob = z.object({
 /** Queue a deliver job for every subscription with due events and no live lease (lost kicks, dead consumers). */
 export const webhookSweepJob = z.object({ type: z.literal("webhook.sweep") });
 
+/**
+ * Store as open the conversations whose snooze ran out (they already read as open; this tells open
+ * dashboards, through the live hub). Up to `limit` per run; the next minute takes the rest.
+ */
+export const inboxWakeSnoozedJob = z.object({
+  type: z.literal("inbox.wake_snoozed"),
+  limit: z.number().int().min(1).max(5000).default(500),
+});
+
 export const jobs = {
   "maintenance.purge_expired_sessions": { queue: "low", schema: purgeExpiredSessionsJob },
   "whatsapp.send": { queue: "default", schema: whatsappSendJob },
@@ -134,6 +143,7 @@ export const jobs = {
   // The default lane: a new queue would need its own wrangler.toml entries in every environment.
   "webhook.deliver": { queue: "default", schema: webhookDeliverJob },
   "webhook.sweep": { queue: "low", schema: webhookSweepJob },
+  "inbox.wake_snoozed": { queue: "low", schema: inboxWakeSnoozedJob },
 } as const satisfies Record<string, { queue: QueueKey; schema: z.ZodType<{ type: string }> }>;
 
 export type JobType = keyof typeof jobs;

@@ -25,7 +25,7 @@ import { createRouter } from "../contract/router";
 import { signedBody } from "../contract/signed-body";
 import { ApiError, validationError } from "../errors";
 import { log } from "../lib/log";
-import { publishShardEvents } from "../live/publish";
+import { publishLive, publishShardEvents } from "../live/publish";
 import { shardEventMetrics } from "../metrics/whatsapp";
 import { enqueueBatch } from "../queues/producer";
 import { businessStub } from "../services/settings";
@@ -151,6 +151,8 @@ shardEventRoutes.openapi(deliverEvents, async (c) => {
       result.mediaDownloads.map((messageId) => ({ type: "whatsapp.media_download" as const, messageId })),
     );
   await publishShardEvents(c.env, result.applied);
+  for (const { businessId, conversationId } of result.reopened)
+    await publishLive(c.env, businessId, { type: "conversation", conversationId, change: "status" });
   await kickDeliveries(c.env, result.webhookSubscriptions);
   shardEventMetrics.stored.inc(result.stored);
   shardEventMetrics.duplicates.inc(result.duplicates);

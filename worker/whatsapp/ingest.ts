@@ -12,6 +12,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { messageStatusRank, type ShardEvent, shardEvent } from "../../contracts/shard-events";
 import type { Database } from "../db/client";
 import { businesses, shardEvents, waMessages, waSessions } from "../db/schema";
+import { businessReplied, customerWrote } from "../inbox/activity";
 import { cachedSubscriptions, type EnabledSubscriptions, emitWebhookEvent } from "../webhooks/outbox";
 import { conversationJid, linkLead, phoneOfJid, rememberLidMapping, type Tx } from "./contacts";
 import { upsertConversation } from "./conversations";
@@ -36,9 +37,10 @@ const storedStatusRank = sql`(case ${waMessages.status} ${sql.join(
   sql` `,
 )} else 0 end)`;
 
-/** What storing one event asks for afterwards: media to download (wa_messages ids). */
+/** What storing one event asks for afterwards: media to download (wa_messages ids), conversations reopened. */
 interface Applied {
   mediaDownloads: number[];
+  reopened: { businessId: number; conversationId: number }[];
 }
 
 async function applyMessage(
@@ -98,6 +100,13 @@ async function applyMessage(
     // Our own sends are stored when the shard accepts them; the shard's echo then adds nothing.
     .onConflictDoNothing()
     .returning({ id: waMessages.id, mediaStatus: waMessages.mediaStatus });
+  // The team inbox: a live customer message waits for an answer and reopens the conversation; a
+  // live message of ours (sent from the phone, or an echo that overtook our own send) answers it.
+  let reopened = false;
+  if (inserted && event.upsertType === "notify") {
+    if (key.fromMe) await businessReplied(tx, conversationId, sentAt);
+    else reopened = (await customerWrote(tx, conversationId, sentAt)) !== null;
+  }
   // A customer's live message (not history sync, not our own echo).
   if (inserted && !key.fromMe && event.upsertType === "notify") {
     await emit(tx, subscribers, {
@@ -118,7 +127,10 @@ async function applyMessage(
       },
     });
   }
-  return { mediaDownloads: inserted?.mediaStatus === "pending" ? [inserted.id] : [] };
+  return {
+    mediaDownloads: inserted?.mediaStatus === "pending" ? [inserted.id] : [],
+    reopened: reopened ? [{ businessId, conversationId }] : [],
+  };
 }
 
 async function applyStatus(
@@ -212,6 +224,8 @@ export interface IngestResult {
   applied: ShardEvent[];
   /** Messages stored now whose media the media queue must download (wa_messages ids). */
   mediaDownloads: number[];
+  /** Conversations a customer's message reopened (pending, resolved or snoozed → open). */
+  reopened: { businessId: number; conversationId: number }[];
   /** Webhook subscriptions that got events: kick their delivery (webhooks/outbox.ts kickDeliveries). */
   webhookSubscriptions: number[];
 }
@@ -273,7 +287,7 @@ async function applyEvent(tx: Tx, subscribers: Subscribers, event: ShardEvent): 
       await rememberLidMapping(tx, event.businessId, event.lid, event.pn);
       break;
   }
-  return { mediaDownloads: [] };
+  return { mediaDownloads: [], reopened: [] };
 }
 
 export async function ingestShardEvents(db: Database, delivery: Delivery): Promise<IngestResult> {
@@ -285,6 +299,7 @@ export async function ingestShardEvents(db: Database, delivery: Delivery): Promi
     banSignals: [],
     applied: [],
     mediaDownloads: [],
+    reopened: [],
     webhookSubscriptions: [],
   };
   const subscribers = new Set<number>();
@@ -343,6 +358,7 @@ export async function ingestShardEvents(db: Database, delivery: Delivery): Promi
       result.stored++;
       result.applied.push(event);
       result.mediaDownloads.push(...stored.mediaDownloads);
+      result.reopened.push(...stored.reopened);
     } else result.duplicates++;
     // Reported for redeliveries too: if acting on it failed the first time (the delivery was then
     // answered 5xx and sent again), the retry must still act. Pausing is idempotent.

@@ -3,6 +3,7 @@ import { whatsappMediaDownload, whatsappMediaDownloadDeadLettered, whatsappMedia
 import type { JobHandler } from "../handler";
 import type { Job, JobType } from "../jobs";
 import { broadcastDispatch, broadcastSweep } from "./broadcast-dispatch";
+import { inboxWakeSnoozed } from "./inbox-wake-snoozed";
 import { outboundCallDial, outboundCallDialDeadLettered, outboundCallSweep } from "./outbound-call-dial";
 import { purgeExpiredSessions } from "./purge-expired-sessions";
 import { remindersDispatch, scheduledMessagesDispatch } from "./scheduled-dispatch";
@@ -28,6 +29,7 @@ export const jobHandlers: { [T in JobType]: JobHandler<T> } = {
   "reminders.dispatch_due": remindersDispatch,
   "webhook.deliver": webhookDeliver,
   "webhook.sweep": webhookSweep,
+  "inbox.wake_snoozed": inboxWakeSnoozed,
 };
 
 /**

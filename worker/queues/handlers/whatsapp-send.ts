@@ -14,6 +14,7 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { waMessages, waOutbound } from "../../db/schema";
 import type { Env } from "../../env";
+import { businessReplied } from "../../inbox/activity";
 import { log, safeErrorMessage } from "../../lib/log";
 import { publishLive } from "../../live/publish";
 import { businessStub } from "../../services/settings";
@@ -85,6 +86,9 @@ async function storeSentMessage(
         mediaSha256: row.mediaSha256,
       }
     : {};
+  // A reply written in the dashboard answers the customer (first-response time); broadcasts,
+  // scheduled messages and reminders are not answers.
+  if (row.origin === "reply") await businessReplied(db, conversationId, sentAt);
   const insert = db.insert(waMessages).values({
     businessId: row.businessId,
     conversationId,
