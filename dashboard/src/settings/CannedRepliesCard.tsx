@@ -27,7 +27,7 @@ export function CannedRepliesCard() {
   return (
     <section className="card stack" aria-labelledby="canned-replies-title" data-testid="canned-replies-card">
       <h2 id="canned-replies-title">{t("canned.title")}</h2>
-      <p className="muted small">{t("canned.intro")}</p>
+      <p className="muted small card-intro">{t("canned.intro")}</p>
       {replies.isPending && <p>{t("common.loading")}</p>}
       {replies.data?.length === 0 && <p className="muted">{t("canned.empty")}</p>}
       <ul className="plain-list canned-list" data-testid="canned-list">
@@ -41,7 +41,9 @@ export function CannedRepliesCard() {
               <span className="canned-shortcut" dir="ltr">
                 /{reply.shortcut}
               </span>
-              <p className="canned-text">{reply.body}</p>
+              <p className="canned-text" dir="auto">
+                {reply.body}
+              </p>
               {manage && (
                 <span className="actions">
                   <button type="button" className="link-button" onClick={() => setEditing(reply.id)}>

@@ -52,7 +52,9 @@ export function CannedPopover(props: {
               <span className="canned-shortcut" dir="ltr">
                 /{reply.shortcut}
               </span>
-              <span className="canned-body">{reply.body}</span>
+              <span className="canned-body" dir="auto">
+                {reply.body}
+              </span>
             </div>
           ))}
         </div>

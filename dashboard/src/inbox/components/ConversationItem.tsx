@@ -27,14 +27,16 @@ export function ConversationItem(props: { conversation: Conversation; href: stri
         {formatRelative(c.lastMessageAt, locale, business.timezone)}
       </time>
       {snippet ? (
-        <span className="conversation-preview conversation-match" data-testid="conversation-match">
+        <span className="conversation-preview conversation-match" data-testid="conversation-match" dir="auto">
           {highlight(snippet, props.q).map((part, i) =>
             // biome-ignore lint/suspicious/noArrayIndexKey: the parts of one fixed string, in order
             part.hit ? <mark key={i}>{part.text}</mark> : <span key={i}>{part.text}</span>,
           )}
         </span>
       ) : (
-        <span className="conversation-preview">{c.lastMessagePreview ?? ""}</span>
+        <span className="conversation-preview" dir="auto">
+          {c.lastMessagePreview ?? ""}
+        </span>
       )}
       {c.unreadCount > 0 ? (
         <span className="badge">

@@ -11,10 +11,10 @@ export function MessageBubble(props: { message: Message; formatAt: (iso: string)
       {hasMedia(m) ? (
         <>
           <MessageMedia message={m} />
-          {m.text && <p>{m.text}</p>}
+          {m.text && <p dir="auto">{m.text}</p>}
         </>
       ) : (
-        <p>{m.text ?? `[${m.kind}]`}</p>
+        <p dir="auto">{m.text ?? `[${m.kind}]`}</p>
       )}
       <div className="bubble-meta">
         <time dateTime={m.sentAt}>{props.formatAt(m.sentAt)}</time>

@@ -30,7 +30,7 @@ export function NoteBubble(props: {
         <span className="note-label">{t("inbox.note.label")}</span>
         <span className="note-author">· {note.author?.name ?? t("inbox.note.formerUser")}</span>
       </div>
-      <p>{note.body}</p>
+      <p dir="auto">{note.body}</p>
       <div className="bubble-meta">
         {mayDelete && (
           <button type="button" className="link-button note-delete" onClick={() => setConfirming(true)}>
