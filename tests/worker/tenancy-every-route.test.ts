@@ -24,6 +24,8 @@ import {
   scheduledMessages,
   type UserRole,
   users,
+  waCannedReplies,
+  waConversationNotes,
   waConversations,
   waMessages,
   waOutbound,
@@ -70,6 +72,10 @@ const VALID_BODY: Record<string, unknown> = {
   "PATCH /api/leads/{id}": { notes: "written by B" },
   "PATCH /api/appointments/{id}": { title: "Moved by B" },
   "POST /api/whatsapp/conversations/{id}/reply": { text: "hello from B", clientMessageId: crypto.randomUUID() },
+  "PUT /api/whatsapp/conversations/{id}/assignee": { userId: null },
+  "PUT /api/whatsapp/conversations/{id}/status": { status: "resolved" },
+  "POST /api/whatsapp/conversations/{id}/notes": { body: "written by B" },
+  "PATCH /api/whatsapp/canned-replies/{id}": { body: "changed by B" },
   "PATCH /api/webhooks/{id}": { enabled: true },
   "POST /api/webhooks/{id}/rotate-secret": {},
   "POST /api/webhooks/{id}/redeliver": { since: "2026-01-01T00:00:00Z" },
@@ -96,9 +102,18 @@ function resourceOf(path: string): string | null {
   return at === -1 ? null : path.slice(0, at);
 }
 
+/** Business A's records named by a route's second id (a conversation's note, a canned reply to render). */
+const secondIdOfA = new Map<string, number>();
+
 function urlFor(op: Operation, id: number): string {
-  // A second id (a webhook's delivery) names nothing: the route's own record is what is looked up first.
-  return op.path.replace("{id}", String(id)).replace("{key}", "bulk_calls").replace("{deliveryId}", String(MISSING_ID));
+  // A second id (a webhook's delivery) names nothing: the route's own record is what is looked up
+  // first. A's note and canned reply are named as A's, so B reaches neither through A's conversation.
+  return op.path
+    .replace("{id}", String(id))
+    .replace("{key}", "bulk_calls")
+    .replace("{deliveryId}", String(MISSING_ID))
+    .replace("{noteId}", String(secondIdOfA.get("noteId") ?? MISSING_ID))
+    .replace("{cannedId}", String(secondIdOfA.get("cannedId") ?? MISSING_ID));
 }
 
 function send(client: Client, op: Operation, id: number, body?: unknown): Promise<Response> {
@@ -232,6 +247,16 @@ beforeAll(async () => {
       enabled: false,
     })
     .returning({ id: webhookSubscriptions.id });
+  const [noteOfA] = await db
+    .insert(waConversationNotes)
+    .values({ businessId: a.businessId, conversationId: conversation!.id, body: "A's note" })
+    .returning({ id: waConversationNotes.id });
+  const [cannedOfA] = await db
+    .insert(waCannedReplies)
+    .values({ businessId: a.businessId, shortcut: "a_reply", body: "A's canned reply" })
+    .returning({ id: waCannedReplies.id });
+  secondIdOfA.set("noteId", noteOfA!.id);
+  secondIdOfA.set("cannedId", cannedOfA!.id);
   const [agentOfA] = await db.select({ id: users.id }).from(users).where(eq(users.email, a.agent.email));
   for (const [prefix, id] of [
     ["/api/leads", lead!.id],
@@ -243,6 +268,7 @@ beforeAll(async () => {
     ["/api/whatsapp/messages", message!.id],
     ["/api/api-keys", keyOfA!.id],
     ["/api/webhooks", webhookOfA!.id],
+    ["/api/whatsapp/canned-replies", cannedOfA!.id],
     ["/api/campaigns", campaign!.id],
     ["/api/broadcasts", broadcast!.id],
     ["/api/scheduled-messages", scheduled!.id],
@@ -350,6 +376,18 @@ describe("every signed-in route of the contract", { timeout: 240_000 }, () => {
       .from(webhookSubscriptions)
       .where(eq(webhookSubscriptions.id, recordOfA.get("/api/webhooks")!));
     expect(webhook).toMatchObject({ enabled: false, secret: "a".repeat(32) });
+    const [conversation] = await db
+      .select()
+      .from(waConversations)
+      .where(eq(waConversations.id, recordOfA.get("/api/whatsapp/conversations")!));
+    expect(conversation).toMatchObject({ status: "open", assigneeUserId: null });
+    const notes = await db.select().from(waConversationNotes).where(eq(waConversationNotes.businessId, a.businessId));
+    expect(notes.map((n) => n.body)).toEqual(["A's note"]);
+    const [canned] = await db
+      .select()
+      .from(waCannedReplies)
+      .where(eq(waCannedReplies.id, recordOfA.get("/api/whatsapp/canned-replies")!));
+    expect(canned!.body).toBe("A's canned reply");
     const sent = await db.select().from(waOutbound).where(eq(waOutbound.businessId, a.businessId));
     expect(sent.map((o) => o.text)).toEqual(["A's"]);
   });
