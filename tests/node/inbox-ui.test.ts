@@ -1,15 +1,17 @@
 /**
  * The inbox page's own logic, apart from the browser: snooze times on the business's clock, the
  * filters in the address, notes merged into the thread by time, `/` and canned-reply matching,
- * and the search hit's highlighting.
+ * the search hit's highlighting, and which queries a live `conversation` event refreshes.
  */
 import { describe, expect, it } from "vitest";
 import type { ConversationNote, Message } from "../../dashboard/src/api/types";
+import { inboxKeys } from "../../dashboard/src/inbox/hooks/keys";
 import { CANNED_VARIABLES, matchCanned, slashQuery } from "../../dashboard/src/inbox/utils/canned";
 import { DEFAULT_FILTERS, filtersSearch, parseFilters } from "../../dashboard/src/inbox/utils/filters";
 import { highlight } from "../../dashboard/src/inbox/utils/highlight";
 import { customSnoozeUntil, snoozeUntil, toDateTimeLocal } from "../../dashboard/src/inbox/utils/snooze";
 import { mergeTimeline } from "../../dashboard/src/inbox/utils/timeline";
+import { applyLiveFrame } from "../../dashboard/src/live/frames";
 import { variablesFor } from "../../worker/services/templates";
 
 describe("snooze presets", () => {
@@ -122,5 +124,16 @@ describe("a search hit's snippet", () => {
       { text: "</b> at 10", hit: false },
     ]);
     expect(highlight("no query", undefined)).toEqual([{ text: "no query", hit: false }]);
+  });
+});
+
+describe("live events", () => {
+  it("a conversation event makes its lists, its header and its notes stale, and nothing else", () => {
+    const stale: unknown[] = [];
+    applyLiveFrame((key) => stale.push(key), { type: "conversation", conversationId: 12, change: "note", cursor: 5 });
+    expect(stale).toEqual([inboxKeys.conversations(), inboxKeys.conversation(12), inboxKeys.notes(12)]);
+    // The list prefix covers every filtered list.
+    const list = inboxKeys.conversationList({ view: "mine", status: "open", q: "תור" });
+    expect(list.slice(0, inboxKeys.conversations().length)).toEqual([...inboxKeys.conversations()]);
   });
 });

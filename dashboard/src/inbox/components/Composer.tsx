@@ -273,7 +273,6 @@ export function Composer(props: { conversationId: number; onSend: (reply: Pendin
           ref={area}
           id="reply"
           rows={2}
-          dir="auto"
           value={text}
           placeholder={
             note ? t("inbox.notePlaceholder") : file ? t("inbox.attachCaption") : t("inbox.replyPlaceholder")

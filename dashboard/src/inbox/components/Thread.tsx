@@ -50,9 +50,20 @@ export function Thread(props: {
 
   const timeline = mergeTimeline(thread.data ?? [], notes.data ?? []);
   const count = timeline.length + pending.length;
+  // Opened from a search hit: show the matching message once; otherwise (and afterwards) keep to the end.
+  const shownMatch = useRef<number | null>(null);
+  const listRef = useRef<HTMLOListElement>(null);
   useEffect(() => {
-    if (count > 0) endRef.current?.scrollIntoView({ block: "end" });
-  }, [count]);
+    if (count === 0) return;
+    const match = props.matchedMessageId;
+    const hit = match ? listRef.current?.querySelector(`[data-message-id="${match}"]`) : null;
+    if (hit && shownMatch.current !== match) {
+      shownMatch.current = match ?? null;
+      hit.scrollIntoView({ block: "center" });
+      return;
+    }
+    if (!hit) endRef.current?.scrollIntoView({ block: "end" });
+  }, [count, props.matchedMessageId]);
 
   const onFailed = useCallback(
     (id: string, error: string) => update(id, { state: "failed", error, reuseId: false }),
@@ -82,7 +93,7 @@ export function Thread(props: {
           </div>
         )}
       </header>
-      <ol className="messages" aria-live="polite" data-testid="thread">
+      <ol ref={listRef} className="messages" aria-live="polite" data-testid="thread">
         {timeline.map((item) =>
           item.kind === "note" ? (
             <NoteBubble
