@@ -11,13 +11,13 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messages } from "../../dashboard/src/i18n/messages";
 import { launchChromium, newHebrewContext } from "./lib/chromium";
+import { ARTIFACTS, PAGE_OVERFLOW, shot } from "./lib/screens";
 import { fakeSession } from "./lib/shard";
 import { openBusiness, sharedStack } from "./lib/shared-stack";
 import type { LocalStack } from "./lib/stack";
 
 const he = messages.he;
 const en = messages.en;
-const ARTIFACTS = path.resolve(import.meta.dirname, "../../test-artifacts");
 const PASSWORD = "browser-pass-123";
 const OWNER = "owner-journeys@example.com";
 const AGENT = "agent-journeys@example.com";
@@ -32,40 +32,6 @@ let stack: LocalStack;
 let browser: Browser;
 let owner: BrowserContext;
 let page: Page;
-
-/** A screenshot once the page has settled: no "loading" text left, no request in flight. */
-async function shot(p: Page, name: string) {
-  await expect
-    .poll(() => p.getByText(new RegExp(`^(${he["common.loading"]}|${en["common.loading"]})$`)).count(), POLL)
-    .toBe(0);
-  await p.waitForLoadState("networkidle");
-  await p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: false });
-}
-
-/**
- * Whether the page scrolls sideways, and which elements stick out of the viewport. Evaluated in the
- * browser (a string, since this file is typed for Node). Content clipped by its own scrolling box (a
- * wide table in .table-wrap) does not count, nor is an element wholly off-screen on purpose (the
- * skip link until focused).
- */
-const PAGE_OVERFLOW = `(() => {
-  const root = document.documentElement;
-  const clippedByAncestor = (el) => {
-    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
-      if (getComputedStyle(p).overflowX !== "visible") return true;
-    }
-    return false;
-  };
-  const outside = [...document.querySelectorAll("body *")]
-    .filter((el) => {
-      const r = el.getBoundingClientRect();
-      const partlyOut = (r.right > root.clientWidth + 0.5 && r.left < root.clientWidth) || (r.left < -0.5 && r.right > 0);
-      return r.width > 0 && partlyOut && !clippedByAncestor(el);
-    })
-    .slice(0, 5)
-    .map((el) => el.tagName.toLowerCase() + "." + el.className + " (" + Math.round(el.getBoundingClientRect().width) + " px)");
-  return { scrollsSideways: root.scrollWidth > root.clientWidth, outside };
-})()`;
 
 async function signIn(p: Page, email: string) {
   await p.goto(`${stack.baseUrl}/`);
