@@ -104,7 +104,9 @@ export default defineConfig({
           name: "browser",
           environment: "node",
           include: ["tests/browser/**/*.test.ts"],
-          // Each file starts the real local stack (scripts/dev.ts): 30-90 s on a busy 2-core machine.
+          // One real local stack (scripts/dev.ts) for every file, each file on a business of its own:
+          // a stack takes 30-90 s to start on a busy 2-core machine.
+          globalSetup: ["./tests/browser/lib/global-stack.ts"],
           testTimeout: 120_000,
           hookTimeout: 420_000,
         },

@@ -12,12 +12,15 @@ import { messages } from "../../dashboard/src/i18n/messages";
 import { freePort } from "../../scripts/lib/embedded-postgres";
 import { type ReceivedRequest, startWebhookReceiver, type WebhookReceiver } from "../setup/webhook-receiver";
 import { launchChromium } from "./lib/chromium";
-import { bootstrap, type LocalStack, startLocalStack } from "./lib/stack";
+import { openBusiness, sharedStack } from "./lib/shared-stack";
+import type { LocalStack } from "./lib/stack";
 
 const he = messages.he;
 const ARTIFACTS = path.resolve(import.meta.dirname, "../../test-artifacts");
 const PASSWORD = "browser-pass-123";
-const OWNER = "owner@example.com";
+const OWNER = "owner-integrations@example.com";
+/** This file's client address (see lib/shared-stack.ts). */
+const CLIENT_IP = "198.51.100.13";
 const POLL = { timeout: 30_000 };
 
 let stack: LocalStack;
@@ -32,21 +35,19 @@ beforeAll(async () => {
   receiver = await startWebhookReceiver(port);
   receiverUrl = `http://127.0.0.1:${port}`;
   browser = await launchChromium();
-  stack = await startLocalStack();
-  await bootstrap(stack, {
-    adminEmail: "admin@example.com",
-    business: "עסק אינטגרציות",
-    ownerEmail: OWNER,
-    password: PASSWORD,
+  stack = sharedStack();
+  await openBusiness(stack, { name: "עסק אינטגרציות", ownerEmail: OWNER, password: PASSWORD, clientIp: CLIENT_IP });
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 800 },
+    locale: "he-IL",
+    extraHTTPHeaders: { "CF-Connecting-IP": CLIENT_IP },
   });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "he-IL" });
   context.setDefaultTimeout(30_000);
   page = await context.newPage();
 }, 420_000);
 
 afterAll(async () => {
   await browser?.close();
-  await stack?.stop();
   await receiver?.close();
 }, 60_000);
 

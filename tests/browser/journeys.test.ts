@@ -11,16 +11,19 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messages } from "../../dashboard/src/i18n/messages";
 import { launchChromium, newHebrewContext } from "./lib/chromium";
-import { fakeShard } from "./lib/shard";
-import { bootstrap, type LocalStack, startLocalStack } from "./lib/stack";
+import { ARTIFACTS, PAGE_OVERFLOW, shot } from "./lib/screens";
+import { fakeSession } from "./lib/shard";
+import { openBusiness, sharedStack } from "./lib/shared-stack";
+import type { LocalStack } from "./lib/stack";
 
 const he = messages.he;
 const en = messages.en;
-const ARTIFACTS = path.resolve(import.meta.dirname, "../../test-artifacts");
 const PASSWORD = "browser-pass-123";
-const OWNER = "owner@example.com";
-const AGENT = "agent@example.com";
-const BUSINESS_ID = 1;
+const OWNER = "owner-journeys@example.com";
+const AGENT = "agent-journeys@example.com";
+/** This file's client address (see lib/shared-stack.ts). */
+const CLIENT_IP = "198.51.100.11";
+let BUSINESS_ID: number;
 const CUSTOMER_JID = "972501234567@s.whatsapp.net";
 /** Waits for UI conditions: generous, since these machines run several test stacks at once. */
 const POLL = { timeout: 20_000 };
@@ -29,40 +32,6 @@ let stack: LocalStack;
 let browser: Browser;
 let owner: BrowserContext;
 let page: Page;
-
-/** A screenshot once the page has settled: no "loading" text left, no request in flight. */
-async function shot(p: Page, name: string) {
-  await expect
-    .poll(() => p.getByText(new RegExp(`^(${he["common.loading"]}|${en["common.loading"]})$`)).count(), POLL)
-    .toBe(0);
-  await p.waitForLoadState("networkidle");
-  await p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: false });
-}
-
-/**
- * Whether the page scrolls sideways, and which elements stick out of the viewport. Evaluated in the
- * browser (a string, since this file is typed for Node). Content clipped by its own scrolling box (a
- * wide table in .table-wrap) does not count, nor is an element wholly off-screen on purpose (the
- * skip link until focused).
- */
-const PAGE_OVERFLOW = `(() => {
-  const root = document.documentElement;
-  const clippedByAncestor = (el) => {
-    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
-      if (getComputedStyle(p).overflowX !== "visible") return true;
-    }
-    return false;
-  };
-  const outside = [...document.querySelectorAll("body *")]
-    .filter((el) => {
-      const r = el.getBoundingClientRect();
-      const partlyOut = (r.right > root.clientWidth + 0.5 && r.left < root.clientWidth) || (r.left < -0.5 && r.right > 0);
-      return r.width > 0 && partlyOut && !clippedByAncestor(el);
-    })
-    .slice(0, 5)
-    .map((el) => el.tagName.toLowerCase() + "." + el.className + " (" + Math.round(el.getBoundingClientRect().width) + " px)");
-  return { scrollsSideways: root.scrollWidth > root.clientWidth, outside };
-})()`;
 
 async function signIn(p: Page, email: string) {
   await p.goto(`${stack.baseUrl}/`);
@@ -75,12 +44,12 @@ async function signIn(p: Page, email: string) {
 beforeAll(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
   browser = await launchChromium();
-  stack = await startLocalStack();
-  await bootstrap(stack, {
-    adminEmail: "admin@example.com",
-    business: "מספרת דנה",
+  stack = sharedStack();
+  BUSINESS_ID = await openBusiness(stack, {
+    name: "מספרת דנה",
     ownerEmail: OWNER,
     password: PASSWORD,
+    clientIp: CLIENT_IP,
   });
   owner = await newContext();
   page = await owner.newPage();
@@ -113,12 +82,11 @@ function toneWav(seconds: number, rate: number): Buffer {
 }
 
 function newContext(): Promise<BrowserContext> {
-  return newHebrewContext(browser);
+  return newHebrewContext(browser, { clientIp: CLIENT_IP });
 }
 
 afterAll(async () => {
   await browser?.close();
-  await stack?.stop();
 }, 60_000);
 
 describe.sequential("dashboard journeys", () => {
@@ -186,14 +154,14 @@ describe.sequential("dashboard journeys", () => {
     const qr = page.getByRole("img", { name: he["wa.qrAlt"] });
     await qr.waitFor();
     const first = await qr.getAttribute("data-qr");
-    expect(first).toMatch(/^fake-qr:1:/);
+    expect(first).toMatch(new RegExp(`^fake-qr:${BUSINESS_ID}:`));
     await shot(page, "whatsapp-qr-he");
 
     // WhatsApp asks for a fresh socket (515): a new QR; the open page shows it without a reload.
-    await fakeShard(stack, "POST", `/sessions/${BUSINESS_ID}/disconnect`, { statusCode: 515 });
+    await fakeSession(stack, BUSINESS_ID, "POST", "/disconnect", { statusCode: 515 });
     await expect.poll(() => qr.getAttribute("data-qr"), POLL).not.toBe(first);
 
-    await fakeShard(stack, "POST", `/sessions/${BUSINESS_ID}/pair`, { phoneNumber: "972541112233" });
+    await fakeSession(stack, BUSINESS_ID, "POST", "/pair", { phoneNumber: "972541112233" });
     await expect.poll(() => page.getByTestId("wa-state").getAttribute("data-state"), POLL).toBe("open");
     expect(await page.locator("main").textContent()).toContain("054-111-2233");
     await shot(page, "whatsapp-connected-he");
@@ -211,7 +179,7 @@ describe.sequential("dashboard journeys", () => {
     for (let i = 0; i < 5; i++) {
       text = `שלום, אפשר לקבוע תור? ${i}-${Date.now()}`;
       const postedAt = Date.now();
-      await fakeShard(stack, "POST", `/sessions/${BUSINESS_ID}/inbound`, {
+      await fakeSession(stack, BUSINESS_ID, "POST", "/inbound", {
         messages: [{ chatJid: CUSTOMER_JID, messageId: `in-${i}-${postedAt}`, pushName: "דנה כהן", text }],
       });
       await page.getByText(text).first().waitFor({ timeout: 15_000 });
@@ -238,7 +206,7 @@ describe.sequential("dashboard journeys", () => {
       .waitFor({ timeout: 20_000 });
     await shot(page, "inbox-thread-he");
 
-    const sent = (await fakeShard(stack, "GET", `/sessions/${BUSINESS_ID}/sent`)).sent as { text: string }[];
+    const sent = (await fakeSession(stack, BUSINESS_ID, "GET", "/sent")).sent as { text: string }[];
     expect(sent.filter((m) => m.text === reply)).toHaveLength(1);
   });
 
@@ -250,7 +218,7 @@ describe.sequential("dashboard journeys", () => {
     );
     const wav = toneWav(1, 8000);
     const stamp = Date.now();
-    await fakeShard(stack, "POST", `/sessions/${BUSINESS_ID}/inbound`, {
+    await fakeSession(stack, BUSINESS_ID, "POST", "/inbound", {
       messages: [
         {
           chatJid: CUSTOMER_JID,
@@ -300,7 +268,7 @@ describe.sequential("dashboard journeys", () => {
     const sentBubble = thread.locator("li.bubble.from-me:not(.pending)", { hasText: name });
     await sentBubble.getByTestId("media-document").waitFor({ timeout: 30_000 });
     await sentBubble.locator('[data-status="sent"], [data-status="delivered"], [data-status="read"]').waitFor();
-    const sent = (await fakeShard(stack, "GET", `/sessions/${BUSINESS_ID}/sent`)).sent as {
+    const sent = (await fakeSession(stack, BUSINESS_ID, "GET", "/sent")).sent as {
       media?: { fileName?: string; sizeBytes: number };
     }[];
     expect(sent.filter((m) => m.media?.fileName === name)).toEqual([

@@ -13,17 +13,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addDays, zonedInstant, zonedParts } from "../../dashboard/src/format/dates";
 import { messages } from "../../dashboard/src/i18n/messages";
 import { launchChromium, newHebrewContext } from "./lib/chromium";
-import { fakeShard } from "./lib/shard";
-import { bootstrap, type LocalStack, startLocalStack } from "./lib/stack";
+import { ARTIFACTS, PAGE_OVERFLOW, shot } from "./lib/screens";
+import { fakeSession } from "./lib/shard";
+import { clientHeaders, openBusiness, SYSTEM_ADMIN, sharedStack, systemAdminCookie } from "./lib/shared-stack";
+import type { LocalStack } from "./lib/stack";
 
 const he = messages.he;
 const en = messages.en;
-const ARTIFACTS = path.resolve(import.meta.dirname, "../../test-artifacts");
 const PASSWORD = "browser-pass-123";
-const OWNER = "owner@example.com";
-const ADMIN = "admin@example.com";
-const BUSINESS = "מספרת דנה";
-const BUSINESS_ID = 1;
+const OWNER = "owner-operations@example.com";
+const BUSINESS = "מספרת רותי";
+/** This file's client address (see lib/shared-stack.ts). */
+const CLIENT_IP = "198.51.100.12";
+let BUSINESS_ID: number;
 const TZ = "Asia/Jerusalem";
 const POLL = { timeout: 30_000 };
 
@@ -35,19 +37,10 @@ let page: Page;
 const fill = (template: string, params: Record<string, string | number>) =>
   template.replace(/\{(\w+)\}/g, (whole, k: string) => (k in params ? String(params[k]) : whole));
 
-/** A screenshot once the page has settled: no "loading" text left, no request in flight. */
-async function shot(p: Page, name: string) {
-  await expect
-    .poll(() => p.getByText(new RegExp(`^(${he["common.loading"]}|${en["common.loading"]})$`)).count(), POLL)
-    .toBe(0);
-  await p.waitForLoadState("networkidle").catch(() => {});
-  await p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: false });
-}
-
-async function signIn(p: Page, email: string, landing: string) {
+async function signIn(p: Page, email: string, landing: string, password = PASSWORD) {
   await p.goto(`${stack.baseUrl}/`);
   await p.getByLabel(he["auth.email"]).fill(email);
-  await p.getByLabel(he["auth.password"]).fill(PASSWORD);
+  await p.getByLabel(he["auth.password"]).fill(password);
   await p.getByRole("button", { name: he["auth.signIn"] }).click();
   await p.getByRole("navigation", { name: he["nav.menu"] }).getByRole("link", { name: landing }).waitFor();
 }
@@ -65,14 +58,8 @@ async function api(p: Page, method: string, url: string, data?: unknown, content
 
 /** Signs in as the system admin outside the browser, acts on the business, and makes one API call. */
 async function asSystemAdmin(method: string, url: string, data: unknown) {
-  const headers = { origin: stack.baseUrl, "content-type": "application/json" };
-  const login = await fetch(`${stack.baseUrl}/api/auth/login`, {
-    method: "POST",
-    headers,
-    body: JSON.stringify({ email: ADMIN, password: PASSWORD }),
-  });
-  if (!login.ok) throw new Error(`admin sign-in: ${login.status}`);
-  const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+  const headers = { origin: stack.baseUrl, "content-type": "application/json", ...clientHeaders(CLIENT_IP) };
+  const cookie = await systemAdminCookie(stack, CLIENT_IP);
   for (const [m, u, body] of [
     ["POST", "/api/admin/act-as", { businessId: BUSINESS_ID }],
     [method, url, data],
@@ -86,20 +73,16 @@ async function asSystemAdmin(method: string, url: string, data: unknown) {
   }
 }
 
-/** Pairs the business's fake WhatsApp session on whichever shard holds it; returns that shard. */
-async function pairOnItsShard(): Promise<number> {
-  for (const shard of [1, 2]) {
-    try {
-      await fakeShard(stack, "POST", `/sessions/${BUSINESS_ID}/pair`, { phoneNumber: "972541112233" }, shard);
-      return shard;
-    } catch (err) {
-      if (!String(err).includes("session_not_found")) throw err;
-    }
-  }
-  throw new Error("no shard holds the business's session");
+/** Pairs the business's fake WhatsApp session on whichever shard holds it. */
+async function pairOnItsShard(): Promise<void> {
+  await fakeSession(stack, BUSINESS_ID, "POST", "/pair", { phoneNumber: "972541112233" });
 }
 
+/** The simulator's settings before this file changed them: put back after, since the stack is shared. */
+let twilioDefaults: Record<string, unknown> | undefined;
+
 async function twilio(settings: Record<string, unknown>) {
+  twilioDefaults ??= (await (await fetch(`${stack.twilioUrl}/__control/settings`)).json()) as Record<string, unknown>;
   const res = await fetch(`${stack.twilioUrl}/__control/settings`, {
     method: "PATCH",
     headers: { "content-type": "application/json" },
@@ -127,21 +110,26 @@ async function progressOf(p: Page, testId: string): Promise<[number, number]> {
 beforeAll(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
   browser = await launchChromium();
-  // Twilio's calls per second up from its default of 1, so 50 calls do not take a minute to place.
-  stack = await startLocalStack({ shards: 2, env: { TWILIO_CALLS_PER_SECOND: "20" } });
-  await bootstrap(stack, { adminEmail: ADMIN, business: BUSINESS, ownerEmail: OWNER, password: PASSWORD });
+  // The shared stack runs two shards and Twilio's calls per second at 20 (lib/global-stack.ts).
+  stack = sharedStack();
+  BUSINESS_ID = await openBusiness(stack, {
+    name: BUSINESS,
+    ownerEmail: OWNER,
+    password: PASSWORD,
+    clientIp: CLIENT_IP,
+  });
   owner = await newContext();
   page = await owner.newPage();
 }, 420_000);
 
 /** Not the business's zone: what the pages show must follow the business's clock, not the browser's. */
 function newContext(): Promise<BrowserContext> {
-  return newHebrewContext(browser, "America/New_York");
+  return newHebrewContext(browser, { clientIp: CLIENT_IP, timeZone: "America/New_York" });
 }
 
 afterAll(async () => {
   await browser?.close();
-  await stack?.stop();
+  if (twilioDefaults) await twilio(twilioDefaults);
 }, 60_000);
 
 describe.sequential("operations journeys", () => {
@@ -304,7 +292,7 @@ describe.sequential("operations journeys", () => {
     // WhatsApp connected (the fake shard's phone scans), and the send pace at its maximum.
     await api(page, "POST", "/api/whatsapp/connect");
     // The session is on the business's shard (one of two): the phone scans there.
-    const shard = await pairOnItsShard();
+    await pairOnItsShard();
     await api(page, "PATCH", "/api/settings", { waMessagesPerMinute: 60 });
     await importLeads(page, "bc20", 20, ["שירה", "נועם", "תמר", "איתי", "ליה"], "052300");
 
@@ -349,7 +337,7 @@ describe.sequential("operations journeys", () => {
     await shot(page, "broadcast-done-he");
 
     // The shard sent each lead its own message, once.
-    const sent = (await fakeShard(stack, "GET", `/sessions/${BUSINESS_ID}/sent`, undefined, shard)).sent as {
+    const sent = (await fakeSession(stack, BUSINESS_ID, "GET", "/sent")).sent as {
       text: string;
     }[];
     const ours = sent.filter((m) => m.text.endsWith("מבצע חורף במספרה!"));
@@ -405,7 +393,7 @@ describe.sequential("operations journeys", () => {
   it("a system admin moves the business to the other shard and sees the move finish", async () => {
     const context = await newContext();
     const admin = await context.newPage();
-    await signIn(admin, ADMIN, he["nav.admin"]);
+    await signIn(admin, SYSTEM_ADMIN.email, he["nav.admin"], SYSTEM_ADMIN.password);
     await admin.goto(`${stack.baseUrl}/admin`);
     await admin.getByRole("heading", { name: he["admin.title"] }).waitFor();
     // Both shards healthy, with their session counts.
@@ -442,8 +430,11 @@ describe.sequential("operations journeys", () => {
     await admin.getByRole("button", { name: "עברית" }).first().click();
     await admin.getByRole("heading", { name: he["admin.title"] }).waitFor();
     await admin.setViewportSize({ width: 390, height: 844 });
-    expect(await admin.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
     await shot(admin, "admin-phone-he");
+    expect(await admin.evaluate(PAGE_OVERFLOW), "/admin on a 390 px phone").toEqual({
+      scrollsSideways: false,
+      outside: [],
+    });
     await context.close();
   });
 
@@ -494,8 +485,12 @@ describe.sequential("operations journeys", () => {
       await phone.goto(`${stack.baseUrl}/${route}`, { waitUntil: "domcontentloaded" });
       await phone.getByRole("heading", { name: he[title], exact: true }).first().waitFor();
       if (route === "reports") await phone.locator(".chart canvas").first().waitFor();
-      expect(await phone.evaluate<number>("document.documentElement.scrollWidth"), route).toBeLessThanOrEqual(390);
       await shot(phone, `${route}-phone-he`);
+      // Once the page's data has loaded, nothing is wider than the screen.
+      expect(await phone.evaluate(PAGE_OVERFLOW), `/${route} on a 390 px phone`).toEqual({
+        scrollsSideways: false,
+        outside: [],
+      });
     }
     await phone.close();
   });

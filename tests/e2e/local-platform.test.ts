@@ -12,10 +12,14 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { messages } from "../../dashboard/src/i18n/messages";
 import { runningPostgresPort } from "../../scripts/lib/dev-state";
 import { freePort } from "../../scripts/lib/embedded-postgres";
+import { launchChromium, newHebrewContext } from "../browser/lib/chromium";
 import { uniquePhone } from "../worker/phones";
 import { type DevStack, runBootstrap, startDevStack, waitFor } from "./dev-stack";
+
+const he = messages.he;
 
 let stack: DevStack;
 let cookie = "";
@@ -62,21 +66,43 @@ afterAll(async () => {
 }, 60_000);
 
 describe("npm run dev, first use", () => {
-  it("a fresh install offers first-run setup, which creates the admin and business and signs in", async () => {
+  it("a fresh install's dashboard opens on first-run setup, which creates the admin and business and signs in", async () => {
     const before = await api("GET", "/api/setup");
     expect(before).toMatchObject({ status: 200, body: { setupRequired: true, tokenRequired: false } });
-    const res = await api<{ user: { role: string }; business: { id: number } }>("POST", "/api/setup", {
-      email: "first@example.com",
-      password: "first admin password",
-      businessName: "Local Clinic",
+    // The newcomer opens the dashboard's URL (README) in a browser: the first screen is setup.
+    const browser = await launchChromium();
+    try {
+      const context = await newHebrewContext(browser, { clientIp: "198.51.100.21" });
+      const page = await context.newPage();
+      await page.goto(`${stack.workerUrl}/`);
+      await page.getByRole("heading", { name: he["setup.title"] }).waitFor();
+      await page.screenshot({ path: path.resolve(import.meta.dirname, "../../test-artifacts/setup-he.png") });
+      await page.getByLabel(he["setup.businessName"]).fill("Local Clinic");
+      await page.getByLabel(he["setup.name"]).fill("First Admin");
+      await page.getByLabel(he["auth.email"]).fill("first@example.com");
+      await page.getByLabel(he["auth.newPassword"]).fill("first admin password");
+      await page.getByLabel(he["setup.timezone"]).fill("Asia/Jerusalem");
+      await page.getByRole("button", { name: he["setup.create"] }).click();
+      // Signed in on the new business's lead book.
+      await page.getByRole("heading", { name: he["leads.title"] }).waitFor({ timeout: 30_000 });
+      const session = (await context.cookies()).find((c) => c.name === "prosaas_session");
+      expect(session).toBeDefined();
+      cookie = `prosaas_session=${session!.value}`;
+    } finally {
+      await browser.close();
+    }
+    const me = await api<{ user: { role: string }; business: { id: number; name: string } }>("GET", "/api/me");
+    expect(me.body.user.role).toBe("system_admin");
+    expect(me.body.business.name).toBe("Local Clinic");
+    businessId = me.body.business.id;
+    // Setup happens once: a second try is refused.
+    const again = await api("POST", "/api/setup", {
+      email: "second@example.com",
+      password: "second admin password",
+      businessName: "Another",
       timezone: "Asia/Jerusalem",
     });
-    expect(res.status, JSON.stringify(res.body)).toBe(201);
-    expect(res.body.user.role).toBe("system_admin");
-    businessId = res.body.business.id;
-    cookie = /prosaas_session=[^;]+/.exec(res.headers.get("set-cookie") ?? "")![0];
-    const me = await api<{ business: { id: number } }>("GET", "/api/me");
-    expect(me.body.business.id).toBe(businessId);
+    expect(again).toMatchObject({ status: 409, body: { error: { code: "already_set_up" } } });
     // Calls need the business's Twilio number (any E.164 number with the simulator).
     expect((await api("PATCH", "/api/business", { twilioNumber: "+15005550006" })).status).toBe(200);
   });

@@ -155,19 +155,28 @@ userRoutes.openapi(updateUser, async (c) => {
         targetId: id,
         details: { email: target.email, from: target.role, to: body.role },
       });
-    if (body.isActive === false && target.isActive)
-      await audit(c, tx, {
-        businessId: businessIdOf(c),
-        action: "user.deactivated",
-        targetType: "user",
-        targetId: id,
-        details: { email: target.email },
-      });
+    if (body.isActive === false) await auditDeactivation(c, tx, target);
     return row;
   });
   if (body.isActive === false) await revokeOtherSessions(db, id, null);
   return c.json({ user: publicUser(updated!) }, 200);
 });
+
+/** The audit line for a deactivation, by either route; none when the user was inactive already. */
+async function auditDeactivation(
+  c: Parameters<typeof audit>[0],
+  tx: Parameters<typeof audit>[1],
+  target: { id: number; email: string; isActive: boolean },
+) {
+  if (!target.isActive) return;
+  await audit(c, tx, {
+    businessId: businessIdOf(c),
+    action: "user.deactivated",
+    targetType: "user",
+    targetId: target.id,
+    details: { email: target.email },
+  });
+}
 
 /** Deactivates (the account stays for history) and signs the user out everywhere. */
 const deactivateUser = apiRoute({
@@ -188,14 +197,7 @@ userRoutes.openapi(deactivateUser, async (c) => {
   const db = c.get("db")();
   await db.transaction(async (tx) => {
     await tx.update(users).set({ isActive: false, updatedAt: new Date() }).where(eq(users.id, id));
-    if (target.isActive)
-      await audit(c, tx, {
-        businessId: businessIdOf(c),
-        action: "user.deactivated",
-        targetType: "user",
-        targetId: id,
-        details: { email: target.email },
-      });
+    await auditDeactivation(c, tx, target);
   });
   await revokeOtherSessions(db, id, null);
   return noContent(c);

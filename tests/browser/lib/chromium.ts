@@ -31,13 +31,18 @@ export async function launchChromium(): Promise<Browser> {
 /**
  * A desktop-sized Hebrew browser context with the journeys' timeouts (generous: these machines run
  * several stacks at once). `timeZone` is the browser's own clock: a test that must prove pages follow
- * the business's clock gives another zone than the business's.
+ * the business's clock gives another zone than the business's. `clientIp` is the address the
+ * Worker sees (CF-Connecting-IP), one per test file (see ./shared-stack.ts).
  */
-export async function newHebrewContext(browser: Browser, timeZone = "Asia/Jerusalem"): Promise<BrowserContext> {
+export async function newHebrewContext(
+  browser: Browser,
+  opts: { clientIp: string; timeZone?: string },
+): Promise<BrowserContext> {
   const context = await browser.newContext({
     viewport: { width: 1280, height: 800 },
     locale: "he-IL",
-    timezoneId: timeZone,
+    timezoneId: opts.timeZone ?? "Asia/Jerusalem",
+    extraHTTPHeaders: { "CF-Connecting-IP": opts.clientIp },
   });
   context.setDefaultTimeout(30_000);
   context.setDefaultNavigationTimeout(60_000);

@@ -17,3 +17,27 @@ export async function fakeShard(
   if (!res.ok) throw new Error(`fake shard ${method} ${path}: ${res.status} ${await res.text()}`);
   return res.json() as Promise<Record<string, unknown>>;
 }
+
+/**
+ * The fake driver's route for a business's session, on whichever shard holds it (the stack runs
+ * several and the platform picks one per business; a system admin may move it). `path` follows
+ * `/sessions/{businessId}`.
+ */
+export async function fakeSession(
+  stack: LocalStack,
+  businessId: number,
+  method: "GET" | "POST",
+  path: string,
+  body?: unknown,
+) {
+  let lastError: unknown;
+  for (let shard = 1; shard <= stack.shards; shard++) {
+    try {
+      return await fakeShard(stack, method, `/sessions/${businessId}${path}`, body, shard);
+    } catch (err) {
+      if (!String(err).includes("session_not_found")) throw err;
+      lastError = err;
+    }
+  }
+  throw lastError;
+}

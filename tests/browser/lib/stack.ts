@@ -23,11 +23,24 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** Where a running stack is: plain data, so a global setup can hand it to the test files. */
+export interface StackAddresses {
+  baseUrl: string;
+  /** Shard N's URL is SHARD_BASE_PORT + N - 1 (the runner's layout). */
+  shardBasePort: number;
+  shards: number;
+  twilioUrl: string;
+  dataDir: string;
+  databaseUrl: string;
+}
+
 export interface LocalStack {
   baseUrl: string;
   shardUrl: string;
   /** Shard N's URL (the runner puts shard N on SHARD_BASE_PORT + N - 1). */
   shardUrlOf: (shard: number) => string;
+  /** How many shards it runs (1..shards). */
+  shards: number;
   /** Shard N's own HMAC secret (the bearer token for its routes). */
   shardSecretOf: (shard: number) => Promise<string>;
   /** The Twilio simulator (scripts/twilio-simulator/): its console and `/__control/*` API. */
@@ -49,7 +62,7 @@ export async function startLocalStack(
     /** More settings for the runner and the Worker (e.g. TWILIO_CALLS_PER_SECOND). */
     env?: Record<string, string>;
   } = {},
-): Promise<LocalStack> {
+): Promise<LocalStack & { addresses: StackAddresses }> {
   const dataDir = await mkdtemp(path.join(tmpdir(), "prosaas-browser-"));
   const [workerPort, pgPort, proxyPort] = [await freePort(), await freePort(), await freePort()];
   // Shard ports are SHARD_BASE_PORT + n - 1; one shard here.
@@ -123,26 +136,49 @@ export async function startLocalStack(
       .catch(() => false);
     if (!ready) await new Promise((r) => setTimeout(r, 500));
   }
-  return {
+  const addresses: StackAddresses = {
     baseUrl,
-    shardUrl: `http://127.0.0.1:${shardPort}`,
-    shardUrlOf: (shard) => `http://127.0.0.1:${shardPort + shard - 1}`,
-    shardSecretOf: async (shard) => (await readFile(shardKeyFile(dataDir, shard), "utf8")).trim(),
+    shardBasePort: shardPort,
+    shards: opts.shards ?? 1,
     twilioUrl: `http://127.0.0.1:${twilioPort}`,
     dataDir,
     databaseUrl: `postgres://postgres:postgres@127.0.0.1:${pgPort}/prosaas`,
+  };
+  return { ...attachLocalStack(addresses), output: () => log, stop };
+}
+
+/** A stack another process started (the browser tests' global setup): its addresses, no control over it. */
+export function attachLocalStack(addresses: StackAddresses): LocalStack & { addresses: StackAddresses } {
+  const { baseUrl, shardBasePort, shards, twilioUrl, dataDir, databaseUrl } = addresses;
+  const shardSecretOf = async (shard: number) => (await readFile(shardKeyFile(dataDir, shard), "utf8")).trim();
+  return {
+    addresses,
+    baseUrl,
+    shardUrl: `http://127.0.0.1:${shardBasePort}`,
+    shardUrlOf: (shard) => `http://127.0.0.1:${shardBasePort + shard - 1}`,
+    shards,
+    shardSecretOf,
+    twilioUrl,
+    dataDir,
+    databaseUrl,
     // Shard 1's own key (the bearer token for its routes, /_fake/* included).
-    shardSecret: async () => (await readFile(shardKeyFile(dataDir, 1), "utf8")).trim(),
-    output: () => log,
-    stop,
+    shardSecret: () => shardSecretOf(1),
+    output: () => "(started by the browser tests' global setup: see its output above)",
+    stop: async () => {},
   };
 }
 
-/** `npm run bootstrap` against the running stack's database: a system admin, a business and its owner. */
+/**
+ * `npm run bootstrap` against the running stack's database: the first system admin, and with
+ * `business` a first business and its owner.
+ */
 export async function bootstrap(
   stack: LocalStack,
-  args: { adminEmail: string; business: string; ownerEmail: string; password: string },
+  args: { adminEmail: string; password: string; business?: { name: string; ownerEmail: string } },
 ): Promise<void> {
+  const businessArgs = args.business
+    ? ["--business", args.business.name, "--owner-email", args.business.ownerEmail, "--owner-password", args.password]
+    : [];
   const child = spawn(
     "npm",
     [
@@ -154,12 +190,7 @@ export async function bootstrap(
       args.adminEmail,
       "--admin-password",
       args.password,
-      "--business",
-      args.business,
-      "--owner-email",
-      args.ownerEmail,
-      "--owner-password",
-      args.password,
+      ...businessArgs,
     ],
     {
       cwd: root,
