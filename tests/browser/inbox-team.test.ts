@@ -1,10 +1,11 @@
 /**
- * Working the inbox as a team, in a real browser against the real local stack (scripts/dev.ts with
- * the fake WhatsApp driver): an agent takes a customer's conversation, leaves the team a private
- * note, answers with a canned reply typed as `/`, resolves it, and sees it reopen live when the
- * customer writes again; search finds it by Hebrew text and by part of the phone. The owner keeps
- * the canned replies in settings and gives conversations to agents. Screenshots (Hebrew, English,
- * a 390 px phone) go to /tmp/inbox-shots/ (INBOX_SHOTS to change).
+ * Working the inbox as a team, in a real browser against the shared local stack (scripts/dev.ts
+ * with the fake WhatsApp driver; this file on a business of its own): an agent takes a customer's
+ * conversation, leaves the team a private note, answers with a canned reply typed as `/`, resolves
+ * it, and sees it reopen live when the customer writes again; search finds it by Hebrew text and by
+ * part of the phone. The owner keeps the canned replies in settings and gives conversations to
+ * agents. Screenshots (Hebrew, English, a 390 px phone) go to /tmp/inbox-shots/ (INBOX_SHOTS to
+ * change).
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
@@ -12,17 +13,21 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messages } from "../../dashboard/src/i18n/messages";
 import { launchChromium, newHebrewContext } from "./lib/chromium";
-import { fakeShard } from "./lib/shard";
-import { bootstrap, type LocalStack, startLocalStack } from "./lib/stack";
+import { PAGE_OVERFLOW } from "./lib/screens";
+import { fakeSession } from "./lib/shard";
+import { openBusiness, sharedStack } from "./lib/shared-stack";
+import type { LocalStack } from "./lib/stack";
 
 const he = messages.he;
 const en = messages.en;
 const SHOTS = process.env.INBOX_SHOTS ?? "/tmp/inbox-shots";
 const PASSWORD = "browser-pass-123";
-const OWNER = "owner@example.com";
-const AGENT = "agent@example.com";
+const OWNER = "owner-inbox@example.com";
+const AGENT = "agent-inbox@example.com";
 const AGENT_NAME = "נועה הסוכנת";
-const BUSINESS_ID = 1;
+/** This file's client address (see lib/shared-stack.ts). */
+const CLIENT_IP = "198.51.100.14";
+let businessId = 0;
 /** 052-765-4321 in Israel's national format. */
 const CUSTOMER_JID = "972527654321@s.whatsapp.net";
 const CUSTOMER = "רונית";
@@ -35,26 +40,6 @@ let agentContext: BrowserContext;
 let owner: Page;
 let agent: Page;
 let conversationId = 0;
-
-/** The same check as journeys.test.ts: does the page scroll sideways, and what sticks out. */
-const PAGE_OVERFLOW = `(() => {
-  const root = document.documentElement;
-  const clippedByAncestor = (el) => {
-    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
-      if (getComputedStyle(p).overflowX !== "visible") return true;
-    }
-    return false;
-  };
-  const outside = [...document.querySelectorAll("body *")]
-    .filter((el) => {
-      const r = el.getBoundingClientRect();
-      const partlyOut = (r.right > root.clientWidth + 0.5 && r.left < root.clientWidth) || (r.left < -0.5 && r.right > 0);
-      return r.width > 0 && partlyOut && !clippedByAncestor(el);
-    })
-    .slice(0, 5)
-    .map((el) => el.tagName.toLowerCase() + "." + el.className + " (" + Math.round(el.getBoundingClientRect().width) + " px)");
-  return { scrollsSideways: root.scrollWidth > root.clientWidth, outside };
-})()`;
 
 /** An element's computed background (typed by hand: this file compiles without the DOM library). */
 const BACKGROUND = (el: unknown) =>
@@ -77,13 +62,13 @@ async function signIn(p: Page, email: string) {
 }
 
 async function customerWrites(text: string) {
-  await fakeShard(stack, "POST", `/sessions/${BUSINESS_ID}/inbound`, {
+  await fakeSession(stack, businessId, "POST", "/inbound", {
     messages: [{ chatJid: CUSTOMER_JID, messageId: `in-${Date.now()}-${Math.random()}`, pushName: CUSTOMER, text }],
   });
 }
 
 async function sentToCustomer(): Promise<{ text?: string }[]> {
-  return (await fakeShard(stack, "GET", `/sessions/${BUSINESS_ID}/sent`)).sent as { text?: string }[];
+  return (await fakeSession(stack, businessId, "GET", "/sent")).sent as { text?: string }[];
 }
 
 /** The conversation's row in the list (by its id). */
@@ -92,14 +77,14 @@ const row = (p: Page) => p.getByTestId("conversation-list").locator(`[data-conve
 beforeAll(async () => {
   await mkdir(SHOTS, { recursive: true });
   browser = await launchChromium();
-  stack = await startLocalStack();
-  await bootstrap(stack, {
-    adminEmail: "admin@example.com",
-    business: "מספרת דנה",
+  stack = sharedStack();
+  businessId = await openBusiness(stack, {
+    name: "סלון רונית",
     ownerEmail: OWNER,
     password: PASSWORD,
+    clientIp: CLIENT_IP,
   });
-  ownerContext = await newHebrewContext(browser);
+  ownerContext = await newHebrewContext(browser, { clientIp: CLIENT_IP });
   owner = await ownerContext.newPage();
   await signIn(owner, OWNER);
   const headers = { origin: stack.baseUrl };
@@ -112,16 +97,16 @@ beforeAll(async () => {
   await owner.goto(`${stack.baseUrl}/whatsapp`);
   await owner.getByRole("button", { name: he["wa.connect"] }).click();
   await owner.getByRole("img", { name: he["wa.qrAlt"] }).waitFor();
-  await fakeShard(stack, "POST", `/sessions/${BUSINESS_ID}/pair`, { phoneNumber: "972541112233" });
+  await fakeSession(stack, businessId, "POST", "/pair", { phoneNumber: "972541112244" });
   await owner.locator('[data-testid="wa-state"][data-state="open"]').waitFor({ timeout: POLL.timeout });
-  agentContext = await newHebrewContext(browser);
+  agentContext = await newHebrewContext(browser, { clientIp: CLIENT_IP });
   agent = await agentContext.newPage();
   await signIn(agent, AGENT);
 }, 420_000);
 
+// The stack is shared by every browser test file (lib/global-stack.ts stops it).
 afterAll(async () => {
   await browser?.close();
-  await stack?.stop();
 }, 60_000);
 
 describe.sequential("working the inbox as a team", () => {
