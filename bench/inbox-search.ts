@@ -20,8 +20,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { drizzle } from "drizzle-orm/node-postgres";
 import pg from "pg";
 import { hashPassword } from "../worker/auth/password";
+import type { Database } from "../worker/db/client";
+import * as schema from "../worker/db/schema";
+import { listConversations } from "../worker/inbox/list";
 import { startBenchDatabase, startBenchWorker } from "./lib/bench-stack";
 
 const { values: args } = parseArgs({
@@ -30,6 +34,8 @@ const { values: args } = parseArgs({
     businesses: { type: "string", default: "4" },
     iterations: { type: "string", default: "30" },
     "storage-dir": { type: "string", default: tmpdir() },
+    /** Also print EXPLAIN ANALYZE of the route's queries (worker/inbox/list.ts) for each term. */
+    explain: { type: "boolean", default: false },
   },
 });
 const MESSAGES = Number(args.messages);
@@ -223,7 +229,11 @@ async function main(): Promise<void> {
     const seedStart = performance.now();
     const seeded = await seed(client);
     console.log(`seeded in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
-    const ctype = (await client.query<{ lc_ctype: string }>("SHOW lc_ctype")).rows[0]!.lc_ctype;
+    const ctype = (
+      await client.query<{ ctype: string }>(
+        "SELECT datctype AS ctype FROM pg_database WHERE datname = current_database()",
+      )
+    ).rows[0]!.ctype;
     const hebrewTrigrams = (await client.query<{ t: string[] }>("SELECT show_trgm('משלוח') AS t")).rows[0]!.t;
     console.log(`database LC_CTYPE: ${ctype}; pg_trgm trigrams of "משלוח": ${JSON.stringify(hebrewTrigrams)}`);
     if (hebrewTrigrams.length === 0)
@@ -257,11 +267,13 @@ async function main(): Promise<void> {
       ["phone, national, partial", `${national.slice(0, 3)}-${national.slice(3, 8)}`],
       ["phone, last 4 digits", seeded.samplePhone.slice(-4)],
       ["no match", "zzqqxx"],
+      // The floor: the same page without a search (session, unread total, one indexed query).
+      ["(no q: the plain list)", ""],
     ];
 
     const search = async (q: string): Promise<{ ms: number; found: number }> => {
       const t = performance.now();
-      const res = await call(`/api/whatsapp/conversations?limit=30&q=${encodeURIComponent(q)}`, {
+      const res = await call(`/api/whatsapp/conversations?limit=30${q ? `&q=${encodeURIComponent(q)}` : ""}`, {
         headers: { Cookie: cookie },
       });
       const text = await res.text();
@@ -295,6 +307,29 @@ async function main(): Promise<void> {
         ).rows.map((r) => [r.name, Number(r.scans)]),
       );
 
+    if (args.explain) {
+      // The route's own query function on a plain pg client; each query it sends is explained.
+      const sent: { sql: string; params: unknown[] }[] = [];
+      const db = drizzle(client, { schema, logger: { logQuery: (sql, params) => sent.push({ sql, params }) } });
+      const [agent] = (await client.query<{ id: number }>("SELECT id FROM users WHERE email = 'agent@bench.test'"))
+        .rows;
+      for (const [label, q] of terms) {
+        if (!q) continue;
+        sent.length = 0;
+        await listConversations(db as unknown as Database, {
+          businessId: seeded.businessIds[0]!,
+          userId: agent!.id,
+          limit: 30,
+          view: "all",
+          q,
+        });
+        for (const query of sent) {
+          const plan = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${query.sql}`, query.params);
+          console.log(`\n-- ${label}: ${q}\n${plan.rows.map((r) => r["QUERY PLAN"]).join("\n")}`);
+        }
+      }
+    }
+
     const before = await indexScans();
     const ours = await phase();
     // Statistics reach pg_stat_user_indexes within a moment of each transaction's end.
@@ -312,7 +347,7 @@ async function main(): Promise<void> {
       const o = ours.get(label)!;
       const p = peer.get(label)!;
       rows.push([
-        `${label}: ${q}`,
+        q ? `${label}: ${q}` : label,
         String(o.found),
         o.p50.toFixed(1),
         o.p99.toFixed(1),

@@ -1,5 +1,7 @@
--- Inbox search uses trigram indexes (pg_trgm ships with Postgres and is available on Neon).
+-- Inbox search uses trigram indexes (pg_trgm) that lead with the business id (btree_gin); both
+-- ship with Postgres and are available on Neon.
 CREATE EXTENSION IF NOT EXISTS pg_trgm;--> statement-breakpoint
+CREATE EXTENSION IF NOT EXISTS btree_gin;--> statement-breakpoint
 CREATE TABLE "wa_canned_replies" (
 	"id" integer PRIMARY KEY GENERATED ALWAYS AS IDENTITY (sequence name "wa_canned_replies_id_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 2147483647 START WITH 1 CACHE 1),
 	"business_id" integer NOT NULL,
@@ -38,12 +40,12 @@ ALTER TABLE "wa_conversation_notes" ADD CONSTRAINT "wa_conversation_notes_author
 CREATE UNIQUE INDEX "wa_canned_replies_business_shortcut_key" ON "wa_canned_replies" USING btree ("business_id","shortcut");--> statement-breakpoint
 CREATE INDEX "wa_conversation_notes_conversation_idx" ON "wa_conversation_notes" USING btree ("conversation_id","created_at","id");--> statement-breakpoint
 ALTER TABLE "wa_conversations" ADD CONSTRAINT "wa_conversations_assignee_user_id_users_id_fk" FOREIGN KEY ("assignee_user_id") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
-CREATE INDEX "leads_full_name_trgm_idx" ON "leads" USING gin ((coalesce("first_name", '') || ' ' || coalesce("last_name", '')) gin_trgm_ops);--> statement-breakpoint
-CREATE INDEX "leads_phone_trgm_idx" ON "leads" USING gin ("phone_e164" gin_trgm_ops);--> statement-breakpoint
+CREATE INDEX "leads_full_name_trgm_idx" ON "leads" USING gin ("business_id",(coalesce("first_name", '') || ' ' || coalesce("last_name", '')) gin_trgm_ops);--> statement-breakpoint
+CREATE INDEX "leads_phone_trgm_idx" ON "leads" USING gin ("business_id","phone_e164" gin_trgm_ops);--> statement-breakpoint
 CREATE INDEX "wa_conversations_business_assignee_idx" ON "wa_conversations" USING btree ("business_id","assignee_user_id");--> statement-breakpoint
 CREATE INDEX "wa_conversations_snoozed_idx" ON "wa_conversations" USING btree ("snoozed_until") WHERE "wa_conversations"."status" = 'snoozed';--> statement-breakpoint
-CREATE INDEX "wa_conversations_display_name_trgm_idx" ON "wa_conversations" USING gin ("display_name" gin_trgm_ops);--> statement-breakpoint
-CREATE INDEX "wa_conversations_chat_jid_trgm_idx" ON "wa_conversations" USING gin ("chat_jid" gin_trgm_ops);--> statement-breakpoint
-CREATE INDEX "wa_messages_text_trgm_idx" ON "wa_messages" USING gin ("text" gin_trgm_ops);--> statement-breakpoint
+CREATE INDEX "wa_conversations_display_name_trgm_idx" ON "wa_conversations" USING gin ("business_id","display_name" gin_trgm_ops);--> statement-breakpoint
+CREATE INDEX "wa_conversations_chat_jid_trgm_idx" ON "wa_conversations" USING gin ("business_id","chat_jid" gin_trgm_ops);--> statement-breakpoint
+CREATE INDEX "wa_messages_text_trgm_idx" ON "wa_messages" USING gin ("business_id","text" gin_trgm_ops);--> statement-breakpoint
 ALTER TABLE "wa_conversations" ADD CONSTRAINT "wa_conversations_status_check" CHECK ("wa_conversations"."status" in ('open','pending','resolved','snoozed'));--> statement-breakpoint
 ALTER TABLE "wa_conversations" ADD CONSTRAINT "wa_conversations_snooze_check" CHECK (("wa_conversations"."status" = 'snoozed') = ("wa_conversations"."snoozed_until" is not null));

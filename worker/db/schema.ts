@@ -138,9 +138,10 @@ export const leads = pgTable(
     // repeated there verbatim so the planner matches it to this index.
     index("leads_full_name_trgm_idx").using(
       "gin",
+      t.businessId,
       sql`(coalesce(${t.firstName}, '') || ' ' || coalesce(${t.lastName}, '')) gin_trgm_ops`,
     ),
-    index("leads_phone_trgm_idx").using("gin", sql`${t.phoneE164} gin_trgm_ops`),
+    index("leads_phone_trgm_idx").using("gin", t.businessId, sql`${t.phoneE164} gin_trgm_ops`),
   ],
 );
 
@@ -313,8 +314,8 @@ export const waConversations = pgTable(
     // The minute sweep's work list: only snoozed conversations.
     index("wa_conversations_snoozed_idx").on(t.snoozedUntil).where(sql`${t.status} = 'snoozed'`),
     // Inbox search (worker/inbox/search.ts): trigram indexes serve ILIKE '%…%' in any script.
-    index("wa_conversations_display_name_trgm_idx").using("gin", sql`${t.displayName} gin_trgm_ops`),
-    index("wa_conversations_chat_jid_trgm_idx").using("gin", sql`${t.chatJid} gin_trgm_ops`),
+    index("wa_conversations_display_name_trgm_idx").using("gin", t.businessId, sql`${t.displayName} gin_trgm_ops`),
+    index("wa_conversations_chat_jid_trgm_idx").using("gin", t.businessId, sql`${t.chatJid} gin_trgm_ops`),
     check("wa_conversations_status_check", sql`${t.status} in ('open','pending','resolved','snoozed')`),
     check("wa_conversations_snooze_check", sql`(${t.status} = 'snoozed') = (${t.snoozedUntil} is not null)`),
   ],
@@ -399,8 +400,9 @@ export const waMessages = pgTable(
     index("wa_messages_conversation_idx").on(t.conversationId, t.sentAt, t.id),
     // The media sweep's work list: only the few rows still waiting for their download.
     index("wa_messages_media_pending_idx").on(t.createdAt).where(sql`${t.mediaStatus} = 'pending'`),
-    // Inbox search by message text (worker/inbox/search.ts).
-    index("wa_messages_text_trgm_idx").using("gin", sql`${t.text} gin_trgm_ops`),
+    // Inbox search by message text (worker/inbox/search.ts). The business id leads (btree_gin):
+    // a common word must not gather every tenant's messages before they are filtered out.
+    index("wa_messages_text_trgm_idx").using("gin", t.businessId, sql`${t.text} gin_trgm_ops`),
   ],
 );
 
