@@ -129,4 +129,30 @@ describe("PUT /api/whatsapp/conversations/{id}/assignee", () => {
     expect(done.status).toBe(200);
     expect((await json(done)).conversation.assignee.id).toBe(agent2.userId);
   });
+
+  it("deactivating a user puts their conversations back in Unassigned, live and as conversation.assigned", async () => {
+    const target = sink("unassigned-on-leave");
+    await subscribe(a.owner, target, ["conversation.assigned"]);
+    const leaver = await signIn(await createUser(db, a.businessId, "agent", "leaves-with-work"));
+    const kept = await newConversation(db, a.businessId);
+    const theirs = await newConversation(db, a.businessId);
+    expect((await assign(leaver, theirs.id, leaver.userId)).status).toBe(200);
+    expect((await assign(a.agent, kept.id, a.agent.userId)).status).toBe(200);
+    const tab = await liveTab(a.admin);
+
+    expect((await a.admin.request("DELETE", `/api/users/${leaver.userId}`)).status).toBe(204);
+
+    await tab.next(conversationChange(theirs.id, "assigned"));
+    expect(await listIds(a.admin, "view=unassigned")).toContain(theirs.id);
+    // A colleague's conversation stays theirs.
+    expect(await listIds(a.agent, "view=mine")).toContain(kept.id);
+    const received = (await waitForAccepted(target, 2)).map(eventOf);
+    expect(received.at(-1)!.data.conversation).toMatchObject({
+      id: theirs.id,
+      assigneeId: null,
+      previousAssigneeId: leaver.userId,
+      assignedByUserId: a.admin.userId,
+    });
+    tab.close();
+  });
 });

@@ -6,12 +6,12 @@
  */
 import { and, eq } from "drizzle-orm";
 import { type AuthContext, allowed } from "../auth/middleware";
-import type { Database } from "../db/client";
+import type { Database, Transaction } from "../db/client";
 import { users, waConversations } from "../db/schema";
 import type { Env } from "../env";
 import { ApiError, notFound } from "../errors";
 import { publishLive } from "../live/publish";
-import { emitWebhookEvent, kickDeliveries } from "../webhooks/outbox";
+import { cachedSubscriptions, emitWebhookEvent, kickDeliveries } from "../webhooks/outbox";
 import { findConversation } from "./conversation-view";
 
 export interface AssignInput {
@@ -89,4 +89,59 @@ export async function assignConversation(db: Database, env: Env, auth: AuthConte
   const conversation = await findConversation(db, input.businessId, input.conversationId);
   if (!conversation) throw notFound("Conversation");
   return conversation;
+}
+
+/**
+ * A deactivated user's conversations go back to Unassigned, so none waits on someone who can no
+ * longer sign in. Runs in the deactivation's transaction; each change is a `conversation.assigned`
+ * event (assignee null). Returns what to publish once that transaction commits.
+ */
+export async function unassignAllOf(
+  tx: Transaction,
+  input: { businessId: number; userId: number; byUserId: number | null },
+): Promise<{ conversationIds: number[]; subscribers: number[] }> {
+  const released = await tx
+    .update(waConversations)
+    .set({ assigneeUserId: null })
+    .where(and(eq(waConversations.businessId, input.businessId), eq(waConversations.assigneeUserId, input.userId)))
+    .returning({ id: waConversations.id, chatJid: waConversations.chatJid, leadId: waConversations.leadId });
+  const at = new Date();
+  const subscriptions = cachedSubscriptions(tx);
+  const subscribers: number[] = [];
+  for (const row of released) {
+    const ids = await emitWebhookEvent(
+      tx,
+      {
+        businessId: input.businessId,
+        type: "conversation.assigned",
+        at,
+        data: {
+          conversation: {
+            id: row.id,
+            chatJid: row.chatJid,
+            leadId: row.leadId,
+            assigneeId: null,
+            previousAssigneeId: input.userId,
+            assignedByUserId: input.byUserId,
+            at,
+          },
+        },
+      },
+      subscriptions,
+    );
+    subscribers.push(...ids);
+  }
+  return { conversationIds: released.map((r) => r.id), subscribers };
+}
+
+/** Tells open dashboards and webhook subscribers about `unassignAllOf`'s changes, after its commit. */
+export async function publishUnassigned(
+  env: Env,
+  businessId: number,
+  released: { conversationIds: number[]; subscribers: number[] },
+): Promise<void> {
+  await kickDeliveries(env, released.subscribers);
+  for (const conversationId of released.conversationIds) {
+    await publishLive(env, businessId, { type: "conversation", conversationId, change: "assigned" });
+  }
 }

@@ -12,9 +12,11 @@ import { jsonBody, jsonContent, noContent } from "../contract/content";
 import { userModel } from "../contract/models/user";
 import { apiRoute } from "../contract/route";
 import { createRouter } from "../contract/router";
+import type { Transaction } from "../db/client";
 import { isUniqueViolation } from "../db/errors";
 import { users } from "../db/schema";
 import { ApiError, notFound } from "../errors";
+import { publishUnassigned, unassignAllOf } from "../inbox/assignment";
 import { emailSchema, idParam, passwordSchema } from "../lib/schemas";
 import { audit } from "../services/audit";
 import { publicUser } from "./auth";
@@ -141,6 +143,7 @@ userRoutes.openapi(updateUser, async (c) => {
     });
   }
   const db = c.get("db")();
+  let unassigned: Unassigned | undefined;
   const updated = await db.transaction(async (tx) => {
     const [row] = await tx
       .update(users)
@@ -155,20 +158,24 @@ userRoutes.openapi(updateUser, async (c) => {
         targetId: id,
         details: { email: target.email, from: target.role, to: body.role },
       });
-    if (body.isActive === false) await auditDeactivation(c, tx, target);
+    if (body.isActive === false) unassigned = await onDeactivation(c, tx, target);
     return row;
   });
   if (body.isActive === false) await revokeOtherSessions(db, id, null);
+  if (unassigned) await publishUnassigned(c.env, businessIdOf(c), unassigned);
   return c.json({ user: publicUser(updated!) }, 200);
 });
 
-/** The audit line for a deactivation, by either route; none when the user was inactive already. */
-async function auditDeactivation(
+/**
+ * What a deactivation does besides the flag, by either route, in its transaction: the audit line,
+ * and the user's conversations back to Unassigned. Nothing when the user was inactive already.
+ */
+async function onDeactivation(
   c: Parameters<typeof audit>[0],
-  tx: Parameters<typeof audit>[1],
+  tx: Transaction,
   target: { id: number; email: string; isActive: boolean },
-) {
-  if (!target.isActive) return;
+): Promise<Unassigned> {
+  if (!target.isActive) return { conversationIds: [], subscribers: [] };
   await audit(c, tx, {
     businessId: businessIdOf(c),
     action: "user.deactivated",
@@ -176,7 +183,11 @@ async function auditDeactivation(
     targetId: target.id,
     details: { email: target.email },
   });
+  const actor = c.get("auth").user.id;
+  return unassignAllOf(tx, { businessId: businessIdOf(c), userId: target.id, byUserId: actor > 0 ? actor : null });
 }
+
+type Unassigned = Awaited<ReturnType<typeof unassignAllOf>>;
 
 /** Deactivates (the account stays for history) and signs the user out everywhere. */
 const deactivateUser = apiRoute({
@@ -195,10 +206,11 @@ userRoutes.openapi(deactivateUser, async (c) => {
   const target = await manageableUser(c, id);
   if (target.id === c.get("auth").user.id) throw new ApiError("conflict", "You cannot deactivate yourself");
   const db = c.get("db")();
-  await db.transaction(async (tx) => {
+  const unassigned = await db.transaction(async (tx) => {
     await tx.update(users).set({ isActive: false, updatedAt: new Date() }).where(eq(users.id, id));
-    await auditDeactivation(c, tx, target);
+    return onDeactivation(c, tx, target);
   });
   await revokeOtherSessions(db, id, null);
+  await publishUnassigned(c.env, businessIdOf(c), unassigned);
   return noContent(c);
 });
