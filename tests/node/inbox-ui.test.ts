@@ -1,14 +1,16 @@
 /**
  * The inbox page's own logic, apart from the browser: snooze times on the business's clock, the
  * filters in the address, notes merged into the thread by time, `/` and canned-reply matching,
- * the search hit's highlighting, and which queries a live `conversation` event refreshes.
+ * the search hit's highlighting, the list's pages as one list, and which queries a live
+ * `conversation` event refreshes.
  */
 import { describe, expect, it } from "vitest";
-import type { ConversationNote, Message } from "../../dashboard/src/api/types";
+import type { Conversation, ConversationNote, Message } from "../../dashboard/src/api/types";
 import { inboxKeys } from "../../dashboard/src/inbox/hooks/keys";
 import { CANNED_VARIABLES, matchCanned, slashQuery } from "../../dashboard/src/inbox/utils/canned";
 import { DEFAULT_FILTERS, filtersSearch, parseFilters } from "../../dashboard/src/inbox/utils/filters";
 import { highlight } from "../../dashboard/src/inbox/utils/highlight";
+import { conversationsOf } from "../../dashboard/src/inbox/utils/pages";
 import { customSnoozeUntil, snoozeUntil, toDateTimeLocal } from "../../dashboard/src/inbox/utils/snooze";
 import { mergeTimeline } from "../../dashboard/src/inbox/utils/timeline";
 import { applyLiveFrame } from "../../dashboard/src/live/frames";
@@ -124,6 +126,19 @@ describe("a search hit's snippet", () => {
       { text: "</b> at 10", hit: false },
     ]);
     expect(highlight("no query", undefined)).toEqual([{ text: "no query", hit: false }]);
+  });
+});
+
+describe("the list's pages", () => {
+  const page = (...ids: number[]) => ({ conversations: ids.map((id) => ({ id }) as Conversation) });
+
+  it("reads as one list, in page order", () => {
+    expect(conversationsOf([page(9, 7, 5), page(4, 2)]).map((c) => c.id)).toEqual([9, 7, 5, 4, 2]);
+    expect(conversationsOf(undefined)).toEqual([]);
+  });
+
+  it("shows a conversation two pages both hold once, where it came first", () => {
+    expect(conversationsOf([page(9, 7, 5), page(5, 4), page(4, 1)]).map((c) => c.id)).toEqual([9, 7, 5, 4, 1]);
   });
 });
 

@@ -145,7 +145,7 @@ export const api = {
     resumeSends: () => fromContract(contract.POST("/api/whatsapp/sends/resume")),
     /** The inbox list: a view (mine / unassigned / all, or one agent's), a status, a search. */
     conversations: (query: ConversationListQuery, signal?: AbortSignal) =>
-      fromContract(contract.GET("/api/whatsapp/conversations", { params: { query: { limit: 50, ...query } }, signal })),
+      fromContract(contract.GET("/api/whatsapp/conversations", { params: { query }, signal })),
     conversation: (id: number) =>
       fromContract(contract.GET("/api/whatsapp/conversations/{id}", { params: { path: { id } } })),
     setAssignee: (id: number, userId: number | null) =>

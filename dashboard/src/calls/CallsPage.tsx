@@ -15,6 +15,7 @@ import { useI18n } from "../i18n/I18nProvider";
 import { type MessageKey, messages } from "../i18n/messages";
 import { useCan } from "../permissions/useCan";
 import { Field, SelectField } from "../ui/Field";
+import { LoadMore } from "../ui/LoadMore";
 import { CallGauge } from "./components/CallGauge";
 import { callKeys } from "./hooks/keys";
 import { usePlaceCall } from "./hooks/usePlaceCall";
@@ -157,16 +158,7 @@ export default function CallsPage() {
           })}
         </ul>
       )}
-      {log.hasNextPage && (
-        <button
-          type="button"
-          className="button"
-          disabled={log.isFetchingNextPage}
-          onClick={() => void log.fetchNextPage()}
-        >
-          {t("common.loadMore")}
-        </button>
-      )}
+      {calls.length > 0 && <LoadMore query={log} />}
     </section>
   );
 }

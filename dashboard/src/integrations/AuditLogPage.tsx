@@ -4,6 +4,7 @@ import { api } from "../api/client";
 import { useBusiness } from "../auth/hooks/useBusiness";
 import { formatDateTime } from "../format/dates";
 import { useI18n } from "../i18n/I18nProvider";
+import { LoadMore } from "../ui/LoadMore";
 import { integrationKeys } from "./queryKeys";
 
 export default function AuditLogPage() {
@@ -63,11 +64,7 @@ export default function AuditLogPage() {
           </tbody>
         </table>
       </div>
-      {log.hasNextPage && (
-        <button type="button" className="button" onClick={() => void log.fetchNextPage()}>
-          {t("common.loadMore")}
-        </button>
-      )}
+      {entries.length > 0 && <LoadMore query={log} />}
     </section>
   );
 }

@@ -3,7 +3,7 @@
  * table scrolls, selection with bulk status change, create, CSV import and export by status.
  */
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useMemo, useRef, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { Link, useLocation } from "wouter";
 import { api } from "../api/client";
 import { useBusiness } from "../auth/hooks/useBusiness";
@@ -13,6 +13,7 @@ import { useI18n } from "../i18n/I18nProvider";
 import { useCan } from "../permissions/useCan";
 import { useToast } from "../toasts/ToastProvider";
 import { Dialog } from "../ui/Dialog";
+import { LoadMore } from "../ui/LoadMore";
 import { StatusChip } from "../ui/StatusChip";
 import { ImportDialog } from "./components/ImportDialog";
 import { LeadForm } from "./components/LeadForm";
@@ -69,23 +70,6 @@ export default function LeadsPage() {
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: a new filter clears the selection.
   useEffect(() => setSelected(new Set()), [query]);
-
-  // Next page when the end of the table scrolls into view.
-  const sentinel = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    const el = sentinel.current;
-    if (!el) return;
-    const observer = new IntersectionObserver(
-      (entries) => {
-        if (entries.some((e) => e.isIntersecting) && list.hasNextPage && !list.isFetchingNextPage) {
-          void list.fetchNextPage();
-        }
-      },
-      { rootMargin: "600px" },
-    );
-    observer.observe(el);
-    return () => observer.disconnect();
-  }, [list.hasNextPage, list.isFetchingNextPage, list.fetchNextPage]);
 
   const bulk = useMutation({
     mutationFn: () => api.leads.bulkStatus([...selected], bulkTo),
@@ -305,17 +289,7 @@ export default function LeadsPage() {
           </tbody>
         </table>
         {!list.isPending && leads.length === 0 && <p className="empty">{t("leads.empty")}</p>}
-        <div ref={sentinel} />
-        {list.hasNextPage && (
-          <button
-            type="button"
-            className="button load-more"
-            disabled={list.isFetchingNextPage}
-            onClick={() => void list.fetchNextPage()}
-          >
-            {list.isFetchingNextPage ? t("common.loading") : t("common.loadMore")}
-          </button>
-        )}
+        {leads.length > 0 && <LoadMore query={list} auto={600} />}
       </div>
 
       <Dialog open={creating} title={t("leads.new")} onClose={() => setCreating(false)}>

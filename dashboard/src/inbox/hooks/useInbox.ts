@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useState } from "react";
 import { api } from "../../api/client";
 import type { Message } from "../../api/types";
@@ -6,20 +6,31 @@ import { useMe } from "../../auth/hooks/useMe";
 import type { ConversationFilters } from "../utils/filters";
 import { inboxKeys } from "./keys";
 
-/** The list as filtered; the previous answer stays on screen while a new filter or search loads. */
+export const CONVERSATIONS_PAGE_SIZE = 50;
+
+/**
+ * The list as filtered, in keyset pages (the API's cursor). The previous answer stays on screen
+ * while a new filter or search loads. A live event's invalidation refetches every loaded page from
+ * the first, each from the cursor the fresh page before it gives, so the pages stay one consistent
+ * list however the conversations moved.
+ */
 export function useConversations(filters: ConversationFilters) {
-  return useQuery({
+  return useInfiniteQuery({
     queryKey: inboxKeys.conversationList(filters),
-    queryFn: ({ signal }) =>
+    queryFn: ({ pageParam, signal }) =>
       api.whatsapp.conversations(
         {
           view: filters.view,
           assigneeId: filters.assigneeId,
           status: filters.status === "all" ? undefined : filters.status,
           q: filters.q,
+          limit: CONVERSATIONS_PAGE_SIZE,
+          cursor: pageParam,
         },
         signal,
       ),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
     placeholderData: (previous) => previous,
   });
 }
