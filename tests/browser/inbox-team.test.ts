@@ -4,8 +4,9 @@
  * conversation, leaves the team a private note, answers with a canned reply typed as `/`, resolves
  * it, and sees it reopen live when the customer writes again; search finds it by Hebrew text and by
  * part of the phone. The owner keeps the canned replies in settings and gives conversations to
- * agents. Screenshots (Hebrew, English, a 390 px phone) go to /tmp/inbox-shots/ (INBOX_SHOTS to
- * change).
+ * agents; a second agent's open tab follows an assignment and a note live. Past 50 conversations
+ * the list loads the next page at its end. Screenshots (Hebrew, English, a 390 px phone) go to
+ * /tmp/inbox-shots/ (INBOX_SHOTS to change).
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
@@ -25,6 +26,8 @@ const PASSWORD = "browser-pass-123";
 const OWNER = "owner-inbox@example.com";
 const AGENT = "agent-inbox@example.com";
 const AGENT_NAME = "נועה הסוכנת";
+const SECOND_AGENT = "agent2-inbox@example.com";
+const SECOND_AGENT_NAME = "יואב הסוכן";
 /** This file's client address (see lib/shared-stack.ts). */
 const CLIENT_IP = "198.51.100.14";
 let businessId = 0;
@@ -71,6 +74,12 @@ async function sentToCustomer(): Promise<{ text?: string }[]> {
   return (await fakeSession(stack, businessId, "GET", "/sent")).sent as { text?: string }[];
 }
 
+/** Scrolls the conversation list to the end of its first page, where the button for the next one is. */
+async function toListEnd(p: Page, loadMore: string) {
+  await expect.poll(() => p.getByTestId("conversation").count(), POLL).toBe(50);
+  await p.getByTestId("conversation-list").getByRole("button", { name: loadMore }).scrollIntoViewIfNeeded();
+}
+
 /** The conversation's row in the list (by its id). */
 const row = (p: Page) => p.getByTestId("conversation-list").locator(`[data-conversation-id="${conversationId}"]`);
 
@@ -88,11 +97,16 @@ beforeAll(async () => {
   owner = await ownerContext.newPage();
   await signIn(owner, OWNER);
   const headers = { origin: stack.baseUrl };
-  const created = await owner.request.post(`${stack.baseUrl}/api/users`, {
-    data: { email: AGENT, name: AGENT_NAME, role: "agent", password: PASSWORD },
-    headers,
-  });
-  expect(created.status()).toBe(201);
+  for (const [email, name] of [
+    [AGENT, AGENT_NAME],
+    [SECOND_AGENT, SECOND_AGENT_NAME],
+  ]) {
+    const created = await owner.request.post(`${stack.baseUrl}/api/users`, {
+      data: { email, name, role: "agent", password: PASSWORD },
+      headers,
+    });
+    expect(created.status()).toBe(201);
+  }
   // WhatsApp connected, as the owner does it: Connect on the WhatsApp page, and the phone scans.
   await owner.goto(`${stack.baseUrl}/whatsapp`);
   await owner.getByRole("button", { name: he["wa.connect"] }).click();
@@ -320,6 +334,133 @@ describe.sequential("working the inbox as a team", () => {
     await expect.poll(() => owner.url(), POLL).toMatch(/assignee=\d+/);
   });
 
+  it("a second agent's open tab sees the conversation given to them, and a new note, without a reload", async () => {
+    const secondContext = await newHebrewContext(browser, { clientIp: CLIENT_IP });
+    const second = await secondContext.newPage();
+    try {
+      await signIn(second, SECOND_AGENT);
+      await second.goto(`${stack.baseUrl}/inbox/${conversationId}?status=all`);
+      await expect.poll(() => second.getByTestId("live-status").getAttribute("data-live"), POLL).toBe("open");
+      const assignee = second.getByTestId("assignee");
+      await expect.poll(() => assignee.textContent(), POLL).toContain(AGENT_NAME);
+      // Gone if the page reloads: what follows must arrive through the live hub alone.
+      await second.evaluate("window.__sameDocument = true");
+
+      // The owner gives it to the second agent: their header says it is theirs, and so does the list.
+      await owner.goto(`${stack.baseUrl}/inbox/${conversationId}?status=all`);
+      await owner.getByTestId("assignee-select").selectOption({ label: SECOND_AGENT_NAME });
+      await expect
+        .poll(() => assignee.textContent(), POLL)
+        .toContain(he["inbox.meName"].replace("{name}", SECOND_AGENT_NAME));
+      await assignee.getByRole("button", { name: he["inbox.unassign"] }).waitFor();
+      await expect
+        .poll(() => row(second).getByTestId("conversation-assignee").textContent(), POLL)
+        .toContain(SECOND_AGENT_NAME);
+
+      // The first agent leaves the team a note: it shows in the second agent's thread, as a note.
+      const noteText = `יואב, הלקוחה ביקשה שתחזור אליה אחרי 16:00 ${Date.now()}`;
+      await agent.goto(`${stack.baseUrl}/inbox/${conversationId}?status=all`);
+      await agent.getByTestId("mode-note").click();
+      await agent.getByLabel(he["inbox.noteLabel"]).fill(noteText);
+      await agent.getByRole("button", { name: he["inbox.addNote"] }).click();
+      const note = second.getByTestId("thread").getByTestId("note").filter({ hasText: noteText });
+      await note.waitFor({ timeout: POLL.timeout });
+      expect(await note.textContent()).toContain(AGENT_NAME);
+
+      // And given back to the first agent, it leaves the second's hands the same way.
+      await owner.getByTestId("assignee-select").selectOption({ label: AGENT_NAME });
+      await expect.poll(() => assignee.textContent(), POLL).toContain(AGENT_NAME);
+      await expect
+        .poll(() => row(second).getByTestId("conversation-assignee").textContent(), POLL)
+        .toContain(AGENT_NAME);
+      expect(await second.evaluate("window.__sameDocument === true")).toBe(true);
+    } finally {
+      await secondContext.close();
+    }
+  });
+
+  it("past 50 conversations, Load more brings the next page (the view kept), a second-page conversation opens, and live changes keep both pages", {
+    timeout: 180_000,
+  }, async () => {
+    // Sixty more customers write at once (one request to the fake phone), each a minute apart an
+    // hour ago: older than the team's conversation, so the list's order is known.
+    const BULK = 60;
+    const hourAgo = Math.floor(Date.now() / 1000) - 3600;
+    const jid = (i: number) => `97250310${String(i).padStart(4, "0")}@s.whatsapp.net`;
+    const nameOf = (i: number) => `לקוח בדיקה ${i}`;
+    await fakeSession(stack, businessId, "POST", "/inbound", {
+      messages: Array.from({ length: BULK }, (_, k) => {
+        const i = k + 1;
+        return {
+          chatJid: jid(i),
+          messageId: `bulk-${i}-${Date.now()}`,
+          pushName: nameOf(i),
+          text: `שאלה על מחירים, לקוח ${i}`,
+          timestamp: hourAgo - i * 60,
+        };
+      }),
+    });
+    // Their ids, by customer, once the edge has them all.
+    const idOf = new Map<string, number>();
+    await expect
+      .poll(async () => {
+        const res = await owner.request.get(`${stack.baseUrl}/api/whatsapp/conversations?view=unassigned&limit=100`);
+        const body = (await res.json()) as { conversations: { id: number; chatJid: string }[] };
+        for (const c of body.conversations) idOf.set(c.chatJid, c.id);
+        return body.conversations.length;
+      }, POLL)
+      .toBe(BULK);
+    const bulkId = (i: number) => idOf.get(jid(i))!;
+
+    const list = agent.getByTestId("conversation-list");
+    const rows = list.getByTestId("conversation");
+    const loadMore = list.getByRole("button", { name: he["inbox.loadMore"] });
+    const status = list.getByTestId("load-more").locator(".load-more-status");
+    const listedIds = async () =>
+      Promise.all((await rows.all()).map(async (r) => Number(await r.getAttribute("data-conversation-id"))));
+
+    // All open conversations: the team's one first, then the newest 49 of the sixty.
+    await agent.goto(`${stack.baseUrl}/inbox`);
+    await expect.poll(() => rows.count(), POLL).toBe(50);
+    await expect.poll(() => status.textContent(), POLL).toBe(he["inbox.shownSoFar"].replace("{count}", "50"));
+    expect((await listedIds())[0]).toBe(conversationId);
+    await loadMore.click();
+    await expect.poll(() => rows.count(), POLL).toBe(BULK + 1);
+    await expect.poll(() => status.textContent(), POLL).toBe(he["inbox.shownAll"].replace("{count}", "61"));
+    expect(await loadMore.count()).toBe(0);
+    // Focus went to the first row the button brought (customer 50), so a keyboard goes on from there...
+    const focused = () => agent.evaluate("document.activeElement?.getAttribute('data-conversation-id')");
+    await expect.poll(focused, POLL).toBe(String(bulkId(50)));
+    // ...and opens it.
+    await agent.keyboard.press("Enter");
+    await agent.getByTestId("thread").getByText("שאלה על מחירים, לקוח 50").waitFor();
+    await expect.poll(() => agent.url(), POLL).toContain(`/inbox/${bulkId(50)}`);
+    expect(await rows.count()).toBe(BULK + 1);
+
+    // Unassigned: the same sixty without the team's conversation, 50 and then 10; the view stays.
+    await agent
+      .getByRole("group", { name: he["inbox.view.label"] })
+      .getByRole("button", { name: he["inbox.view.unassigned"] })
+      .click();
+    await expect.poll(() => agent.url(), POLL).toContain("view=unassigned");
+    await expect.poll(() => rows.count(), POLL).toBe(50);
+    await loadMore.click();
+    await expect.poll(() => rows.count(), POLL).toBe(BULK);
+    const sixty = Array.from({ length: BULK }, (_, k) => bulkId(k + 1));
+    expect(await listedIds()).toEqual(sixty);
+    expect(await list.getByTestId("conversation-assignee").count()).toBe(0);
+
+    // Customer 55 (second page) writes: live, it moves to the top. Both pages are read again, each
+    // from the fresh page before it, so the list still holds each of the sixty exactly once.
+    await fakeSession(stack, businessId, "POST", "/inbound", {
+      messages: [
+        { chatJid: jid(55), messageId: `bulk-55-again-${Date.now()}`, pushName: nameOf(55), text: "עוד משהו" },
+      ],
+    });
+    await expect.poll(async () => (await listedIds())[0], POLL).toBe(bulkId(55));
+    expect(await listedIds()).toEqual([bulkId(55), ...sixty.filter((id) => id !== bulkId(55))]);
+  });
+
   it("screenshots: Hebrew and English desktop, and a 390 px phone that never scrolls sideways", {
     timeout: 300_000,
   }, async () => {
@@ -337,6 +478,17 @@ describe.sequential("working the inbox as a team", () => {
     await agent.getByTestId("snooze").locator("summary").click();
     await shot(agent, "inbox-snooze-he");
     await agent.keyboard.press("Escape");
+    // The end of the list's first page, with the button for the next.
+    await agent.goto(`${stack.baseUrl}/inbox/${conversationId}`);
+    await toListEnd(agent, he["inbox.loadMore"]);
+    await shot(agent, "inbox-list-end-he");
+    // Pressed from the keyboard: the first new row has focus; at the end, all are counted.
+    await agent.getByRole("button", { name: he["inbox.loadMore"] }).focus();
+    await agent.keyboard.press("Enter");
+    await expect.poll(() => agent.getByTestId("conversation").count(), POLL).toBe(61);
+    await shot(agent, "inbox-list-more-he");
+    await agent.getByTestId("load-more").scrollIntoViewIfNeeded();
+    await shot(agent, "inbox-list-all-he");
 
     // ...and in English (left to right), for the owner (the admin's assignee picker).
     await owner.getByRole("button", { name: "English" }).first().click();
@@ -347,6 +499,9 @@ describe.sequential("working the inbox as a team", () => {
     expect(await owner.evaluate("document.documentElement.dir")).toBe("ltr");
     await shot(owner, "inbox-note-canned-en");
     await owner.getByLabel(en["inbox.reply"]).fill("");
+    await owner.goto(`${stack.baseUrl}/inbox/${conversationId}`);
+    await toListEnd(owner, en["inbox.loadMore"]);
+    await shot(owner, "inbox-list-end-en");
     await owner.goto(`${stack.baseUrl}/settings`);
     await owner.getByTestId("canned-replies-card").scrollIntoViewIfNeeded();
     await shot(owner, "settings-canned-en");
@@ -367,6 +522,10 @@ describe.sequential("working the inbox as a team", () => {
     await row(phone).waitFor();
     await shot(phone, "inbox-list-phone-he");
     await noOverflow("the conversation list");
+    await phone.goto(`${stack.baseUrl}/inbox`);
+    await toListEnd(phone, he["inbox.loadMore"]);
+    await shot(phone, "inbox-list-end-phone-he");
+    await noOverflow("the end of the conversation list");
     await phone.goto(`${stack.baseUrl}/inbox/${conversationId}?status=all`);
     await phone.getByTestId("thread").getByTestId("note").first().waitFor();
     await phone.getByLabel(he["inbox.reply"]).pressSequentially("/");

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Conversation, ConversationNote, Message } from "../../dashboard/src/api/types";
+import { formatRelative } from "../../dashboard/src/format/dates";
 import { inboxKeys } from "../../dashboard/src/inbox/hooks/keys";
 import { CANNED_VARIABLES, matchCanned, slashQuery } from "../../dashboard/src/inbox/utils/canned";
 import { DEFAULT_FILTERS, filtersSearch, parseFilters } from "../../dashboard/src/inbox/utils/filters";
@@ -139,6 +140,20 @@ describe("the list's pages", () => {
 
   it("shows a conversation two pages both hold once, where it came first", () => {
     expect(conversationsOf([page(9, 7, 5), page(5, 4), page(4, 1)]).map((c) => c.id)).toEqual([9, 7, 5, 4, 1]);
+  });
+});
+
+describe("a conversation's last activity", () => {
+  const now = Date.parse("2026-12-03T12:00:00Z");
+  const ago = (seconds: number) => new Date(now - seconds * 1000).toISOString();
+  const relative = (seconds: number, locale: "he" | "en") =>
+    formatRelative(ago(seconds), locale, "Asia/Jerusalem", now);
+
+  it("reads as words in Hebrew, without the number repeated in brackets", () => {
+    expect(relative(2 * 3600, "he")).toBe("לפני שעתיים");
+    expect(relative(60, "he")).toBe("לפני דקה");
+    expect(relative(3 * 3600, "he")).toBe("לפני 3 שעות");
+    expect(relative(2 * 3600, "en")).toBe("2 hours ago");
   });
 });
 

@@ -24,10 +24,18 @@ export function formatRelative(iso: string | null | undefined, locale: Locale, t
   if (!iso) return "—";
   const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
   const rtf = new Intl.RelativeTimeFormat(intlLocale(locale), { numeric: "auto" });
-  if (Math.abs(seconds) < 60) return rtf.format(seconds, "second");
-  if (Math.abs(seconds) < 3600) return rtf.format(Math.round(seconds / 60), "minute");
-  if (Math.abs(seconds) < 86_400) return rtf.format(Math.round(seconds / 3600), "hour");
+  if (Math.abs(seconds) < 60) return wordsOnly(rtf.format(seconds, "second"));
+  if (Math.abs(seconds) < 3600) return wordsOnly(rtf.format(Math.round(seconds / 60), "minute"));
+  if (Math.abs(seconds) < 86_400) return wordsOnly(rtf.format(Math.round(seconds / 3600), "hour"));
   return formatDate(iso, locale, timeZone);
+}
+
+/**
+ * ICU's Hebrew says one and two in the word itself and then repeats the number in brackets
+ * ("לפני שעתיים (2)", "לפני דקה (1)"), which reads as a typo: the words alone say it.
+ */
+function wordsOnly(relative: string): string {
+  return relative.replace(/\s*\(\d+\)$/, "");
 }
 
 /** The wall-clock date (YYYY-MM-DD) and time (HH:MM) of an instant in a timezone. */
