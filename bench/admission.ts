@@ -1,19 +1,23 @@
 /**
  * Call admission, new design vs old, on this machine: `npm run bench:admission [-- --ops 2000
- * --concurrency 20 --attempts 200 --trials 5]`. Figures only, never pass/fail. Loopback only.
+ * --concurrency 20 --attempts 200 --trials 5 --designs do,locked,old]`. Figures only, never
+ * pass/fail. Loopback only.
  *
  * New: the real BusinessDO + CallCapacityDO in Miniflare (workerd), driven from inside a Worker
  *      through worker/calls/admission.ts; the Worker is bundled by `wrangler deploy --dry-run` first.
  * Old: the Flask system's design on embedded PostgreSQL 17 with `pg`: COUNT active outbound calls of
- *      the business, then INSERT if under the cap (each worker on its own connection, as the old
- *      gunicorn workers were); release = UPDATE to completed. Fast because it is wrong.
+ *      the business (and all active calls, for the platform cap), then INSERT if under the caps (each
+ *      worker on its own connection, as the old gunicorn workers were); release = UPDATE to completed.
+ *      Fast because it is wrong.
  * Correct peer: the same on Postgres done right — one transaction: a per-business advisory
  *      transaction lock, COUNT the business's active calls, then the platform-wide lock and COUNT,
  *      then INSERT, COMMIT; release = UPDATE to completed. Same workload, same concurrency.
  *
- * Printed: reserve+release throughput and p50/p99 latency at the same concurrency, cap violations
- * (admitted beyond the cap of 3) when N attempts for one business arrive at once, for all three,
- * and what one DO cycle costs (object calls and storage writes; which are on the caller's path).
+ * Printed: reserve+release throughput and p50/p99 latency at the same concurrency, with the real
+ * caps (3 per business, 50 platform-wide); cap violations when N attempts for one business arrive at
+ * once (admitted beyond 3) and when N attempts spread over many businesses arrive at once (admitted
+ * beyond 50), for all three; and what one DO cycle costs (object calls and storage writes; which are
+ * on the caller's path), with the requests that reached CallCapacityDO during the run, counted.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -30,6 +34,11 @@ const { values: args } = parseArgs({
     businesses: { type: "string", default: "20" },
     attempts: { type: "string", default: "200" },
     trials: { type: "string", default: "5" },
+    /** The platform-cap trial: this many reserves at once, over this many businesses (2 each by default: under their cap). */
+    "platform-attempts": { type: "string", default: "200" },
+    "platform-businesses": { type: "string", default: "100" },
+    /** Which designs to run (for quick iterations; the table shows "-" for the others). */
+    designs: { type: "string", default: "do,locked,old" },
     /** Where both systems keep their data (the DOs' SQLite files, Postgres' data dir): same filesystem, same fsync. */
     "storage-dir": { type: "string", default: tmpdir() },
   },
@@ -40,18 +49,31 @@ const CONCURRENCY = Number(args.concurrency);
 const BUSINESSES = Number(args.businesses);
 const ATTEMPTS = Number(args.attempts);
 const TRIALS = Number(args.trials);
+const PLATFORM_ATTEMPTS = Number(args["platform-attempts"]);
+const PLATFORM_BUSINESSES = Number(args["platform-businesses"]);
+const DESIGNS = new Set(args.designs.split(","));
 const CAP = 3;
-/** The platform cap, out of the way for throughput in every design (as MAX_CONCURRENT_CALLS is for the DOs). */
-const PLATFORM_CAP = 100_000;
-if (![OPS, CONCURRENCY, BUSINESSES, ATTEMPTS, TRIALS].every((n) => Number.isInteger(n) && n > 0) || ATTEMPTS > 350) {
-  throw new Error("ops, concurrency, businesses, trials must be positive integers; attempts at most 350");
+/** The platform cap: the default MAX_CONCURRENT_CALLS, in every design. */
+const PLATFORM_CAP = 50;
+if (
+  ![OPS, CONCURRENCY, BUSINESSES, ATTEMPTS, TRIALS, PLATFORM_ATTEMPTS, PLATFORM_BUSINESSES].every(
+    (n) => Number.isInteger(n) && n > 0,
+  ) ||
+  Math.max(ATTEMPTS, PLATFORM_ATTEMPTS) > 350
+) {
+  throw new Error("every count must be a positive integer; attempts and platform-attempts at most 350");
 }
 
 interface Figures {
   opsPerSecond: number;
   p50: number;
   p99: number;
+  /** Reserves refused in the throughput run (by either cap). */
+  refused: number;
   violations: number[];
+  platformViolations: number[];
+  /** DOs only: requests that reached CallCapacityDO during the throughput run. */
+  platformRequests?: { acquire: number; releaseMany: number; reclaimRounds: number };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -79,7 +101,7 @@ async function durableObjects(workDir: string): Promise<Figures> {
       BUSINESS_DO: { className: "BusinessDO", useSQLite: true },
       CALL_CAPACITY_DO: { className: "CallCapacityDO", useSQLite: true },
     },
-    // The platform cap out of the way for throughput; the business cap is the default 3.
+    // The real caps: 3 per business (the default), 50 platform-wide (the default).
     bindings: {
       ENVIRONMENT: "test",
       MAX_CONCURRENT_CALLS: String(PLATFORM_CAP),
@@ -92,7 +114,13 @@ async function durableObjects(workDir: string): Promise<Figures> {
       if (!res.ok) throw new Error(`${pathAndQuery}: ${res.status} ${await res.text()}`);
       return (await res.json()) as T;
     };
-    type Run = { elapsedMs: number; latencies: number[]; admitted: number; refused: number };
+    type Run = {
+      elapsedMs: number;
+      latencies: number[];
+      admitted: number;
+      refused: number;
+      platformRequests: NonNullable<Figures["platformRequests"]>;
+    };
     // Warm up: load the Worker and create the objects.
     await get<Run>(`/throughput?ops=${BUSINESSES * 10}&concurrency=${CONCURRENCY}&businesses=${BUSINESSES}&base=1`);
     const run = await get<Run>(`/throughput?ops=${OPS}&concurrency=${CONCURRENCY}&businesses=${BUSINESSES}&base=1`);
@@ -103,7 +131,20 @@ async function durableObjects(workDir: string): Promise<Figures> {
       );
       violations.push(Math.max(0, v.admitted - CAP));
     }
-    return { ...summarise(run.latencies, run.elapsedMs, OPS), violations };
+    const platformViolations: number[] = [];
+    for (let t = 0; t < TRIALS; t++) {
+      const v = await get<{ admitted: number }>(
+        `/platform-violations?attempts=${PLATFORM_ATTEMPTS}&businesses=${PLATFORM_BUSINESSES}&base=${600_000 + t * 1000}`,
+      );
+      platformViolations.push(Math.max(0, v.admitted - PLATFORM_CAP));
+    }
+    return {
+      ...summarise(run.latencies, run.elapsedMs, OPS),
+      refused: run.refused,
+      violations,
+      platformViolations,
+      platformRequests: run.platformRequests,
+    };
   } finally {
     await mf.dispose();
     await rm(storage, { recursive: true, force: true });
@@ -130,7 +171,8 @@ async function postgres(design: "count-then-insert" | "locked"): Promise<Figures
       "CREATE INDEX call_log_platform_active ON call_log (id) WHERE status IN ('initiated', 'ringing', 'in-progress')",
     );
 
-    // The old call_limiter: count active outbound calls of the business, then record the new one.
+    // The old call_limiter: count active outbound calls of the business (and all active calls, for
+    // the platform cap), then record the new one.
     const reserve = async (client: pg.PoolClient, businessId: number): Promise<number | null> => {
       const { rows } = await client.query<{ n: number }>(
         `SELECT COUNT(*)::int AS n FROM call_log WHERE business_id = $1 AND direction = 'outbound'
@@ -138,6 +180,10 @@ async function postgres(design: "count-then-insert" | "locked"): Promise<Figures
         [businessId],
       );
       if (rows[0]!.n >= CAP) return null;
+      const platform = await client.query<{ n: number }>(
+        "SELECT COUNT(*)::int AS n FROM call_log WHERE status IN ('initiated', 'ringing', 'in-progress')",
+      );
+      if (platform.rows[0]!.n >= PLATFORM_CAP) return null;
       const inserted = await client.query<{ id: string }>(
         "INSERT INTO call_log (business_id, direction, status) VALUES ($1, 'outbound', 'initiated') RETURNING id",
         [businessId],
@@ -185,6 +231,7 @@ async function postgres(design: "count-then-insert" | "locked"): Promise<Figures
     const throughput = async (ops: number, base: number) => {
       const latencies: number[] = [];
       let next = 0;
+      let refused = 0;
       const started = performance.now();
       await Promise.all(
         Array.from({ length: CONCURRENCY }, async () => {
@@ -194,6 +241,7 @@ async function postgres(design: "count-then-insert" | "locked"): Promise<Figures
               const t = performance.now();
               const id = await reserveOf(client, base + (i % BUSINESSES));
               if (id !== null) await release(client, id);
+              else refused++;
               latencies.push(performance.now() - t);
             }
           } finally {
@@ -201,23 +249,40 @@ async function postgres(design: "count-then-insert" | "locked"): Promise<Figures
           }
         }),
       );
-      return { latencies, elapsedMs: performance.now() - started };
+      return { latencies, elapsedMs: performance.now() - started, refused };
+    };
+    /** `attempts` reserves, each on its own connection (connected first), fired at once; returns the ids admitted. */
+    const atOnce = async (attempts: number, businessOf: (i: number) => number) => {
+      const clients = await Promise.all(Array.from({ length: attempts }, () => pool.connect()));
+      try {
+        const ids = await Promise.all(clients.map((c, i) => reserveOf(c, businessOf(i))));
+        return ids.filter((id): id is number => id !== null);
+      } finally {
+        for (const c of clients) c.release();
+      }
     };
     await throughput(BUSINESSES * 10, 1);
     const run = await throughput(OPS, 1);
 
     const violations: number[] = [];
     for (let t = 0; t < TRIALS; t++) {
-      // Every attempt on its own connection, connected first, then all fired at once.
-      const clients = await Promise.all(Array.from({ length: ATTEMPTS }, () => pool.connect()));
-      try {
-        const ids = await Promise.all(clients.map((c) => reserveOf(c, 500_000 + t)));
-        violations.push(Math.max(0, ids.filter((id) => id !== null).length - CAP));
-      } finally {
-        for (const c of clients) c.release();
-      }
+      const ids = await atOnce(ATTEMPTS, () => 500_000 + t);
+      violations.push(Math.max(0, ids.length - CAP));
+      // Their calls end, as in the DO trial: the platform trial below starts from nothing held.
+      for (const id of ids) await pool.query("UPDATE call_log SET status = 'completed' WHERE id = $1", [id]);
     }
-    return { ...summarise(run.latencies, run.elapsedMs, OPS), violations };
+    const platformViolations: number[] = [];
+    for (let t = 0; t < TRIALS; t++) {
+      const ids = await atOnce(PLATFORM_ATTEMPTS, (i) => 600_000 + t * 1000 + (i % PLATFORM_BUSINESSES));
+      platformViolations.push(Math.max(0, ids.length - PLATFORM_CAP));
+      for (const id of ids) await pool.query("UPDATE call_log SET status = 'completed' WHERE id = $1", [id]);
+    }
+    return {
+      ...summarise(run.latencies, run.elapsedMs, OPS),
+      refused: run.refused,
+      violations,
+      platformViolations,
+    };
   } finally {
     stopping = true;
     await pool.end();
@@ -232,45 +297,65 @@ async function main(): Promise<void> {
   try {
     console.log(
       `admission benchmark: ${OPS} reserve+release cycles at concurrency ${CONCURRENCY} over ${BUSINESSES} businesses; ` +
-        `${TRIALS} trials of ${ATTEMPTS} simultaneous attempts for one business (cap ${CAP}); data under ${STORAGE_DIR}\n`,
+        `${TRIALS} trials of ${ATTEMPTS} simultaneous attempts for one business (cap ${CAP}) and of ` +
+        `${PLATFORM_ATTEMPTS} over ${PLATFORM_BUSINESSES} businesses (platform cap ${PLATFORM_CAP}); data under ${STORAGE_DIR}\n`,
     );
-    const dos = await durableObjects(workDir);
-    const locked = await postgres("locked");
-    const old = await postgres("count-then-insert");
+    const dos = DESIGNS.has("do") ? await durableObjects(workDir) : null;
+    const locked = DESIGNS.has("locked") ? await postgres("locked") : null;
+    const old = DESIGNS.has("old") ? await postgres("count-then-insert") : null;
     const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
-    const violations = (f: Figures) => `${sum(f.violations)} [${f.violations.join(", ")}]`;
-    const ratio = (a: number, b: number) => `${fmt(a / b, 2)}x`;
+    const cell = (f: Figures | null, show: (f: Figures) => string) => (f ? show(f) : "-");
+    const ratio = (pick: (f: Figures) => number) => (dos && locked ? `${fmt(pick(dos) / pick(locked), 2)}x` : "-");
     const rows: string[][] = [
       ["", "Durable Objects", "Postgres locked (correct)", "Postgres COUNT+INSERT (old)", "DO / locked"],
       [
         "reserve+release per second",
-        fmt(dos.opsPerSecond, 0),
-        fmt(locked.opsPerSecond, 0),
-        fmt(old.opsPerSecond, 0),
-        ratio(dos.opsPerSecond, locked.opsPerSecond),
+        ...[dos, locked, old].map((f) => cell(f, (x) => fmt(x.opsPerSecond, 0))),
+        ratio((f) => f.opsPerSecond),
       ],
-      ["p50 latency (ms)", fmt(dos.p50, 2), fmt(locked.p50, 2), fmt(old.p50, 2), ratio(dos.p50, locked.p50)],
-      ["p99 latency (ms)", fmt(dos.p99, 2), fmt(locked.p99, 2), fmt(old.p99, 2), ratio(dos.p99, locked.p99)],
-      [`cap violations (${TRIALS} x ${ATTEMPTS} at once)`, violations(dos), violations(locked), violations(old), "-"],
+      ["p50 latency (ms)", ...[dos, locked, old].map((f) => cell(f, (x) => fmt(x.p50, 2))), ratio((f) => f.p50)],
+      ["p99 latency (ms)", ...[dos, locked, old].map((f) => cell(f, (x) => fmt(x.p99, 2))), ratio((f) => f.p99)],
+      [`refused of ${OPS} (either cap)`, ...[dos, locked, old].map((f) => cell(f, (x) => String(x.refused))), "-"],
+      [
+        `business cap violations (${TRIALS} x ${ATTEMPTS} at once)`,
+        ...[dos, locked, old].map((f) => cell(f, (x) => `${sum(x.violations)} [${x.violations.join(", ")}]`)),
+        "-",
+      ],
+      [
+        `platform cap violations (${TRIALS} x ${PLATFORM_ATTEMPTS} at once)`,
+        ...[dos, locked, old].map((f) =>
+          cell(f, (x) => `${sum(x.platformViolations)} [${x.platformViolations.join(", ")}]`),
+        ),
+        "-",
+      ],
     ];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) console.log(r.map((cell, i) => cell.padEnd(widths[i]!)).join("  |  "));
+    const measured = dos?.platformRequests
+      ? `  Measured in this run: ${dos.platformRequests.acquire} acquire, ${dos.platformRequests.releaseMany} releaseMany, ` +
+        `${dos.platformRequests.reclaimRounds} reclaim rounds reached CallCapacityDO over ${OPS} cycles ` +
+        `(${fmt((dos.platformRequests.acquire + dos.platformRequests.releaseMany) / OPS, 3)} calls to it per cycle).`
+      : "  (DOs not run: no measured platform requests.)";
     console.log(
       [
         "",
-        "One DO cycle (read from durable-objects/business/call-leases.ts; the caller is the Worker):",
-        "  reserve: caller -> BusinessDO (1 call) -> CallCapacityDO.acquire (1 call, 1 write: the slot row)",
-        "           -> BusinessDO writes the lease row (1 write). All on the caller's path: 2 object calls, 2 writes.",
-        "           (The pending reservation is in memory, not a row; the alarm is cached, so no getAlarm round trip.)",
-        "  release: caller -> BusinessDO (1 call, 1 write: lease row deleted + outbox row, one commit). On the path.",
-        "           Off the path: CallCapacityDO.releaseMany (1 call per batch of up to 100 releases, 1 write there)",
-        "           and the outbox rows deleted (1 write here).",
-        "  Before this change: reserve = 3 writes on the path (pending row, platform slot, state update) and a getAlarm",
-        "  round trip; release waited for CallCapacityDO.release (2 object calls, 3 writes on the path).",
+        "One DO cycle (read from durable-objects/business/call-leases.ts and platform-block.ts; the caller is the Worker):",
+        "  reserve: caller -> BusinessDO (1 call, 1 write: the lease row + its platform slot marked in use, one commit),",
+        "           when the business holds an idle platform slot (its block). Otherwise + CallCapacityDO.acquire",
+        "           (1 call, 1 write there), the new slot written here in the same commit as the lease. All on the path.",
+        "  release: caller -> BusinessDO (1 call, 1 write: lease row deleted + slot marked idle, one commit). On the path.",
+        "           No platform call: the slot serves this business's next calls for up to 2 s after its grant, then goes",
+        "           back off the path (outbox row in the same commit; CallCapacityDO.releaseMany in the background,",
+        "           1 call and 1 write there per batch; the outbox rows deleted here, 1 write).",
+        measured,
+        "  Before blocks: reserve = 2 object calls and 2 writes on the path (the platform slot, the lease); release = 1",
+        "  write on the path and a releaseMany per batch off it. Before that: reserve 3 writes + a getAlarm round trip;",
+        "  release waited for CallCapacityDO.release (2 object calls, 3 writes on the path).",
         "",
         "Violations: calls admitted beyond the cap. Latency: one reserve+release cycle, measured where the caller runs",
         "(inside workerd for the DOs; in Node for Postgres). Same machine, loopback only, all stores on one filesystem.",
-        "Try --storage-dir /dev/shm to take the disk out of all three.",
+        "Locally workerd commits each Durable Object's SQLite transaction with an fsync on its one thread, so writes per",
+        "cycle dominate on disk. Try --storage-dir /dev/shm to take the disk out of all three.",
       ].join("\n"),
     );
   } finally {

@@ -139,10 +139,22 @@ export class BusinessObject<Settings extends SendLimits> extends DurableObject<D
     return this.calls.snapshot();
   }
 
-  /** For CallCapacityDO's safety net: is this lease still held here? */
-  callLeaseState(businessId: number, leaseId: string): { held: boolean; expiresAt: number | null } {
+  /** For CallCapacityDO's safety net: is this platform slot still held here, and until when? */
+  callSlotState(businessId: number, slotId: string): { held: boolean; expiresAt: number | null } {
     this.identify(businessId);
-    return this.calls.leaseState(leaseId);
+    return this.calls.slotState(slotId);
+  }
+
+  /** CallCapacityDO is full and another business waits: hand back the idle platform slots held here, keep none until `contendedUntil`. */
+  reclaimIdleCallSlots(businessId: number, contendedUntil: number): string[] {
+    this.identify(businessId);
+    return this.calls.reclaimIdleSlots(contendedUntil);
+  }
+
+  /** Calls holding a slot here, by kind (CallCapacityDO's snapshot adds these up). */
+  callSlotUse(businessId: number): { outbound: number; inbound: number } {
+    this.identify(businessId);
+    return this.calls.use();
   }
 
   // ---- WhatsApp: send schedule (./business/send-schedule.ts) and shard assignment (./business/shard-assignment.ts) ----
