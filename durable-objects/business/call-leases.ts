@@ -350,7 +350,8 @@ export class CallLeases {
       row.created_ms,
       row.expires_ms,
     );
-    await this.arm();
+    // The alarm usually fires earlier already (an idle slot's return, another lease): no queries then.
+    if (!this.alarm.coversBy(row.expires_ms)) await this.arm();
     return {
       ok: true,
       lease: {
