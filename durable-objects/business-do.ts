@@ -85,13 +85,19 @@ export class BusinessObject<Settings extends SendLimits> extends DurableObject<D
     await this.armSends(Date.now());
   }
 
+  /** The business id this object is bound to, once read or written (it never changes after). */
+  private boundBusinessId: number | null = null;
+
   /** Binds this object to its business id on first use and refuses a different one after. */
   identify(businessId: number): number {
+    // Every RPC passes here: after the first, no storage read.
+    if (this.boundBusinessId === businessId) return businessId;
     const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'business_id'").toArray()[0];
     if (row && Number(row.value) !== businessId) {
       throw new Error(`BusinessDO for business ${row.value} was addressed as business ${businessId}`);
     }
     if (!row) this.sql.exec("INSERT INTO meta (key, value) VALUES ('business_id', ?)", String(businessId));
+    this.boundBusinessId = businessId;
     return businessId;
   }
 

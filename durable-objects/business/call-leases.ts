@@ -466,7 +466,7 @@ export class CallLeases {
       this.sql.exec("INSERT OR IGNORE INTO call_ended (ref, ended_ms) VALUES (?, ?)", ref, now);
       return { released: false };
     }
-    this.free(row.lease_id, reason, now);
+    this.free(row.lease_id, reason, now, row);
     return { released: true, leaseId: row.lease_id };
   }
 
@@ -711,8 +711,8 @@ export class CallLeases {
    * Frees a lease (synchronous; one write with the caller's): drop it, remember its call ended, and
    * let its platform slot go idle for the next call (or back to the platform, in the background).
    */
-  private free(leaseId: string, reason: LeaseFreeReason, now: number): void {
-    const row = this.row(leaseId);
+  private free(leaseId: string, reason: LeaseFreeReason, now: number, known?: LeaseRow): void {
+    const row = known ?? this.row(leaseId);
     this.sql.exec("DELETE FROM call_leases WHERE lease_id = ?", leaseId);
     if (row?.call_sid)
       this.sql.exec("INSERT OR IGNORE INTO call_ended (ref, ended_ms) VALUES (?, ?)", row.call_sid, now);
