@@ -1,10 +1,12 @@
 /**
  * The Worker the admission benchmark runs in Miniflare: the real BusinessDO and CallCapacityDO,
  * driven from inside workerd through worker/calls/admission.ts (the path production takes).
- *   GET /throughput?ops=&concurrency=&businesses=&base=  reserve+release cycles, latency per cycle
+ *   GET /throughput?ops=&concurrency=&businesses=&base=  reserve+release cycles, latency per cycle, and the
+ *                                                        requests that reached CallCapacityDO meanwhile
  *   GET /violations?attempts=&business=                  N simultaneous reserves for one business
+ *   GET /platform-violations?attempts=&businesses=&base= N simultaneous reserves spread over many businesses
  */
-import { callAdmission } from "../worker/calls/admission";
+import { callAdmission, platformCallSnapshot } from "../worker/calls/admission";
 import type { Env } from "../worker/env";
 
 // The Worker's own classes (the BusinessDO with its host). RateLimiterDO and LiveHubDO are bound
@@ -22,6 +24,7 @@ async function throughput(env: Env, url: URL) {
   let next = 0;
   let admitted = 0;
   let refused = 0;
+  const before = (await platformCallSnapshot(env)).requests;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -37,7 +40,14 @@ async function throughput(env: Env, url: URL) {
       }
     }),
   );
-  return { ops, concurrency, elapsedMs: performance.now() - started, latencies, admitted, refused };
+  const elapsedMs = performance.now() - started;
+  const after = (await platformCallSnapshot(env)).requests;
+  const platformRequests = {
+    acquire: after.acquire - before.acquire,
+    releaseMany: after.releaseMany - before.releaseMany,
+    reclaimRounds: after.reclaimRounds - before.reclaimRounds,
+  };
+  return { ops, concurrency, elapsedMs, latencies, admitted, refused, platformRequests };
 }
 
 async function violations(env: Env, url: URL) {
@@ -51,11 +61,29 @@ async function violations(env: Env, url: URL) {
   return { attempts, admitted: leases.length, cap: leases[0]?.businessCap ?? null };
 }
 
+/** `attempts` reserves at once, spread over `businesses` businesses (each under its own cap): the platform cap must hold. */
+async function platformViolations(env: Env, url: URL) {
+  const attempts = int(url, "attempts", 200);
+  const businesses = int(url, "businesses", 100);
+  const base = int(url, "base", 2_000_000);
+  const results = await Promise.all(
+    Array.from({ length: attempts }, async (_, i) => {
+      const businessId = base + (i % businesses);
+      return { businessId, r: await callAdmission(env, businessId).reserve({ kind: "outbound", source: "bulk" }) };
+    }),
+  );
+  const admitted = results.flatMap(({ businessId, r }) => (r.ok ? [{ businessId, lease: r.lease }] : []));
+  const limit = admitted[0]?.lease.platformCap ?? null;
+  await Promise.all(admitted.map(({ businessId, lease }) => callAdmission(env, businessId).release(lease.leaseId)));
+  return { attempts, admitted: admitted.length, limit };
+}
+
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     if (url.pathname === "/throughput") return Response.json(await throughput(env, url));
     if (url.pathname === "/violations") return Response.json(await violations(env, url));
+    if (url.pathname === "/platform-violations") return Response.json(await platformViolations(env, url));
     return new Response("not found", { status: 404 });
   },
 } satisfies ExportedHandler<Env>;

@@ -85,13 +85,19 @@ export class BusinessObject<Settings extends SendLimits> extends DurableObject<D
     await this.armSends(Date.now());
   }
 
+  /** The business id this object is bound to, once read or written (it never changes after). */
+  private boundBusinessId: number | null = null;
+
   /** Binds this object to its business id on first use and refuses a different one after. */
   identify(businessId: number): number {
+    // Every RPC passes here: after the first, no storage read.
+    if (this.boundBusinessId === businessId) return businessId;
     const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'business_id'").toArray()[0];
     if (row && Number(row.value) !== businessId) {
       throw new Error(`BusinessDO for business ${row.value} was addressed as business ${businessId}`);
     }
     if (!row) this.sql.exec("INSERT INTO meta (key, value) VALUES ('business_id', ?)", String(businessId));
+    this.boundBusinessId = businessId;
     return businessId;
   }
 
@@ -139,10 +145,22 @@ export class BusinessObject<Settings extends SendLimits> extends DurableObject<D
     return this.calls.snapshot();
   }
 
-  /** For CallCapacityDO's safety net: is this lease still held here? */
-  callLeaseState(businessId: number, leaseId: string): { held: boolean; expiresAt: number | null } {
+  /** For CallCapacityDO's safety net: is this platform slot still held here, and until when? */
+  callSlotState(businessId: number, slotId: string): { held: boolean; expiresAt: number | null } {
     this.identify(businessId);
-    return this.calls.leaseState(leaseId);
+    return this.calls.slotState(slotId);
+  }
+
+  /** CallCapacityDO is full and another business waits: hand back the idle platform slots held here, keep none until `contendedUntil`. */
+  reclaimIdleCallSlots(businessId: number, contendedUntil: number): string[] {
+    this.identify(businessId);
+    return this.calls.reclaimIdleSlots(contendedUntil);
+  }
+
+  /** Calls holding a slot here, by kind (CallCapacityDO's snapshot adds these up). */
+  callSlotUse(businessId: number): { outbound: number; inbound: number } {
+    this.identify(businessId);
+    return this.calls.use();
   }
 
   // ---- WhatsApp: send schedule (./business/send-schedule.ts) and shard assignment (./business/shard-assignment.ts) ----

@@ -1,7 +1,8 @@
 /**
  * The platform-wide call cap (MAX_CONCURRENT_CALLS across all businesses, inbound and outbound).
  * A single instance (named `global`) so admission is serialised in one place; the lease logic
- * lives in the calls part (./call-capacity/platform-slots.ts). Storage: SQLite, one row per held slot.
+ * lives in the calls part (./call-capacity/platform-slots.ts). Storage: SQLite, one row per slot
+ * granted to a business (in use by a call, or idle in that business's block).
  */
 import { DurableObject } from "cloudflare:workers";
 import type { DurableObjectBindings } from "./bindings";
@@ -25,23 +26,23 @@ export class CallCapacityDO extends DurableObject<DurableObjectBindings> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(
-      "CREATE TABLE IF NOT EXISTS slots (lease_id TEXT PRIMARY KEY, business_id INTEGER NOT NULL, kind TEXT NOT NULL, expires_ms INTEGER NOT NULL)",
+      "CREATE TABLE IF NOT EXISTS slots (slot_id TEXT PRIMARY KEY, business_id INTEGER NOT NULL, kind TEXT NOT NULL, expires_ms INTEGER NOT NULL)",
     );
     this.slots = new PlatformSlots(ctx, env);
   }
 
-  /** Takes a platform slot for a BusinessDO lease, or says the cap is reached. Idempotent per lease. */
+  /** Grants a platform slot to a business (for its block), or says the cap is reached. Idempotent per slot id. */
   acquire(req: SlotRequest): Promise<AcquireResult> {
     return this.slots.acquire(req);
   }
 
-  /** Frees the slot of a lease. Idempotent. */
-  release(leaseId: string, reason: PlatformFreeReason): { released: boolean; active: number } {
-    return this.slots.release(leaseId, reason);
+  /** Frees a slot. Idempotent. */
+  release(slotId: string, reason: PlatformFreeReason): { released: boolean; active: number } {
+    return this.slots.release(slotId, reason);
   }
 
-  /** Frees the slots of many leases at once (a BusinessDO's release outbox). Idempotent. */
-  releaseMany(items: { leaseId: string; reason: PlatformFreeReason }[]): { released: number; active: number } {
+  /** Frees many slots at once (a BusinessDO's release outbox). Idempotent. */
+  releaseMany(items: { slotId: string; reason: PlatformFreeReason }[]): { released: number; active: number } {
     return this.slots.releaseMany(items);
   }
 
@@ -54,8 +55,8 @@ export class CallCapacityDO extends DurableObject<DurableObjectBindings> {
     await this.slots.onAlarm();
   }
 
-  /** Slots held right now, in total, by business and kind; the cap; frees by reason (dashboard, /metrics). */
-  snapshot(): PlatformSnapshot {
+  /** Calls holding slots right now, in total, by business and kind; slots granted; the cap; frees by reason (dashboard, /metrics). */
+  snapshot(): Promise<PlatformSnapshot> {
     return this.slots.snapshot();
   }
 }

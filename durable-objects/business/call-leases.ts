@@ -4,18 +4,23 @@
  *
  * Why it holds under races: a Durable Object runs one event at a time only until it awaits
  * something outside itself. So `reserve` checks the business cap and records the reservation as
- * pending — in memory, synchronously — before it awaits the platform object (CallCapacityDO), and
- * every later reserve counts it. A platform refusal (or error) drops it. Nothing here calls Twilio
- * between check and commit: the caller dials after `reserve` returns.
+ * pending — in memory, synchronously — before it may await the platform object (CallCapacityDO),
+ * and every later reserve counts it. A platform refusal (or error) drops it. Nothing here calls
+ * Twilio between check and commit: the caller dials after `reserve` returns.
  *
- * What one cycle costs (bench/admission.ts prints it): reserve = 1 call to the platform object
- * (1 write there) + 1 write here, both on the caller's path; release = 1 write here on the caller's
- * path, and the platform's release off it (an outbox row, sent in the background in batches and
- * retried by the alarm). The pending reservation is in memory rather than a row, so a reserve
- * writes once: if the object is reset mid-reserve, the platform slot it may have taken carries a
- * short expiry (ring timeout + grace), at which the platform asks this object, finds no lease,
- * and frees it. A released slot may stay held at the platform a moment longer: conservative, never
- * over the cap.
+ * The platform cap: every call uses a platform slot this business holds (./platform-block.ts).
+ * A slot freed by a call's end stays with the business, idle, for its next call (within limits,
+ * for fairness), so a reserve usually takes an idle slot here, synchronously, and asks the
+ * platform object only when the business holds none.
+ *
+ * What one cycle costs (bench/admission.ts prints it): reserve = 1 write here (the lease row and
+ * its slot marked in use: one commit) and no other object, when the business holds an idle slot;
+ * otherwise + 1 call to the platform object (1 write there). Release = 1 write here (lease row
+ * deleted, slot marked idle) and no other object; a slot not kept goes back to the platform off
+ * the caller's path (an outbox row in the same write, sent in the background, retried by the alarm).
+ * The pending reservation is in memory rather than a row, so a reserve writes once: if the
+ * object is reset mid-reserve, the platform slot it may have taken carries a short expiry (ring
+ * timeout + grace), at which the platform asks this object, finds no such slot, and frees it.
  *
  * Leases expire. An unconfirmed lease (no CallSid) lives for the ring timeout; a confirmed one
  * for ring timeout + call time limit + margin. The alarm sweeps expired leases: no CallSid → free;
@@ -43,10 +48,9 @@ import { type Config, getConfig } from "../../worker/config";
 import { log } from "../../worker/lib/log";
 import type { PlatformCallsBindings } from "../bindings";
 import type { PlatformFreeReason } from "../call-capacity/platform-slots";
-import { PLATFORM_CALLS_OBJECT_NAME } from "../names";
-import { outboxRetryDelayMs } from "../outbox-backoff";
 import type { SharedAlarm } from "../shared-alarm";
 import { CallLogOutbox, type CallLogUpdate } from "./call-log-outbox";
+import { PlatformBlock } from "./platform-block";
 
 export type CallKind = "outbound" | "inbound";
 export type OutboundSource = "direct" | "bulk";
@@ -76,7 +80,10 @@ export interface CallLease {
   /** Outbound calls of this business holding a slot, this one included. */
   businessActive: number;
   businessCap: number;
-  /** Calls holding platform slots after this admission (null for a repeated inbound reserve, which asks nobody). */
+  /**
+   * Platform slots held (all businesses) after this admission, when the platform was asked; null
+   * when the slot came from this business's own idle slots (or a repeated inbound reserve).
+   */
   platformActive: number | null;
   platformCap: number;
 }
@@ -118,7 +125,9 @@ export interface CallSlotsSnapshot {
   inboundActive: number;
   bySource: Record<CallSource, number>;
   leases: LeaseView[];
-  /** Platform slots freed here whose release has not reached CallCapacityDO yet (sent in the background, retried by the alarm). */
+  /** Platform slots this business holds: in use by its calls, and idle (kept for its next call). */
+  platformSlots: { held: number; idle: number };
+  /** Platform slots given up here whose release has not reached CallCapacityDO yet (sent in the background, retried by the alarm). */
   pendingPlatformReleases: number;
   /** Call log updates waiting for Postgres (applied by the alarm). */
   pendingCallLogUpdates: number;
@@ -162,10 +171,6 @@ interface LeaseRow {
 
 const TOMBSTONE_TTL_MS = 24 * 3600_000;
 const SWEEP_PARALLELISM = 8;
-/** A platform release sent in the background is retried by the alarm after this long. */
-const OUTBOX_GRACE_MS = 10_000;
-/** Platform releases per RPC. */
-const RELEASE_BATCH = 100;
 /** Slack between our clock and Twilio's date_created (whole seconds) when matching an unknown create. */
 const CREATE_MATCH_SLACK_MS = 5_000;
 
@@ -187,9 +192,8 @@ export class CallLeases {
   private readonly pending = new Map<string, { kind: CallKind; callSid: string | null }>();
   /** Inbound reserves in flight by CallSid, so a retried webhook waits for the same lease. */
   private readonly pendingBySid = new Map<string, Promise<ReserveResult>>();
-  /** The background platform-release flush in flight, and whether another is wanted after it. */
-  private flushing: Promise<void> | null = null;
-  private flushAgain = false;
+  /** The platform slots this business holds. */
+  private readonly block: PlatformBlock;
   readonly callLogs: CallLogOutbox;
 
   constructor(
@@ -224,10 +228,7 @@ export class CallLeases {
       if (!columns.some((c) => c.name === name)) this.sql.exec(`ALTER TABLE call_leases ADD COLUMN ${name} ${type}`);
     }
     this.sql.exec("CREATE INDEX IF NOT EXISTS call_leases_expires ON call_leases (expires_ms)");
-    // Platform slots freed here but not yet confirmed freed by CallCapacityDO.
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS call_platform_outbox (
-      lease_id TEXT PRIMARY KEY, reason TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_ms INTEGER NOT NULL
-    )`);
+    this.block = new PlatformBlock(this.sql, env, alarm, () => this.arm());
     // Calls whose end we saw before (or without) a confirm, so a late confirm frees its lease at once.
     this.sql.exec("CREATE TABLE IF NOT EXISTS call_ended (ref TEXT PRIMARY KEY, ended_ms INTEGER NOT NULL)");
     this.callLogs = new CallLogOutbox(this.sql, applyCallLogUpdate, () => this.arm());
@@ -237,10 +238,6 @@ export class CallLeases {
 
   private get config(): Config {
     return getConfig(this.env);
-  }
-
-  private platform() {
-    return this.env.CALL_CAPACITY_DO.getByName(PLATFORM_CALLS_OBJECT_NAME);
   }
 
   private row(leaseId: string): LeaseRow | undefined {
@@ -302,37 +299,31 @@ export class CallLeases {
     }
     const leaseId = crypto.randomUUID();
     const now = Date.now();
-    this.pending.set(leaseId, { kind, callSid: req.callSid ?? null });
-    // ---- from here other events interleave; the pending reservation already counts against the cap ----
-    let platform: { ok: boolean; active: number; limit: number };
-    try {
-      platform = await this.platform().acquire({
-        leaseId,
-        businessId,
-        kind,
-        // Short on purpose: if this object forgets the reservation (reset before the insert below),
-        // the platform asks at this time and frees the slot. A held lease's expiry is adopted then.
-        expiresMs: now + times.ringMs + times.platformGraceMs,
-      });
-    } catch (err) {
-      // The acquire may or may not have landed: free it there (idempotent), via the outbox.
-      this.pending.delete(leaseId);
-      this.enqueuePlatformRelease(leaseId, "released", Date.now());
-      this.flushInBackground();
-      await this.arm();
-      throw err;
-    }
-    this.pending.delete(leaseId);
-    if (!platform.ok) {
-      return {
-        ok: false,
-        refusal: {
-          cap: "platform",
-          active: platform.active,
-          limit: platform.limit,
-          message: `platform cap ${platform.limit} reached (${platform.active} active)`,
-        },
-      };
+    // A slot this business already holds: no other object, no await — check and commit in one step.
+    let platform: { active: number; limit: number } | null = null;
+    if (this.block.takeIdle(leaseId) === null) {
+      this.pending.set(leaseId, { kind, callSid: req.callSid ?? null });
+      // ---- from here other events interleave; the pending reservation already counts against the cap ----
+      let granted: Awaited<ReturnType<PlatformBlock["acquire"]>>;
+      try {
+        // The expiry is short on purpose: if this object forgets the slot (reset before the write
+        // below), the platform asks at this time and frees it. A held slot's expiry is adopted then.
+        granted = await this.block.acquire(businessId, kind, leaseId, now + times.ringMs + times.platformGraceMs);
+      } finally {
+        this.pending.delete(leaseId);
+      }
+      if (granted.slotId === null) {
+        return {
+          ok: false,
+          refusal: {
+            cap: "platform",
+            active: granted.active,
+            limit: granted.limit,
+            message: `platform cap ${granted.limit} reached (${granted.active} active)`,
+          },
+        };
+      }
+      platform = { active: granted.active, limit: granted.limit };
     }
     const row: LeaseRow = {
       lease_id: leaseId,
@@ -348,7 +339,7 @@ export class CallLeases {
       to_number: null,
       from_number: null,
     };
-    // The one write of a reserve.
+    // The one write of a reserve (with its slot marked in use above: the same commit).
     this.sql.exec(
       "INSERT INTO call_leases (lease_id, kind, source, state, call_sid, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
       row.lease_id,
@@ -359,13 +350,14 @@ export class CallLeases {
       row.created_ms,
       row.expires_ms,
     );
-    await this.arm();
+    // The alarm usually fires earlier already (an idle slot's return, another lease): no queries then.
+    if (!this.alarm.coversBy(row.expires_ms)) await this.arm();
     return {
       ok: true,
       lease: {
         ...this.leaseOf(businessId, row, businessCap),
-        platformActive: platform.active,
-        platformCap: platform.limit,
+        platformActive: platform?.active ?? null,
+        platformCap: platform?.limit ?? config.MAX_CONCURRENT_CALLS,
       },
     };
   }
@@ -474,21 +466,39 @@ export class CallLeases {
       this.sql.exec("INSERT OR IGNORE INTO call_ended (ref, ended_ms) VALUES (?, ?)", ref, now);
       return { released: false };
     }
-    this.free(row.lease_id, reason, now);
+    this.free(row.lease_id, reason, now, row);
     return { released: true, leaseId: row.lease_id };
   }
 
-  /** For CallCapacityDO's safety net: does this object still hold the lease, and until when? */
-  leaseState(leaseId: string): { held: boolean; expiresAt: number | null } {
-    const row = this.row(leaseId);
-    if (row) return { held: true, expiresAt: row.expires_ms };
-    // Still between its check and its insert: held, for at most the ring timeout.
-    if (this.pending.has(leaseId)) return { held: true, expiresAt: Date.now() + leaseTimes(this.config).ringMs };
-    return { held: false, expiresAt: null };
+  /** For CallCapacityDO's safety net: does this object still hold the platform slot, and until when? */
+  slotState(slotId: string): { held: boolean; expiresAt: number | null } {
+    return this.block.state(
+      slotId,
+      (leaseId) => this.row(leaseId)?.expires_ms ?? null,
+      leaseTimes(this.config).ringMs,
+      Date.now(),
+    );
+  }
+
+  /** The platform is full and another business waits: hand back this business's idle slots, and keep none until `contendedUntil`. */
+  reclaimIdleSlots(contendedUntil: number): string[] {
+    return this.block.reclaimIdle(contendedUntil, Date.now());
+  }
+
+  /** Calls holding a slot here now, by kind (the platform's snapshot adds these up). */
+  use(): { outbound: number; inbound: number } {
+    const rows = this.sql
+      .exec<{ kind: CallKind; n: number }>("SELECT kind, COUNT(*) AS n FROM call_leases GROUP BY kind")
+      .toArray();
+    return {
+      outbound: rows.find((r) => r.kind === "outbound")?.n ?? 0,
+      inbound: rows.find((r) => r.kind === "inbound")?.n ?? 0,
+    };
   }
 
   snapshot(): CallSlotsSnapshot {
     const rows = this.sql.exec<LeaseRow>("SELECT * FROM call_leases ORDER BY created_ms").toArray();
+    const slots = this.block.counts();
     const bySource: Record<CallSource, number> = { direct: 0, bulk: 0, inbound: 0 };
     for (const r of rows) bySource[r.source] += 1;
     return {
@@ -507,15 +517,16 @@ export class CallLeases {
         failedChecks: r.failed_checks,
         lastStatus: r.last_status,
       })),
-      pendingPlatformReleases: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM call_platform_outbox").one().n,
+      platformSlots: { held: slots.held, idle: slots.idle },
+      pendingPlatformReleases: slots.pendingReleases,
       pendingCallLogUpdates: this.callLogs.size(),
     };
   }
 
-  /** The alarm: send platform releases, apply call log updates, sweep expired leases, prune tombstones, re-arm. */
+  /** The alarm: hand back aged idle slots and send platform releases, sweep expired leases, apply call log updates, prune tombstones, re-arm. */
   async onAlarm(): Promise<void> {
     const now = Date.now();
-    await this.flushPlatformReleases(now);
+    await this.block.onAlarm(now);
     const due = this.sql
       .exec<LeaseRow>("SELECT * FROM call_leases WHERE expires_ms <= ? ORDER BY expires_ms", now)
       .toArray();
@@ -533,7 +544,7 @@ export class CallLeases {
         );
       }
       // What the sweep freed goes to the platform now (the alarm is off every caller's path).
-      await this.flushPlatformReleases();
+      await this.block.flushAll();
     }
     // Call log updates last, so what the sweep just settled reaches Postgres in this same alarm.
     await this.callLogs.flush(Date.now());
@@ -692,99 +703,26 @@ export class CallLeases {
   }
 
   private freeExpired(leaseId: string, reason: LeaseFreeReason, fields: Record<string, unknown>): void {
-    this.freeNow(leaseId, reason, Date.now());
+    this.free(leaseId, reason, Date.now());
     log.warn("call lease freed by the sweep", { ...fields, reason });
   }
 
-  /** Frees a lease here (one write) and sends its platform release in the background. */
-  private free(leaseId: string, reason: LeaseFreeReason, now: number): void {
-    this.freeNow(leaseId, reason, now);
-    this.flushInBackground();
-  }
-
-  /** Synchronous part of freeing: drop the lease, remember its call ended, queue the platform release. */
-  private freeNow(leaseId: string, reason: LeaseFreeReason, now: number): void {
-    const row = this.row(leaseId);
+  /**
+   * Frees a lease (synchronous; one write with the caller's): drop it, remember its call ended, and
+   * let its platform slot go idle for the next call (or back to the platform, in the background).
+   */
+  private free(leaseId: string, reason: LeaseFreeReason, now: number, known?: LeaseRow): void {
+    const row = known ?? this.row(leaseId);
     this.sql.exec("DELETE FROM call_leases WHERE lease_id = ?", leaseId);
     if (row?.call_sid)
       this.sql.exec("INSERT OR IGNORE INTO call_ended (ref, ended_ms) VALUES (?, ?)", row.call_sid, now);
-    this.enqueuePlatformRelease(leaseId, reason, now);
+    this.block.release(leaseId, reason, now);
   }
 
-  private enqueuePlatformRelease(leaseId: string, reason: LeaseFreeReason, now: number): void {
-    // Due for the alarm only after the grace: the background flush normally sends it first.
-    this.sql.exec(
-      "INSERT OR IGNORE INTO call_platform_outbox (lease_id, reason, next_ms) VALUES (?, ?, ?)",
-      leaseId,
-      reason,
-      now + OUTBOX_GRACE_MS,
-    );
-    if (!this.alarm.coversBy(now + OUTBOX_GRACE_MS)) {
-      void this.arm().catch((err) => log.error("could not arm the call lease alarm", { error: String(err) }));
-    }
-  }
-
-  /**
-   * Sends every queued platform release in the background, in batches; releases queued while one
-   * batch is in flight go in the next. Nobody waits for it: the outbox row is the promise.
-   */
-  private flushInBackground(): void {
-    if (this.flushing) {
-      this.flushAgain = true;
-      return;
-    }
-    this.flushing = (async () => {
-      do {
-        this.flushAgain = false;
-        await this.flushPlatformReleases();
-      } while (this.flushAgain);
-    })()
-      .catch((err) => log.error("platform release flush failed", { error: String(err) }))
-      .finally(() => {
-        this.flushing = null;
-      });
-  }
-
-  /** Sends queued platform releases (all, or those due by `dueBy`); failures back off and wait for the alarm. */
-  private async flushPlatformReleases(dueBy?: number): Promise<void> {
-    type OutboxRow = { lease_id: string; reason: LeaseFreeReason; attempts: number };
-    const rows = (
-      dueBy === undefined
-        ? this.sql.exec<OutboxRow>("SELECT lease_id, reason, attempts FROM call_platform_outbox").toArray()
-        : this.sql
-            .exec<OutboxRow>("SELECT lease_id, reason, attempts FROM call_platform_outbox WHERE next_ms <= ?", dueBy)
-            .toArray()
-    ) as OutboxRow[];
-    for (let i = 0; i < rows.length; i += RELEASE_BATCH) {
-      const batch = rows.slice(i, i + RELEASE_BATCH);
-      try {
-        await this.platform().releaseMany(batch.map((r) => ({ leaseId: r.lease_id, reason: r.reason })));
-        for (const r of batch) this.sql.exec("DELETE FROM call_platform_outbox WHERE lease_id = ?", r.lease_id);
-      } catch (err) {
-        for (const r of batch) {
-          const attempts = r.attempts + 1;
-          this.sql.exec(
-            "UPDATE call_platform_outbox SET attempts = ?, next_ms = ? WHERE lease_id = ?",
-            attempts,
-            Date.now() + outboxRetryDelayMs(attempts),
-            r.lease_id,
-          );
-        }
-        log.warn("platform slot release failed; will retry", { leases: batch.length, error: String(err) });
-        await this.arm();
-      }
-    }
-  }
-
-  /** Arms the alarm for the earliest lease expiry or outbox retry, unless an earlier alarm is already set. */
+  /** Arms the alarm for the earliest lease expiry, slot return or outbox retry, unless an earlier alarm is already set. */
   private async arm(): Promise<void> {
-    const leasesNext = this.sql
-      .exec<{ t: number | null }>(
-        "SELECT MIN(t) AS t FROM (SELECT MIN(expires_ms) AS t FROM call_leases UNION ALL SELECT MIN(next_ms) FROM call_platform_outbox)",
-      )
-      .one().t;
-    const logsNext = this.callLogs.nextDue();
-    const next = leasesNext === null ? logsNext : logsNext === null ? leasesNext : Math.min(leasesNext, logsNext);
-    if (next !== null) await this.alarm.armAt(next);
+    const leasesNext = this.sql.exec<{ t: number | null }>("SELECT MIN(expires_ms) AS t FROM call_leases").one().t;
+    const times = [leasesNext, this.block.nextDue(), this.callLogs.nextDue()].filter((t): t is number => t !== null);
+    if (times.length > 0) await this.alarm.armAt(Math.min(...times));
   }
 }

@@ -5,7 +5,7 @@
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { businessObjectName, PLATFORM_CALLS_OBJECT_NAME } from "../../durable-objects/names";
 import { callAdmission, platformCallSnapshot } from "../../worker/calls/admission";
 import { fakeTwilio, randomCallSid } from "./calls-fixtures";
@@ -37,8 +37,27 @@ async function expireLease(businessId: number, leaseId: string): Promise<void> {
 
 const leaseOf = async (businessId: number, leaseId: string) =>
   (await callAdmission(env, businessId).snapshot()).leases.find((l) => l.leaseId === leaseId);
+/** Calls of this business holding a slot, as the platform's snapshot reports them. */
 const platformHolds = async (businessId: number) =>
   (await platformCallSnapshot(env)).byBusiness[String(businessId)] ?? 0;
+const platform = () => env.CALL_CAPACITY_DO.getByName(PLATFORM_CALLS_OBJECT_NAME);
+/** Slots the platform counts for this business (its calls and its idle slots). */
+const platformSlotsOf = (businessId: number) =>
+  runInDurableObject(
+    platform(),
+    (_, state) =>
+      state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM slots WHERE business_id = ?", businessId).one()
+        .n,
+  );
+/** The platform slot a lease uses (the business's block). */
+const slotOfLease = (businessId: number, leaseId: string) =>
+  runInDurableObject(
+    env.BUSINESS_DO.getByName(businessObjectName(businessId)),
+    (_, state) =>
+      state.storage.sql
+        .exec<{ slot_id: string }>("SELECT slot_id FROM call_platform_slots WHERE lease_id = ?", leaseId)
+        .one().slot_id,
+  );
 
 describe("lease expiry sweep", () => {
   it("a confirmed lease lives for ring timeout + call time limit + margin, with an alarm at or before that", async () => {
@@ -133,53 +152,50 @@ describe("lease expiry sweep", () => {
     const { businessId, leaseId, callSid, admission, stub } = await confirmedLease();
     await fakeTwilio.script(callSid, { status: "completed" });
     await expireLease(businessId, leaseId);
-    const atStart = (await platformCallSnapshot(env)).freedTotal;
     await admission.release(callSid);
-    // The platform hears of the release in the background (it is off the caller's path): wait for it.
-    await vi.waitFor(async () =>
-      expect((await platformCallSnapshot(env)).freedTotal.released).toBe((atStart.released ?? 0) + 1),
-    );
+    expect(await leaseOf(businessId, leaseId)).toBeUndefined();
+    // Its slot stays with the business, idle, for its next call: nothing for the platform to count.
+    expect((await admission.snapshot()).platformSlots).toEqual({ held: 1, idle: 1 });
     const before = (await platformCallSnapshot(env)).freedTotal;
     await runDurableObjectAlarm(stub);
     expect((await platformCallSnapshot(env)).freedTotal).toEqual(before);
     expect(await fakeTwilio.lookups(callSid)).toBe(0);
+    expect(await platformHolds(businessId)).toBe(0);
   });
 });
 
 describe("platform safety net (CallCapacityDO's own expiry)", () => {
-  const platform = () => env.CALL_CAPACITY_DO.getByName(PLATFORM_CALLS_OBJECT_NAME);
-
-  it("frees a platform slot whose business no longer holds the lease", async () => {
+  it("frees a platform slot whose business does not hold it", async () => {
     const businessId = ++nextBusiness;
     // A slot whose release never arrived (the business object never held it, or lost it).
-    const slot = { leaseId: "orphan-lease", businessId, kind: "outbound" as const, expiresMs: Date.now() + 60_000 };
+    const slot = { slotId: "orphan-slot", businessId, kind: "outbound" as const, expiresMs: Date.now() + 60_000 };
     expect(await platform().acquire(slot)).toMatchObject({ ok: true });
-    expect(await platformHolds(businessId)).toBe(1);
+    expect(await platformSlotsOf(businessId)).toBe(1);
     await runInDurableObject(platform(), (_, state) => {
-      state.storage.sql.exec("UPDATE slots SET expires_ms = ? WHERE lease_id = ?", Date.now() - 1, slot.leaseId);
+      state.storage.sql.exec("UPDATE slots SET expires_ms = ? WHERE slot_id = ?", Date.now() - 1, slot.slotId);
     });
     expect(await runDurableObjectAlarm(platform())).toBe(true);
-    expect(await platformHolds(businessId)).toBe(0);
+    expect(await platformSlotsOf(businessId)).toBe(0);
     expect((await platformCallSnapshot(env)).freedTotal.orphaned).toBeGreaterThanOrEqual(1);
   });
 
   it("keeps a platform slot its business still holds, adopting the lease's expiry", async () => {
     const { businessId, leaseId, admission } = await confirmedLease();
+    const slotId = await slotOfLease(businessId, leaseId);
     await runInDurableObject(platform(), (_, state) => {
-      state.storage.sql.exec("UPDATE slots SET expires_ms = ? WHERE lease_id = ?", Date.now() - 1, leaseId);
+      state.storage.sql.exec("UPDATE slots SET expires_ms = ? WHERE slot_id = ?", Date.now() - 1, slotId);
     });
     expect(await runDurableObjectAlarm(platform())).toBe(true);
     expect(await platformHolds(businessId)).toBe(1);
     const expires = await runInDurableObject(
       platform(),
       (_, state) =>
-        state.storage.sql.exec<{ e: number }>("SELECT expires_ms AS e FROM slots WHERE lease_id = ?", leaseId).one().e,
+        state.storage.sql.exec<{ e: number }>("SELECT expires_ms AS e FROM slots WHERE slot_id = ?", slotId).one().e,
     );
     const lease = await leaseOf(businessId, leaseId);
     expect(expires).toBeGreaterThan(lease!.expiresAt);
     await admission.release(leaseId);
-    // The platform's release follows in the background (the business's outbox).
-    await vi.waitFor(async () => expect(await platformHolds(businessId)).toBe(0));
+    expect(await platformHolds(businessId)).toBe(0);
   });
 });
 

@@ -1,8 +1,8 @@
 /**
  * Call series. Admissions, refusals and signature failures are counted in the isolate where they
  * happen (label `isolate`, like the request counters). Active calls and lease expiries must be
- * global, so they are read at scrape time from CallCapacityDO, which sees every slot and counts
- * every free by reason in its storage.
+ * global, so they are read at scrape time from CallCapacityDO, which asks each business holding
+ * platform slots for its calls and counts every slot freed by reason in its storage.
  */
 import { EXPIRY_REASONS } from "../../durable-objects/call-capacity/platform-slots";
 import { PLATFORM_CALLS_OBJECT_NAME } from "../../durable-objects/names";
