@@ -1,6 +1,6 @@
 /**
  * Twilio voice webhooks against a bare route in the same Worker: `npm run bench:webhook [-- --clients
- * 100 --seconds 10]`. Figures only, never pass/fail. Loopback only, bounded.
+ * 100 --seconds 10 --step-seconds 5]`. Figures only, never pass/fail. Loopback only, bounded.
  *
  * The real app (bench/webhook-worker.ts = worker/index.ts + one bare Hono route) runs in Miniflare
  * with its Durable Objects, against an embedded PostgreSQL 17 through the Neon WebSocket proxy.
@@ -12,9 +12,13 @@
  *             TwiML), then POST /twilio/voice/status `completed` for it (signature, call log update,
  *             slot release). Each request's latency is recorded under its route.
  *   bare:     N clients POSTing the same incoming form to /__bench/bare (no signature, no DO, no DB).
+ *   steps:    N clients on each step of a webhook's work alone (bench/webhook-worker.ts): the
+ *             signature check, opening a Postgres pool with one query, one BusinessDO call, an
+ *             inbound admission and release — where the webhooks' time goes, under the same load.
  *
- * Printed: requests/s, p50, p99 and max per route, their ratios to the bare route, non-2xx answers
- * and requests slower than 15 s (Twilio's webhook timeout).
+ * Printed: requests/s, p50, p99 and max per route, their ratios to the bare route (beside those of
+ * the code before issue 16 #2's cuts, BASELINE), non-2xx answers and requests slower than 15 s
+ * (Twilio's webhook timeout); then the steps.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -28,15 +32,31 @@ const { values: args } = parseArgs({
   options: {
     clients: { type: "string", default: "100" },
     seconds: { type: "string", default: "10" },
+    /** Per step phase; 0 skips the steps. */
+    "step-seconds": { type: "string", default: "5" },
     "storage-dir": { type: "string", default: tmpdir() },
   },
 });
 const CLIENTS = Number(args.clients);
 const SECONDS = Number(args.seconds);
 const STORAGE_DIR = path.resolve(args["storage-dir"]);
-if (!(Number.isInteger(CLIENTS) && CLIENTS > 0 && CLIENTS <= 1000 && SECONDS > 0 && SECONDS <= 600)) {
-  throw new Error("clients 1-1000, seconds 1-600");
+const STEP_SECONDS = Number(args["step-seconds"]);
+if (
+  !(Number.isInteger(CLIENTS) && CLIENTS > 0 && CLIENTS <= 1000 && SECONDS > 0 && SECONDS <= 600) ||
+  !(STEP_SECONDS >= 0 && STEP_SECONDS <= 600)
+) {
+  throw new Error("clients 1-1000, seconds 1-600, step-seconds 0-600");
 }
+
+/**
+ * p99 / bare p99 of the code before issue 16 #2's cuts (commit a2e791c), measured with this script
+ * on this machine (see bench/README.md for the run and its load). null until measured.
+ */
+const BASELINE = {
+  label: "before (a2e791c)",
+  incoming: null as number | null,
+  status: null as number | null,
+};
 
 const PUBLIC_HOST = "bench.edge.test";
 const ACCOUNT_SID = `AC${"c".repeat(32)}`;
@@ -75,9 +95,12 @@ async function main(): Promise<void> {
     const client = new pg.Client({ connectionString: postgres.url });
     await client.connect();
     cleanups.unshift(() => client.end());
-    await client.query("INSERT INTO businesses (name, twilio_number, locale) VALUES ('Bench business', $1, 'en-US')", [
-      BUSINESS_NUMBER,
-    ]);
+    const businessId = (
+      await client.query<{ id: number }>(
+        "INSERT INTO businesses (name, twilio_number, locale) VALUES ('Bench business', $1, 'en-US') RETURNING id",
+        [BUSINESS_NUMBER],
+      )
+    ).rows[0]!.id;
 
     const mf = startBenchWorker({
       entry: "bench/webhook-worker.ts",
@@ -133,8 +156,8 @@ async function main(): Promise<void> {
       Direction: "inbound",
     });
 
-    const phase = async (body: (client: number) => Promise<void>): Promise<number> => {
-      const until = performance.now() + SECONDS * 1000;
+    const phase = async (body: (client: number) => Promise<void>, seconds = SECONDS): Promise<number> => {
+      const until = performance.now() + seconds * 1000;
       const started = performance.now();
       await Promise.all(
         Array.from({ length: CLIENTS }, async (_, i) => {
@@ -171,6 +194,25 @@ async function main(): Promise<void> {
     const bareMs = await phase(async () => {
       await post("/__bench/bare", incomingForm(`CA${hex(32)}`), false, bare);
     });
+    const steps: [string, Series, number][] = [];
+    if (STEP_SECONDS > 0) {
+      for (const [name, pathAndQuery, sign] of [
+        ["signature check (HMAC over the form)", "/__bench/step/signature", true],
+        ["Postgres: open a pool, SELECT 1, close", "/__bench/step/postgres", false],
+        ["one BusinessDO call (snapshot)", "/__bench/step/object", false],
+        ["admission: reserve + release (BusinessDO + CallCapacityDO)", "/__bench/step/reserve", false],
+      ] as const) {
+        const s = series();
+        const target =
+          pathAndQuery.includes("/object") || pathAndQuery.includes("/reserve")
+            ? `${pathAndQuery}?businessId=${businessId}`
+            : pathAndQuery;
+        const ms = await phase(async () => {
+          await post(target, incomingForm(`CA${hex(32)}`), sign, s);
+        }, STEP_SECONDS);
+        steps.push([name, s, ms]);
+      }
+    }
 
     const fig = (s: Series, ms: number) => {
       const sorted = s.latencies.slice().sort((a, b) => a - b);
@@ -187,12 +229,24 @@ async function main(): Promise<void> {
     };
     const b = fig(bare, bareMs);
     const rows: string[][] = [
-      ["route", "requests", "req/s", "p50 ms", "p99 ms", "max ms", "p99 / bare p99", "non-2xx", "no answer", ">= 15 s"],
+      [
+        "route",
+        "requests",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "p99 / bare p99",
+        BASELINE.label,
+        "non-2xx",
+        "no answer",
+        ">= 15 s",
+      ],
     ];
-    for (const [name, s, ms] of [
-      ["POST /twilio/voice/incoming", incoming, webhookMs],
-      ["POST /twilio/voice/status", status, webhookMs],
-      ["POST /__bench/bare", bare, bareMs],
+    for (const [name, s, ms, before] of [
+      ["POST /twilio/voice/incoming", incoming, webhookMs, BASELINE.incoming],
+      ["POST /twilio/voice/status", status, webhookMs, BASELINE.status],
+      ["POST /__bench/bare", bare, bareMs, 1],
     ] as const) {
       const f = fig(s, ms);
       rows.push([
@@ -203,13 +257,35 @@ async function main(): Promise<void> {
         f.p99.toFixed(1),
         f.max.toFixed(1),
         `${(f.p99 / b.p99).toFixed(2)}x`,
+        before === null ? "-" : `${before.toFixed(2)}x`,
         String(f.non2xx),
         String(f.errors),
         String(f.over),
       ]);
     }
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const r of rows) console.log(r.map((cell, i) => cell.padEnd(widths[i]!)).join("  |  "));
+    const table = (rows: string[][]) => {
+      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+      for (const r of rows) console.log(r.map((cell, i) => cell.padEnd(widths[i]!)).join("  |  "));
+    };
+    table(rows);
+    if (steps.length > 0) {
+      console.log(`\nWhere the time goes: each step alone, ${CLIENTS} clients, ${STEP_SECONDS} s each`);
+      table([
+        ["step", "requests", "req/s", "p50 ms", "p99 ms", "p99 / bare p99", "non-2xx"],
+        ...steps.map(([name, s, ms]) => {
+          const f = fig(s, ms);
+          return [
+            name,
+            String(f.n),
+            f.rps.toFixed(0),
+            f.p50.toFixed(1),
+            f.p99.toFixed(1),
+            `${(f.p99 / b.p99).toFixed(2)}x`,
+            String(f.non2xx + f.errors),
+          ];
+        }),
+      ]);
+    }
     const totals = await client.query<{ status: string; n: string }>(
       "SELECT status, COUNT(*) AS n FROM call_logs GROUP BY status ORDER BY status",
     );
