@@ -6,7 +6,7 @@
 import { eq } from "drizzle-orm";
 import type { BusinessHost } from "../durable-objects/business/host";
 import { BusinessObject } from "../durable-objects/business-do";
-import { recordCallLogUpdate } from "./calls/status-callback";
+import { recordCallLogUpdate, recordCallLogWrites } from "./calls/status-callback";
 import { getConfig } from "./config";
 import { withDb } from "./db/client";
 import { businesses } from "./db/schema";
@@ -50,6 +50,10 @@ function businessHost(env: Env): BusinessHost<BusinessSettingsView> {
     applyCallLogUpdate: (update) =>
       withDb(config(), async (db) => {
         await recordCallLogUpdate(db, env, config(), update);
+      }),
+    applyCallLogWrites: (writes) =>
+      withDb(config(), async (db) => {
+        await recordCallLogWrites(db, env, writes);
       }),
   };
 }

@@ -125,7 +125,8 @@ export const jobs = {
   "whatsapp.requeue_stale": { queue: "low", schema: whatsappRequeueStaleJob },
   "whatsapp.media_download": { queue: "media", schema: whatsappMediaDownloadJob },
   "whatsapp.media_sweep": { queue: "media", schema: whatsappMediaSweepJob },
-  "outbound_call.dial": { queue: "high", schema: outboundCallDialJob },
+  // Side by side within a batch: a dial may wait seconds for a call slot (a standby, issue 16 #4).
+  "outbound_call.dial": { queue: "high", schema: outboundCallDialJob, concurrent: true },
   "outbound_call.sweep": { queue: "low", schema: outboundCallSweepJob },
   "broadcast.dispatch": { queue: "default", schema: broadcastDispatchJob },
   "broadcast.sweep": { queue: "low", schema: broadcastSweepJob },
@@ -134,7 +135,15 @@ export const jobs = {
   // The default lane: a new queue would need its own wrangler.toml entries in every environment.
   "webhook.deliver": { queue: "default", schema: webhookDeliverJob },
   "webhook.sweep": { queue: "low", schema: webhookSweepJob },
-} as const satisfies Record<string, { queue: QueueKey; schema: z.ZodType<{ type: string }> }>;
+} as const satisfies Record<
+  string,
+  {
+    queue: QueueKey;
+    schema: z.ZodType<{ type: string }>;
+    /** Handled side by side with the rest of its batch (which keeps its order), not in turn. */
+    concurrent?: boolean;
+  }
+>;
 
 export type JobType = keyof typeof jobs;
 export type Job<T extends JobType = JobType> = { [K in T]: z.output<(typeof jobs)[K]["schema"]> }[T];
@@ -142,6 +151,12 @@ export type JobInput<T extends JobType = JobType> = { [K in T]: z.input<(typeof 
 
 export function isJobType(type: unknown): type is JobType {
   return typeof type === "string" && Object.hasOwn(jobs, type);
+}
+
+/** Whether a message's job is handled side by side with its batch (see `concurrent` above). */
+export function isConcurrentJob(body: unknown): boolean {
+  const type = (body as { type?: unknown } | null)?.type;
+  return isJobType(type) && "concurrent" in jobs[type] && jobs[type].concurrent === true;
 }
 
 /** What the dead-letter queues carry when we reject a job ourselves (not after exhausted retries). */
