@@ -9,8 +9,9 @@
  *
  *   webhooks: N clients, each in a loop: POST /twilio/voice/incoming for a new CallSid (signature,
  *             business by number, admission in the BusinessDO + CallCapacityDO, call log insert,
- *             TwiML), then POST /twilio/voice/status `completed` for it (signature, call log update,
- *             slot release). Each request's latency is recorded under its route.
+ *             TwiML), then POST /twilio/voice/status `completed` for it, with the parameters
+ *             Twilio sends (Direction, To, From, …) (signature, call log update, slot release).
+ *             Each request's latency is recorded under its route.
  *   bare:     N clients POSTing the same incoming form to /__bench/bare (no signature, no DO, no DB).
  *   steps:    N clients on each step of a webhook's work alone (bench/webhook-worker.ts): the
  *             signature check, opening a Postgres pool with one query, one BusinessDO call, an
@@ -147,6 +148,22 @@ async function main(): Promise<void> {
       if (status !== 0 && (status < 200 || status > 299)) into.non2xx++;
       if (ms >= TWILIO_TIMEOUT_MS) into.overTimeout++;
     };
+    /** The `completed` callback for an inbound call, with the parameters Twilio sends with it. */
+    const completedForm = (callSid: string, from: string) => ({
+      AccountSid: ACCOUNT_SID,
+      ApiVersion: "2010-04-01",
+      CallSid: callSid,
+      CallStatus: "completed",
+      CallbackSource: "call-progress-events",
+      Called: BUSINESS_NUMBER,
+      Caller: from,
+      Direction: "inbound",
+      From: from,
+      To: BUSINESS_NUMBER,
+      SequenceNumber: "3",
+      CallDuration: "5",
+      Timestamp: new Date().toUTCString(),
+    });
     const incomingForm = (callSid: string) => ({
       CallSid: callSid,
       AccountSid: ACCOUNT_SID,
@@ -171,8 +188,9 @@ async function main(): Promise<void> {
     const warm = { incoming: series(), status: series(), bare: series() };
     for (let i = 0; i < 20; i++) {
       const sid = `CA${hex(32)}`;
-      await post("/twilio/voice/incoming", incomingForm(sid), true, warm.incoming);
-      await post("/twilio/voice/status", { CallSid: sid, CallStatus: "completed" }, true, warm.status);
+      const form = incomingForm(sid);
+      await post("/twilio/voice/incoming", form, true, warm.incoming);
+      await post("/twilio/voice/status", completedForm(sid, form.From), true, warm.status);
       await post("/__bench/bare", incomingForm(sid), false, warm.bare);
     }
     if (warm.incoming.non2xx + warm.status.non2xx + warm.bare.non2xx + warm.incoming.errors > 0)
@@ -182,13 +200,9 @@ async function main(): Promise<void> {
     const status = series();
     const webhookMs = await phase(async () => {
       const sid = `CA${hex(32)}`;
-      await post("/twilio/voice/incoming", incomingForm(sid), true, incoming);
-      await post(
-        "/twilio/voice/status",
-        { CallSid: sid, CallStatus: "completed", SequenceNumber: "3", CallDuration: "5" },
-        true,
-        status,
-      );
+      const form = incomingForm(sid);
+      await post("/twilio/voice/incoming", form, true, incoming);
+      await post("/twilio/voice/status", completedForm(sid, form.From), true, status);
     });
     const bare = series();
     const bareMs = await phase(async () => {
