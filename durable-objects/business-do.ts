@@ -23,7 +23,7 @@ import {
   type ReserveResult,
   type UnknownOutcome,
 } from "./business/call-leases";
-import type { CallDialedWrite, CallLogUpdate } from "./business/call-log-outbox";
+import type { CallDialedWrite, CallLogUpdate, HandOff } from "./business/call-log-outbox";
 import { type DialTurn, type DialTurnRequest, DialTurns } from "./business/dial-turns";
 import type { BusinessHost, SendLimits } from "./business/host";
 import { type InboundAnswer, InboundCalls } from "./business/inbound-calls";
@@ -73,10 +73,19 @@ export class BusinessObject<Settings extends SendLimits> extends DurableObject<D
       this.sharedAlarm,
       (update) => host.applyCallLogUpdate(update),
     );
-    // Several call log writes per Postgres transaction (issue 16 #4).
-    this.calls.callLogs.applyWith((writes) => host.applyCallLogWrites(writes));
+    // The object hands its call log writes out, in batches (./business/call-log-outbox.ts).
+    this.calls.callLogs.handOffWith(async (handOff) => {
+      const businessId = this.businessIdOf();
+      if (businessId === null) throw new Error("call log writes of an object that does not know its business");
+      await host.sendCallLogWrites(businessId, handOff);
+    });
     this.turns = new DialTurns(this.sql, () => this.calls.snapshot().outboundActive);
     this.inbound = new InboundCalls(this.sql);
+  }
+
+  private businessIdOf(): number | null {
+    const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'business_id'").toArray()[0];
+    return row ? Number(row.value) : null;
   }
 
   private settingsCache: SettingsCache<Settings> | null = null;
@@ -131,7 +140,7 @@ export class BusinessObject<Settings extends SendLimits> extends DurableObject<D
     this.identify(businessId);
     const result = await this.calls.confirm(leaseId, dialed.callSid);
     if (dialed.job) this.turns.recordDialed(dialed.job.id);
-    await this.calls.callLogs.defer(dialed);
+    await this.calls.callLogs.keep(dialed, false);
     if (!result.confirmed && result.reason === "call_ended") this.turns.wake();
     return result;
   }
@@ -189,20 +198,32 @@ export class BusinessObject<Settings extends SendLimits> extends DurableObject<D
    * A status callback (issue 16 #2): the slot — by the lease its URL names, or for an inbound
    * call by its CallSid (terminal frees it) — and the call log update, kept here until Postgres
    * takes it (./business/call-log-outbox.ts). Once this returns, nothing of the callback can be
-   * lost: the route answers Twilio without waiting for Postgres.
+   * lost: the route answers Twilio without waiting for Postgres. A call's end comes back as a
+   * hand-off: its writes, for the route to apply after answering (then `ackCallLogWrites`).
    */
   async recordCallStatus(
     businessId: number,
     leaseId: string | null,
     update: CallLogUpdate & { callSid: string },
-  ): Promise<CallStatusResult> {
+    handOut = true,
+  ): Promise<{ slot: CallStatusResult; handOff: HandOff | null }> {
     this.identify(businessId);
     let slot: CallStatusResult = { released: false, adopted: false };
     if (leaseId) slot = await this.calls.callStatus(leaseId, update.callSid, update.status);
     else if (isTerminalStatus(update.status)) slot.released = this.calls.release(update.callSid).released;
-    await this.calls.callLogs.defer(update);
+    const handOff = await this.calls.callLogs.keep(update, handOut);
     if (slot.released) this.turns.wake();
-    return slot;
+    return { slot, handOff };
+  }
+
+  /** The Worker applied these handed-off call log writes (see recordCallStatus) — or, `applied` false, could not: they are the object's to apply again. */
+  async ackCallLogWrites(businessId: number, ids: number[], applied = true): Promise<void> {
+    this.identify(businessId);
+    if (applied) this.calls.callLogs.ack(ids);
+    else {
+      this.calls.callLogs.takeBack(ids);
+      await this.sharedAlarm.armAt(Date.now());
+    }
   }
 
   /**
@@ -214,7 +235,8 @@ export class BusinessObject<Settings extends SendLimits> extends DurableObject<D
   async admitInboundCall(
     businessId: number,
     call: { callSid: string; from: string | null; to: string; status: string },
-  ): Promise<{ answer: InboundAnswer; settings: Settings; fresh: boolean }> {
+    handOut = true,
+  ): Promise<{ answer: InboundAnswer; settings: Settings; fresh: boolean; handOff: HandOff | null }> {
     this.identify(businessId);
     const [{ answer, fresh }, settings] = await Promise.all([
       this.inbound.answer(call.callSid, () =>
@@ -222,19 +244,23 @@ export class BusinessObject<Settings extends SendLimits> extends DurableObject<D
       ),
       this.settings(businessId),
     ]);
-    if (fresh)
-      await this.calls.callLogs.defer({
-        kind: "inbound",
-        businessId,
-        callSid: call.callSid,
-        from: call.from,
-        to: call.to,
-        status: answer.admitted ? call.status : "rejected",
-        leaseId: answer.leaseId,
-        reason: answer.reason,
-        at: new Date().toISOString(),
-      });
-    return { answer, settings, fresh };
+    const handOff = !fresh
+      ? null
+      : await this.calls.callLogs.keep(
+          {
+            kind: "inbound",
+            businessId,
+            callSid: call.callSid,
+            from: call.from,
+            to: call.to,
+            status: answer.admitted ? call.status : "rejected",
+            leaseId: answer.leaseId,
+            reason: answer.reason,
+            at: new Date().toISOString(),
+          },
+          handOut,
+        );
+    return { answer, settings, fresh, handOff };
   }
 
   /** Keeps a call log update Postgres could not take now; the alarm applies it when it can. */

@@ -6,12 +6,12 @@
 import { eq } from "drizzle-orm";
 import type { BusinessHost } from "../durable-objects/business/host";
 import { BusinessObject } from "../durable-objects/business-do";
-import { recordCallLogUpdate, recordCallLogWrites } from "./calls/status-callback";
+import { recordCallLogUpdate } from "./calls/status-callback";
 import { getConfig } from "./config";
 import { withDb } from "./db/client";
 import { businesses } from "./db/schema";
 import type { Env } from "./env";
-import { enqueueBatch } from "./queues/producer";
+import { enqueue, enqueueBatch } from "./queues/producer";
 import { type BusinessSettingsView, loadSettings } from "./services/settings";
 
 export { CallCapacityDO } from "../durable-objects/call-capacity-do";
@@ -51,10 +51,9 @@ function businessHost(env: Env): BusinessHost<BusinessSettingsView> {
       withDb(config(), async (db) => {
         await recordCallLogUpdate(db, env, config(), update);
       }),
-    applyCallLogWrites: (writes) =>
-      withDb(config(), async (db) => {
-        await recordCallLogWrites(db, env, writes);
-      }),
+    // Applied by the queue's consumer, outside the object (see call-log-outbox.ts for why).
+    sendCallLogWrites: (businessId, handOff) =>
+      enqueue(env, { type: "calls.log_writes", businessId, ids: handOff.ids, writes: handOff.writes }),
   };
 }
 

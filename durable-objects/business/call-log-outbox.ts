@@ -2,27 +2,40 @@
  * Call log writes the BusinessDO keeps until Postgres has taken them: status callbacks (issue 16
  * #2: the callback route answers Twilio once the write is here, without waiting for Postgres), a
  * dial's CallSid, an inbound call's log row, and the settlements of unknown call outcomes found by
- * the lease sweep. Each is a row here first (durable before the caller's answer goes out), then
- * applied in the background — several at once, in one Postgres transaction
- * (BusinessHost.applyCallLogWrites: worker/calls/status-callback.ts, call-ended hooks included) —
- * and retried with backoff while Postgres is away (issue 10 #7). Writes are idempotent and ordered
- * by SequenceNumber there, so applying them late, twice or out of order is harmless.
+ * the lease sweep. Each is a row here first — durable before the caller's answer goes out — and
+ * stays until whoever applied it to Postgres acknowledges it (`ack`). Writes are idempotent and
+ * ordered by SequenceNumber there (worker/calls/status-callback.ts), so applying them late, twice
+ * or out of order is harmless.
+ *
+ * The object never talks to Postgres itself: a Durable Object sends nothing out until its own
+ * storage writes are durable, so under a stream of callbacks each Postgres round trip it made
+ * waited for a disk flush (measured: ~100 ms a statement). Instead it hands writes out, always with
+ * every other write of the same call still here, in order — so whoever applies them never sees a
+ * call's end before its row, whichever hand-off is applied first:
+ *   - to the Worker that took a call's end (or an inbound call), to apply just after answering
+ *     Twilio (`keep` returns the hand-off);
+ *   - otherwise — a call's progress, writes a Worker gave back, the sweep's settlements — in
+ *     batches through a queue (`handOffWith`, from the flush the alarm runs).
+ * What was handed out and not acknowledged within HANDOFF_GRACE_MS is handed out again (with
+ * backoff after failures); a write that keeps failing is dropped after MAX_ATTEMPTS, loudly.
  *
  * What a dashboard shows live decides when a write goes: a call's end (and an inbound call's row)
  * at once — it frees the slot's next dial, ends a campaign's job, fires call.ended — while a call's
  * progress (its CallSid after the create, initiated, ringing, in-progress) waits up to
  * PROGRESS_DELAY_MS. A short call's progress then reaches Postgres in the same transaction as its
  * end (a call that rang and ended within two seconds never showed "ringing" anyway), and a long
- * call shows "ringing" or "in-progress" at most two seconds late; nothing is dropped, only batched.
+ * call shows "ringing" or "in-progress" at most a few seconds late; nothing is dropped, only batched.
  */
 import { log } from "../../worker/lib/log";
 import { outboxRetryDelayMs } from "../outbox-backoff";
 
-/** After this many failed tries (about a day with the backoff) a write is dropped, loudly. */
+/** After this many failed hand-offs (about a day with the backoff) a write is dropped, loudly. */
 const MAX_ATTEMPTS = 300;
 const BATCH = 50;
 /** How long a call's progress may wait to be written with what follows it (see the header). */
 export const PROGRESS_DELAY_MS = 2_000;
+/** Writes handed out and not acknowledged within this long are handed out again. */
+export const HANDOFF_GRACE_MS = 30_000;
 
 /** A status change of a call's log (a Twilio callback, or our own settlement). JSON-safe. */
 export interface CallLogUpdate {
@@ -66,10 +79,17 @@ export interface InboundCallWrite {
 /** What the outbox holds: a status update (no `kind`, the original shape), a dialed call, an inbound call. */
 export type CallLogWrite = (CallLogUpdate & { kind?: "status" }) | CallDialedWrite | InboundCallWrite;
 
+/** Writes handed out to apply (in this order), and their rows here to `ack`. */
+export interface HandOff {
+  ids: number[];
+  writes: CallLogWrite[];
+}
+
 interface OutboxRow {
   id: number;
   body: string;
   attempts: number;
+  call_key: string | null;
   [key: string]: SqlStorageValue;
 }
 
@@ -82,22 +102,31 @@ export function isUrgentWrite(w: CallLogWrite): boolean {
   return TERMINAL.has(w.status);
 }
 
-/** The call a write belongs to, so a call's end takes its waiting progress along. */
+/** The call a write belongs to, so a call's writes travel together and its end takes its progress along. */
 function callKey(w: CallLogWrite): string | null {
   if (w.callSid) return `sid:${w.callSid}`;
   return w.kind !== "inbound" && w.callLogId !== null ? `log:${w.callLogId}` : null;
 }
 
+const placeholders = (n: number) => Array.from({ length: n }, () => "?").join(",");
+/** A Durable Object's SQLite takes at most 100 bound parameters a statement. */
+const MAX_PARAMS = 90;
+function chunks<T>(list: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += MAX_PARAMS) out.push(list.slice(i, i + MAX_PARAMS));
+  return out;
+}
+
 export class CallLogOutbox {
-  /** Applies many writes in one go (BusinessHost.applyCallLogWrites); set by the BusinessDO. */
-  private applyMany: ((writes: CallLogWrite[]) => Promise<void>) | null = null;
+  /** Sends a batch to be applied and acknowledged (the host's queue); set by the BusinessDO. */
+  private send: ((handOff: HandOff) => Promise<void>) | null = null;
   /** The flush in flight, and whether another is wanted after it (writes added meanwhile). */
   private flushing: Promise<void> | null = null;
   private flushAgain = false;
 
   constructor(
     private readonly sql: SqlStorage,
-    /** Writes one update to Postgres (BusinessHost.applyCallLogUpdate): used until `applyWith` is called. */
+    /** Writes one update to Postgres itself: only until `handOffWith` is called (see the header). */
     private readonly apply: (update: CallLogUpdate) => Promise<void>,
     /** Makes sure the object's alarm covers nextDue(). */
     private readonly arm: () => Promise<void>,
@@ -106,15 +135,15 @@ export class CallLogOutbox {
       id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_ms INTEGER NOT NULL
     )`);
     const columns = this.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('call_log_outbox')").toArray();
-    // Added for issue 16 #2: which call a row belongs to (a call's end takes its progress along).
+    // Added for issue 16 #2: which call a row belongs to.
     if (!columns.some((c) => c.name === "call_key"))
       this.sql.exec("ALTER TABLE call_log_outbox ADD COLUMN call_key TEXT");
     this.sql.exec("CREATE INDEX IF NOT EXISTS call_log_outbox_key ON call_log_outbox (call_key)");
   }
 
-  /** Applies writes in batches through `applyMany` (one Postgres transaction per batch). */
-  applyWith(applyMany: (writes: CallLogWrite[]) => Promise<void>): void {
-    this.applyMany = applyMany;
+  /** The flush hands batches to `send` (which must see them applied, then `ack`ed) instead of writing itself. */
+  handOffWith(send: (handOff: HandOff) => Promise<void>): void {
+    this.send = send;
   }
 
   /**
@@ -125,22 +154,59 @@ export class CallLogOutbox {
   add(write: CallLogWrite, now = Date.now()): void {
     const key = callKey(write);
     const urgent = isUrgentWrite(write);
-    const dueMs = urgent ? now : now + PROGRESS_DELAY_MS;
     this.sql.exec(
       "INSERT INTO call_log_outbox (body, next_ms, call_key) VALUES (?, ?, ?)",
       JSON.stringify(write),
-      dueMs,
+      urgent ? now : now + PROGRESS_DELAY_MS,
       key,
     );
     if (urgent && key !== null)
       this.sql.exec("UPDATE call_log_outbox SET next_ms = ? WHERE call_key = ? AND next_ms > ?", now, key, now);
   }
 
-  /** Keeps the update, makes sure the alarm covers it, and starts applying what is due. */
-  async defer(update: CallLogWrite): Promise<void> {
-    this.add(update);
+  /**
+   * Keeps the write (see `add`). If it is urgent and `handOut`, it comes back with every write of
+   * its call still here, in order, for the caller to apply and `ack` (or `takeBack`); otherwise it
+   * is handed out by the flush. The alarm covers both.
+   */
+  async keep(write: CallLogWrite, handOut: boolean): Promise<HandOff | null> {
+    const now = Date.now();
+    this.add(write, now);
+    const key = callKey(write);
+    let handed: HandOff | null = null;
+    if (handOut && isUrgentWrite(write) && key !== null) {
+      const rows = this.sql
+        .exec<OutboxRow>("SELECT * FROM call_log_outbox WHERE call_key = ? ORDER BY id", key)
+        .toArray();
+      this.sql.exec("UPDATE call_log_outbox SET next_ms = ? WHERE call_key = ?", now + HANDOFF_GRACE_MS, key);
+      handed = { ids: rows.map((r) => r.id), writes: rows.map((r) => JSON.parse(r.body) as CallLogWrite) };
+    }
     await this.arm();
+    if (!handed) this.flushInBackground();
+    return handed;
+  }
+
+  /** These were applied: they are done. */
+  ack(ids: number[]): void {
+    for (const part of chunks(ids))
+      this.sql.exec(`DELETE FROM call_log_outbox WHERE id IN (${placeholders(part.length)})`, ...part);
+  }
+
+  /** A Worker could not apply these: they are handed out again by the flush, from now. */
+  takeBack(ids: number[]): void {
+    if (ids.length === 0) return;
+    this.handOutAgainAt(ids, Date.now());
     this.flushInBackground();
+  }
+
+  private handOutAgainAt(ids: number[], atMs: number): void {
+    for (const part of chunks(ids))
+      this.sql.exec(`UPDATE call_log_outbox SET next_ms = ? WHERE id IN (${placeholders(part.length)})`, atMs, ...part);
+  }
+
+  /** Keeps the write, makes sure the alarm covers it, and starts handing out what is due. */
+  async defer(update: CallLogWrite): Promise<void> {
+    await this.keep(update, false);
   }
 
   size(): number {
@@ -152,7 +218,7 @@ export class CallLogOutbox {
   }
 
   /**
-   * Applies what is due now without anyone waiting for it (the row is the promise; the alarm
+   * Hands out what is due now without anyone waiting for it (the row is the promise; the alarm
    * catches up after a failure or an eviction). One flush at a time; writes added during one go
    * in the next.
    */
@@ -162,7 +228,7 @@ export class CallLogOutbox {
     void this.flush(Date.now()).catch((err) => log.error("call log flush failed", { error: String(err) }));
   }
 
-  /** Applies the due writes in order, in batches; a database failure backs off what is due. One at a time. */
+  /** Hands out the due writes in order, in batches; a failure backs off what is due. One at a time. */
   async flush(now: number): Promise<void> {
     if (this.flushing) {
       this.flushAgain = true;
@@ -181,37 +247,38 @@ export class CallLogOutbox {
     return this.flushing;
   }
 
-  /** One batch; true if it was full (more may be due). */
+  /** One batch: the due writes and every other write of their calls; true if it was full (more may be due). */
   private async flushBatch(now: number): Promise<boolean> {
-    const rows = this.sql
-      .exec<OutboxRow>(
-        "SELECT id, body, attempts FROM call_log_outbox WHERE next_ms <= ? ORDER BY id LIMIT ?",
-        now,
-        BATCH,
-      )
+    const due = this.sql
+      .exec<OutboxRow>("SELECT * FROM call_log_outbox WHERE next_ms <= ? ORDER BY id LIMIT ?", now, BATCH)
       .toArray();
-    if (rows.length === 0) return false;
+    if (due.length === 0) return false;
+    const keys = [...new Set(due.flatMap((r) => (r.call_key === null ? [] : [r.call_key])))];
+    const siblings = chunks(keys).flatMap((part) =>
+      this.sql
+        .exec<OutboxRow>(`SELECT * FROM call_log_outbox WHERE call_key IN (${placeholders(part.length)})`, ...part)
+        .toArray(),
+    );
+    const byId = new Map([...due, ...siblings].map((r) => [r.id, r]));
+    const rows = [...byId.values()].sort((a, b) => a.id - b.id);
+    const ids = rows.map((r) => r.id);
     try {
       const writes = rows.map((r) => JSON.parse(r.body) as CallLogWrite);
-      if (this.applyMany) {
-        await this.applyMany(writes);
-        this.sql.exec(
-          `DELETE FROM call_log_outbox WHERE id IN (${rows.map(() => "?").join(",")})`,
-          ...rows.map((r) => r.id),
-        );
+      if (this.send) {
+        // Not handed out again before the grace (the `ack` normally comes first).
+        this.handOutAgainAt(ids, Date.now() + HANDOFF_GRACE_MS);
+        await this.send({ ids, writes });
       } else {
         for (const [i, row] of rows.entries()) {
           const w = writes[i]!;
-          if (w.kind === "dialed" || w.kind === "inbound") throw new Error(`no batch writer for a ${w.kind} write`);
+          if (w.kind === "dialed" || w.kind === "inbound") throw new Error(`no writer for a ${w.kind} write`);
           await this.apply(w);
           this.sql.exec("DELETE FROM call_log_outbox WHERE id = ?", row.id);
         }
       }
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
-      for (const row of this.sql
-        .exec<OutboxRow>("SELECT id, body, attempts FROM call_log_outbox WHERE next_ms <= ? ORDER BY id", now)
-        .toArray()) {
+      for (const row of rows) {
         const attempts = row.attempts + 1;
         if (attempts >= MAX_ATTEMPTS) {
           this.sql.exec("DELETE FROM call_log_outbox WHERE id = ?", row.id);
@@ -225,10 +292,10 @@ export class CallLogOutbox {
           row.id,
         );
       }
-      log.warn("call log writes wait for the database", { error });
+      log.warn("call log writes wait: handing them out failed", { error });
       await this.arm();
       return false;
     }
-    return rows.length === BATCH;
+    return due.length === BATCH;
   }
 }

@@ -11,7 +11,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { CallLogOutbox } from "../../durable-objects/business/call-log-outbox";
+import { CallLogOutbox, type HandOff } from "../../durable-objects/business/call-log-outbox";
 import { businessObjectName } from "../../durable-objects/names";
 import { callAdmission, platformCallSnapshot } from "../../worker/calls/admission";
 import { type OutboundCallError, placeOutboundCall } from "../../worker/calls/place-outbound-call";
@@ -231,23 +231,24 @@ describe("a status callback while Postgres is down (issue 10 #7)", () => {
     await vi.waitFor(async () => expect((await admission.snapshot()).pendingCallLogUpdates).toBe(0));
   });
 
-  it("while Postgres refuses the object's writes, they wait (with backoff) and are applied in order once it takes them", async () => {
+  it("the object's call log writes: a call's writes go out together, in order; a failed hand-out waits with backoff", async () => {
     const business = await createCallBusiness(db);
     await callAdmission(env, business.id).snapshot();
-    const applied: string[][] = [];
+    const sent: HandOff[] = [];
     let down = true;
     await runInDurableObject(stubOf(business.id), async (_, state) => {
       // An outbox on the object's own storage (a new business: its own outbox is empty and
-      // unarmed), its writer failing while "Postgres is down".
+      // unarmed), handing out to a queue that is away at first.
       const outbox = new CallLogOutbox(
         state.storage.sql,
         async () => {},
         async () => {},
       );
-      outbox.applyWith(async (writes) => {
-        if (down) throw new Error("connect ECONNREFUSED 127.0.0.1:5432");
-        applied.push(writes.map((w) => (w.kind === "dialed" ? `dialed ${w.callSid}` : `${w.kind ?? "status"}`)));
+      outbox.handOffWith(async (handOff) => {
+        if (down) throw new Error("queue unavailable");
+        sent.push(handOff);
       });
+      const kinds = (h: HandOff) => h.writes.map((w) => (w.kind === "dialed" ? "dialed" : `${w.kind ?? w.status}`));
       const sid = randomCallSid();
       const progress = {
         callLogId: 1,
@@ -258,22 +259,28 @@ describe("a status callback while Postgres is down (issue 10 #7)", () => {
         at: null,
         reason: null,
       };
-      outbox.add({ kind: "dialed", callLogId: 1, callSid: sid, job: null });
-      outbox.add(progress);
-      // Progress waits (batched); the call's end makes it due at once, with the end.
+      expect(await outbox.keep({ kind: "dialed", callLogId: 1, callSid: sid, job: null }, true)).toBeNull();
+      expect(await outbox.keep(progress, true)).toBeNull();
+      // Progress waits (batched with what follows)…
       expect(outbox.nextDue()).toBeGreaterThan(Date.now());
-      outbox.add({ ...progress, status: "completed", sequenceNumber: 3 });
-      expect(outbox.nextDue()).toBeLessThanOrEqual(Date.now());
-
+      // …and goes with the call's end, in order, to whoever took the end.
+      const handed = await outbox.keep({ ...progress, status: "completed", sequenceNumber: 3 }, true);
+      expect(handed && kinds(handed)).toEqual(["dialed", "ringing", "completed"]);
+      // Not applied (given back): the flush hands them out, and while that fails they wait.
+      outbox.takeBack(handed!.ids);
       await outbox.flush(Date.now());
-      expect(applied).toEqual([]);
+      expect(sent).toEqual([]);
       expect(outbox.size()).toBe(3);
-      // Backed off: not due again at once.
       expect(outbox.nextDue()).toBeGreaterThan(Date.now());
 
       down = false;
       await outbox.flush(Date.now() + 10_000);
-      expect(applied).toEqual([[`dialed ${sid}`, "status", "status"]]);
+      expect(sent.map(kinds)).toEqual([["dialed", "ringing", "completed"]]);
+      // Handed out, not yet acknowledged: still here, not handed out again before the grace.
+      expect(outbox.size()).toBe(3);
+      await outbox.flush(Date.now() + 10_000);
+      expect(sent).toHaveLength(1);
+      outbox.ack(sent[0]!.ids);
       expect(outbox.size()).toBe(0);
     });
   });

@@ -13,6 +13,7 @@ import type {
   ReserveResult,
   UnknownOutcome,
 } from "../../durable-objects/business/call-leases";
+import type { HandOff } from "../../durable-objects/business/call-log-outbox";
 import type { DialTurn, DialTurnRequest } from "../../durable-objects/business/dial-turns";
 import type { InboundAnswer } from "../../durable-objects/business/inbound-calls";
 import type { PaceResult } from "../../durable-objects/call-capacity/create-pacer";
@@ -32,7 +33,7 @@ export type {
   ReserveRequest,
   ReserveResult,
 } from "../../durable-objects/business/call-leases";
-export type { DialTurn, DialTurnRequest, InboundAnswer };
+export type { DialTurn, DialTurnRequest, HandOff, InboundAnswer };
 
 export interface CallAdmission {
   reserve(req: ReserveRequest): Promise<ReserveResult>;
@@ -49,8 +50,16 @@ export interface CallAdmission {
   /**
    * A status callback: its slot (by the lease its URL names, else — inbound — by CallSid) and its
    * call log update, kept durably in the business's object until Postgres takes it (issue 16 #2).
+   * A call's end comes back as a hand-off for the caller to apply after answering, then `ackCallLogWrites`.
    */
-  recordCallStatus(leaseId: string | null, update: CallLogUpdate & { callSid: string }): Promise<CallStatusResult>;
+  recordCallStatus(
+    leaseId: string | null,
+    update: CallLogUpdate & { callSid: string },
+    /** false: the caller will not apply a hand-off (the object sends it through the queue). */
+    handOut?: boolean,
+  ): Promise<{ slot: CallStatusResult; handOff: HandOff | null }>;
+  /** The caller applied these handed-off writes to Postgres (`applied` false: it could not; the object will). */
+  ackCallLogWrites(ids: number[], applied?: boolean): Promise<void>;
   /** Twilio accepted a call we placed: confirm its lease and keep its CallSid (and campaign job) for the log. */
   confirmDial(leaseId: string, dialed: CallDialedWrite): Promise<ConfirmResult>;
   /**
@@ -62,12 +71,10 @@ export interface CallAdmission {
    * An inbound call: the answer already given to its CallSid, or a slot or a refusal (the log row
    * kept until Postgres takes it); with the business's cached settings (greeting, inbound action).
    */
-  admitInbound(call: {
-    callSid: string;
-    from: string | null;
-    to: string;
-    status: string;
-  }): Promise<{ answer: InboundAnswer; settings: BusinessSettingsView }>;
+  admitInbound(
+    call: { callSid: string; from: string | null; to: string; status: string },
+    handOut?: boolean,
+  ): Promise<{ answer: InboundAnswer; settings: BusinessSettingsView; handOff: HandOff | null }>;
 }
 
 /** Call admission for one business (its BusinessDO, which consults the platform CallCapacityDO). */
@@ -90,8 +97,14 @@ export function callAdmission(env: Env, businessId: number): CallAdmission {
     deferCallLogUpdate: async (update) => {
       await stub.deferCallLogUpdate(businessId, update);
     },
-    recordCallStatus: async (leaseId, update) =>
-      (await stub.recordCallStatus(businessId, leaseId, update)) as CallStatusResult,
+    recordCallStatus: async (leaseId, update, handOut = true) =>
+      (await stub.recordCallStatus(businessId, leaseId, update, handOut)) as {
+        slot: CallStatusResult;
+        handOff: HandOff | null;
+      },
+    ackCallLogWrites: async (ids, applied = true) => {
+      await stub.ackCallLogWrites(businessId, ids, applied);
+    },
     confirmDial: async (leaseId, dialed) => (await stub.confirmDial(businessId, leaseId, dialed)) as ConfirmResult,
     async dialTurn(req) {
       const turn = (await stub.dialTurn(businessId, req)) as DialTurn;
@@ -99,17 +112,18 @@ export function callAdmission(env: Env, businessId: number): CallAdmission {
       else if (turn.refusal) callRefusals.inc({ kind: "outbound", cap: turn.refusal.cap });
       return turn;
     },
-    async admitInbound(call) {
-      const result = (await stub.admitInboundCall(businessId, call)) as {
+    async admitInbound(call, handOut = true) {
+      const result = (await stub.admitInboundCall(businessId, call, handOut)) as {
         answer: InboundAnswer;
         settings: BusinessSettingsView;
         fresh: boolean;
+        handOff: HandOff | null;
       };
       if (result.fresh) {
         if (result.answer.admitted) callAdmissions.inc({ kind: "inbound", source: "inbound" });
         else callRefusals.inc({ kind: "inbound", cap: "platform" });
       }
-      return { answer: result.answer, settings: result.settings };
+      return { answer: result.answer, settings: result.settings, handOff: result.handOff };
     },
   };
 }

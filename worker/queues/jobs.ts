@@ -100,6 +100,48 @@ export const outboundCallDialJob = z.object({
   slotWaits: z.number().int().min(0).max(100_000).default(0),
 });
 
+const callLogUpdate = z.object({
+  kind: z.literal("status").optional(),
+  callLogId: z.number().int().positive().nullable(),
+  callSid: z.string().nullable(),
+  status: z.string().min(1),
+  sequenceNumber: z.number().int().nullable(),
+  durationSeconds: z.number().int().nullable(),
+  at: z.string().nullable(),
+  reason: z.string().nullable(),
+});
+const callDialedWrite = z.object({
+  kind: z.literal("dialed"),
+  callLogId: z.number().int().positive(),
+  callSid: z.string().min(1),
+  job: z.object({ id: z.number().int().positive(), lockToken: z.string().min(1) }).nullable(),
+});
+const inboundCallWrite = z.object({
+  kind: z.literal("inbound"),
+  businessId: z.number().int().positive(),
+  callSid: z.string().min(1),
+  from: z.string().nullable(),
+  to: z.string().min(1),
+  status: z.string().min(1),
+  leaseId: z.string().nullable(),
+  reason: z.string().nullable(),
+  at: z.string(),
+});
+
+/**
+ * Apply call log writes a business's object kept (durable-objects/business/call-log-outbox.ts) to
+ * Postgres in one transaction, then acknowledge them to the object. `ids` are its rows.
+ */
+export const callLogWritesJob = z.object({
+  type: z.literal("calls.log_writes"),
+  businessId: z.number().int().positive(),
+  ids: z.array(z.number().int().positive()).min(1).max(1000),
+  writes: z
+    .array(z.union([callDialedWrite, inboundCallWrite, callLogUpdate]))
+    .min(1)
+    .max(1000),
+});
+
 /** Settle campaign jobs left dialing or on a call by a crash or a lost callback; refill idle runs. */
 export const outboundCallSweepJob = z.object({
   type: z.literal("outbound_call.sweep"),
@@ -128,6 +170,8 @@ export const jobs = {
   // Side by side within a batch: a dial may wait seconds for a call slot (a standby, issue 16 #4).
   "outbound_call.dial": { queue: "high", schema: outboundCallDialJob, concurrent: true },
   "outbound_call.sweep": { queue: "low", schema: outboundCallSweepJob },
+  // Calls' progress reaches dashboards from here: the fast lane.
+  "calls.log_writes": { queue: "high", schema: callLogWritesJob },
   "broadcast.dispatch": { queue: "default", schema: broadcastDispatchJob },
   "broadcast.sweep": { queue: "low", schema: broadcastSweepJob },
   "scheduled_messages.dispatch_due": { queue: "low", schema: scheduledMessagesDispatchJob },

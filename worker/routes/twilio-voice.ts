@@ -21,7 +21,7 @@ import { type CallBusiness, numberOwner } from "../calls/call-business";
 import { runCallEndedHooks } from "../calls/call-ended";
 import { applyRecording, applyStatusUpdate } from "../calls/call-logs";
 import { CALL_STATUSES, type CallStatus, isTerminalStatus } from "../calls/call-status";
-import { type CallLogUpdate, callbackRefOf } from "../calls/status-callback";
+import { applyHandOff, type CallLogUpdate, callbackRefOf, canApplyHandOff } from "../calls/status-callback";
 import { verifiedTwilioParams } from "../calls/twilio-webhook";
 import { dial, hangup, record, type TwimlElement, twimlResponse } from "../calls/twiml";
 import { sayGreeting, sayPrompt, type VoiceLanguage, voiceLanguage } from "../calls/voice-prompts";
@@ -140,12 +140,12 @@ twilioVoiceRoutes.openapi(incomingCall, async (c) => {
   const status = (CALL_STATUSES as readonly string[]).includes(p.CallStatus ?? "") ? p.CallStatus! : "ringing";
   // Twilio retries this webhook when we are slow: the same CallSid gets the same answer, and a
   // retry after the call ended takes no slot.
-  const { answer, settings } = await callAdmission(c.env, owner.id).admitInbound({
-    callSid: p.CallSid,
-    from: p.From ?? null,
-    to: p.To,
-    status,
-  });
+  const { answer, settings, handOff } = await callAdmission(c.env, owner.id).admitInbound(
+    { callSid: p.CallSid, from: p.From ?? null, to: p.To, status },
+    canApplyHandOff(),
+  );
+  // The call's log row reaches Postgres just after this answer (the object keeps it until then).
+  if (handOff) c.executionCtx.waitUntil(applyHandOff(c.env, config, owner.id, handOff));
   if (!answer.admitted) {
     log.warn("inbound call refused at capacity", { ...fields, businessId: owner.id, reason: answer.reason });
     return c.body(refusalTwiml(lang), 200, xml);
@@ -209,7 +209,13 @@ twilioVoiceRoutes.openapi(callStatus, async (c) => {
     ref?.businessId ??
     (p.Direction === "inbound" && p.To ? ((await numberOwner(c.get("db"), p.To))?.id ?? null) : null);
   if (businessId !== null) {
-    const slot = await callAdmission(c.env, businessId).recordCallStatus(ref?.leaseId ?? null, update);
+    const { slot, handOff } = await callAdmission(c.env, businessId).recordCallStatus(
+      ref?.leaseId ?? null,
+      update,
+      canApplyHandOff(),
+    );
+    // A call's end (with what waited for it) reaches Postgres just after this answer.
+    if (handOff) c.executionCtx.waitUntil(applyHandOff(c.env, c.get("config"), businessId, handOff));
     log.info("call status", { ...fields, callLogId, businessId, ...slot });
     return noContent(c);
   }
