@@ -315,8 +315,8 @@ async function main(): Promise<void> {
     const dials = created.length;
     const xacts = after.xacts - before.xacts - monitorQueries - 2; // the two dbStats reads themselves
     const statements = (
-      await client.query<{ calls: string; query: string }>(
-        `SELECT calls, query FROM pg_stat_statements
+      await client.query<{ calls: string; query: string; ms: number }>(
+        `SELECT calls, query, mean_exec_time AS ms FROM pg_stat_statements
          WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
            AND query NOT LIKE '%pg_stat%' AND query NOT LIKE 'SELECT status FROM outbound_call_runs WHERE id = $1'
          ORDER BY calls DESC`,
@@ -332,6 +332,19 @@ async function main(): Promise<void> {
     const occupied = occupancy(lives, firstCreate, lastCreate, CAP);
     const occupiedToEnd = occupancy(lives, firstCreate, lastEnd, CAP);
     const peakCps = peakInWindow(starts, 1000);
+    // How long a slot stayed empty: from each call's end to the next create (while leads were left).
+    const ends = lives
+      .map((l) => l.end)
+      .filter((e) => Number.isFinite(e) && e < lastCreate)
+      .sort((a, b) => a - b);
+    const gaps: number[] = [];
+    let next = 0;
+    for (const e of ends) {
+      while (next < starts.length && starts[next]! < e) next++;
+      if (next < starts.length) gaps.push(starts[next++]! - e);
+    }
+    gaps.sort((a, b) => a - b);
+    const gapAt = (q: number) => gaps[Math.min(gaps.length - 1, Math.floor(q * gaps.length))] ?? Number.NaN;
     const minGap = starts.slice(1).reduce((m, t, i) => Math.min(m, t - starts[i]!), Number.POSITIVE_INFINITY);
 
     const rows: [string, string][] = [
@@ -354,6 +367,10 @@ async function main(): Promise<void> {
           ratio(occupied * 100, BASELINE.occupancy),
       ],
       [
+        "a slot's refill: call end → next create",
+        `p50 ${gapAt(0.5).toFixed(0)} ms, p90 ${gapAt(0.9).toFixed(0)} ms, max ${(gaps[gaps.length - 1] ?? Number.NaN).toFixed(0)} ms (${gaps.length} refills)`,
+      ],
+      [
         "peak calls created in any 1 s (Twilio's view)",
         `${peakCps} (TWILIO_CALLS_PER_SECOND=${CPS}; closest two creates ${minGap.toFixed(0)} ms apart)`,
       ],
@@ -367,7 +384,7 @@ async function main(): Promise<void> {
       ],
       [
         "high-queue messages handled per dial",
-        `${(highMessages / Math.max(1, dials)).toFixed(2)} (duplicates from kicks and slot waits are acked after one claim attempt)`,
+        `${(highMessages / Math.max(1, dials)).toFixed(2)} (dials, their duplicates and slot waits, and any call log batches)`,
       ],
       [
         "status callbacks refused",
@@ -376,19 +393,24 @@ async function main(): Promise<void> {
     ];
     const width = Math.max(...rows.map((r) => r[0].length));
     for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
-    console.log("\nStatements per dial (pg_stat_statements; BEGIN/COMMIT wrap a transaction's statements):");
+    console.log(
+      "\nStatements per dial (pg_stat_statements; BEGIN/COMMIT wrap a transaction's statements), mean time in Postgres:",
+    );
     for (const st of statements.slice(0, 25)) {
-      const text = st.query.replace(/\s+/g, " ").slice(0, 150);
-      console.log(`  ${(Number(st.calls) / Math.max(1, dials)).toFixed(2).padStart(6)}  ${text}`);
+      const text = st.query.replace(/\s+/g, " ").slice(0, 140);
+      console.log(
+        `  ${(Number(st.calls) / Math.max(1, dials)).toFixed(2).padStart(6)}  ${Number(st.ms).toFixed(2).padStart(6)} ms  ${text}`,
+      );
     }
     console.log(
       [
         "",
         `Queues use production's batch settings (high: batch ${queueDefinitions.high.maxBatchSize}, timeout ` +
-          `${queueDefinitions.high.maxBatchTimeoutSeconds} s). Every call is ended by one \`completed\` callback ${CALL_MS} ms after`,
-        "Twilio creates it; at 0 ms, throughput is bounded by the dial path itself (claim, admission, create, confirm) and",
-        "the next job queued when a call ends, and calls rarely overlap; with --call-ms the cap sets the pace.",
-        "One workerd process, one Postgres, on this machine: figures are relative.",
+          `${queueDefinitions.high.maxBatchTimeoutSeconds} s). Every call is answered at once and ended ${CALL_MS} ms after Twilio`,
+        `creates it, with ${TERMINAL_ONLY ? "only its `completed` callback" : "its initiated, ringing, in-progress and completed callbacks"}.`,
+        "Transactions include one per Postgres connection opened (a backend's start is a transaction in pg_stat_database);",
+        "a pooler in front of Postgres (Neon's) would not start a backend per connection.",
+        "One workerd process, one Postgres, the simulator and the WebSocket proxy on this machine: figures are relative.",
       ].join("\n"),
     );
   } finally {

@@ -23,13 +23,16 @@ import type { CallLease, CallRefusal } from "./call-leases";
 /** Whether a message may dial: the BusinessDO turns a `go` into a reserved slot (DialTurn). */
 export type TurnDecision =
   | { go: true; waitedMs: number }
-  /** `dialed`: the job was dialed after this message was sent; `waiting`: another message of it is a standby; `busy`: no slot. */
-  | { go: false; why: "dialed" | "waiting" | "busy"; waitedMs: number };
+  /**
+   * `dialed`: the job was dialed after this message was sent; `waiting`: another message of it is a
+   * standby; `busy`: no slot (`canWait`: asked without waiting, and a standby's place is free).
+   */
+  | { go: false; why: "dialed" | "waiting" | "busy"; waitedMs: number; canWait?: boolean };
 
 /** What a dial consumer is told: its slot's lease, or why not (with the cap's refusal when the reserve was refused). */
 export type DialTurn =
   | { go: true; lease: CallLease; waitedMs: number }
-  | { go: false; why: "dialed" | "waiting" | "busy"; waitedMs: number; refusal?: CallRefusal };
+  | { go: false; why: "dialed" | "waiting" | "busy"; waitedMs: number; canWait?: boolean; refusal?: CallRefusal };
 
 export interface DialTurnRequest {
   jobId: number;
@@ -69,7 +72,8 @@ export class DialTurns {
     if (dialed && dialed.dialed_ms > req.sentAtMs) return { go: false, why: "dialed", waitedMs: 0 };
     if (this.standbys.has(req.jobId)) return { go: false, why: "waiting", waitedMs: 0 };
     if (this.taken() < req.cap) return { go: true, waitedMs: 0 };
-    if (req.maxWaitMs <= 0 || this.standbys.size >= req.cap) return { go: false, why: "busy", waitedMs: 0 };
+    if (req.maxWaitMs <= 0) return { go: false, why: "busy", waitedMs: 0, canWait: this.standbys.size < req.cap };
+    if (this.standbys.size >= req.cap) return { go: false, why: "busy", waitedMs: 0 };
 
     const started = Date.now();
     const freed = await new Promise<boolean>((resolve) => {

@@ -26,7 +26,14 @@ import type { Env } from "../env";
 import { ApiError } from "../errors";
 import { log } from "../lib/log";
 import { isE164 } from "../services/phones";
-import { type CallAdmission, type ConfirmResult, callAdmission, paceTwilioCreate } from "./admission";
+import {
+  type CallAdmission,
+  type ConfirmResult,
+  CREATE_TURN_LATENESS_MS,
+  callAdmission,
+  pacedCreatesPerSecond,
+  paceTwilioCreate,
+} from "./admission";
 import { businessForCalls } from "./call-business";
 import { UNKNOWN_OUTCOME_STATUS } from "./call-status";
 import { statusCallbackUrl } from "./status-callback";
@@ -129,11 +136,12 @@ export async function placeOutboundCall(input: PlaceOutboundCallInput): Promise<
   // turn soon gives its slot back and is refused like at capacity (the campaign waits and retries).
   let paced: { retryAfterMs: number } | null;
   try {
-    paced = await paceTwilioCreate(env, config.TWILIO_CALLS_PER_SECOND, source);
+    paced = await paceTwilioCreate(env, pacedCreatesPerSecond(config), source);
   } catch (err) {
     await release();
     throw err;
   }
+  let pacedAt = Date.now();
   if (paced) {
     await release();
     const limit = config.TWILIO_CALLS_PER_SECOND;
@@ -168,6 +176,33 @@ export async function placeOutboundCall(input: PlaceOutboundCallInput): Promise<
   } catch (err) {
     await release();
     throw err;
+  }
+
+  // Late for the creation time (a slow insert): take a new one, so creations stay 1/CPS apart.
+  while (Date.now() > pacedAt + CREATE_TURN_LATENESS_MS) {
+    let again: { retryAfterMs: number } | null;
+    try {
+      again = await paceTwilioCreate(env, pacedCreatesPerSecond(config), source);
+    } catch (err) {
+      again = { retryAfterMs: 1000 };
+      log.warn("could not take a new creation time", { ...fields, error: String(err) });
+    }
+    if (again) {
+      // A bulk dial without a new time gives its slot and its log back (nothing was asked of Twilio).
+      await release();
+      await db.delete(callLogs).where(and(eq(callLogs.id, callLogId), eq(callLogs.status, "queued")));
+      const limit = config.TWILIO_CALLS_PER_SECOND;
+      return {
+        ok: false,
+        refusal: {
+          cap: "rate",
+          active: limit,
+          limit,
+          message: `Twilio's ${limit} call creations per second are taken; next in ${again.retryAfterMs} ms`,
+        },
+      };
+    }
+    pacedAt = Date.now();
   }
 
   const call = await createReservedCall({

@@ -278,6 +278,31 @@ export async function unlockJob(
 }
 
 /**
+ * A claimed job whose call was never asked of Twilio after all (its creation time was lost): its
+ * call log (still `queued`, no CallSid) goes, and the job is given back as unlockJob does. One
+ * statement.
+ */
+export async function abandonDial(
+  db: Database,
+  input: { jobId: number; lockToken: string; callLogId: number; lastError: string },
+): Promise<void> {
+  await db.execute(sql`
+    WITH gone AS (
+      DELETE FROM call_logs
+      WHERE id = ${input.callLogId} AND outbound_job_id = ${input.jobId} AND status = 'queued' AND call_sid IS NULL
+    )
+    UPDATE outbound_call_jobs j
+    SET status = CASE WHEN r.status = 'cancelled' THEN 'cancelled' ELSE 'queued' END,
+        lock_token = NULL, attempts = greatest(j.attempts - 1, 0), dial_started_at = NULL,
+        last_error = ${input.lastError},
+        completed_at = CASE WHEN r.status = 'cancelled' THEN now() ELSE NULL END,
+        updated_at = now()
+    FROM outbound_call_runs r
+    WHERE r.id = j.run_id AND j.id = ${input.jobId} AND j.lock_token = ${input.lockToken} AND j.status = 'dialing'
+      AND j.call_sid IS NULL`);
+}
+
+/**
  * After an unexpected error mid-dial: unlock the job only when this attempt left no call log, or
  * one that failed without a CallSid (placeOutboundCall writes the log before it asks Twilio). A
  * log still `queued` may be a call Twilio created: the job stays `dialing` for its status callback

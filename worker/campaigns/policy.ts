@@ -59,10 +59,10 @@ export const STANDBY_WAIT_MS = 3_000;
 
 /**
  * A bulk dial refused a Twilio creation time (the account's calls per second are booked) asks
- * again after the pacer's `retryAfterMs` for this long, holding its slot, before it gives the slot
- * back and waits in the queue. Nothing is written meanwhile; a direct call still goes first.
+ * again after the pacer's `retryAfterMs` for this long, holding its claimed job and its slot,
+ * before it gives them back and waits in the queue. A direct call still goes first.
  */
-export const CREATE_TURN_PATIENCE_MS = 2_000;
+export const CREATE_TURN_PATIENCE_MS = 5_000;
 
 /** Seconds from `now` until `at` for a message delay: at least 0, at most the Queues maximum. */
 export function delayUntil(at: Date | null, now: Date): number {

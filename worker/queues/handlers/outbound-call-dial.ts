@@ -8,15 +8,17 @@
  *   2. The job's turn, from the BusinessDO (durable-objects/business/dial-turns.ts): a message sent
  *      before the job's last dial is a duplicate (acked, no database); with a slot free, the slot is
  *      reserved at once; with every slot taken, the message waits there as a standby (up to
- *      STANDBY_WAIT_MS) and takes the slot of the next call that ends — or waits in the queue.
- *   3. A Twilio creation time within the account's calls per second (TWILIO_CALLS_PER_SECOND; a
- *      direct call from an agent goes first): asked again for CREATE_TURN_PATIENCE_MS, then the
- *      slot is given back and the message waits. Still no database.
- *   4. During the wait for that time, ONE statement (worker/campaigns/jobs.ts claimJobForDial):
- *      claim the job (atomic UPDATE … WHERE status='queued' AND lock_token IS NULL AND call_sid IS
- *      NULL), read the business's caller ID and greeting, and write the call log. Not claimed →
- *      the slot is given back (someone else has it, the run is paused/cancelled, or it is not due
- *      yet: then it is queued again for when it is).
+ *      STANDBY_WAIT_MS, its database connection opening meanwhile) and takes the slot of the next
+ *      call that ends — or waits in the queue.
+ *   3. ONE statement (worker/campaigns/jobs.ts claimJobForDial), while step 4 asks: claim the job (atomic UPDATE …
+ *      WHERE status='queued' AND lock_token IS NULL AND call_sid IS NULL), read the business's
+ *      caller ID and greeting, and write the call log. Not claimed → the slot is given back
+ *      (someone else has it, the run is paused/cancelled, or it is not due yet: then it is queued
+ *      again for when it is).
+ *   4. A Twilio creation time within the account's calls per second (TWILIO_CALLS_PER_SECOND less
+ *      5%; a direct call from an agent goes first), asked again for CREATE_TURN_PATIENCE_MS; then
+ *      the job, its log and its slot are given back (one statement) and the message waits. A dial
+ *      late for its time (the claim was slow) by more than CREATE_TURN_LATENESS_MS takes a new one.
  *   5. Twilio's create (worker/calls/place-outbound-call.ts createReservedCall); accepted → the
  *      BusinessDO confirms the lease and keeps the CallSid (and the job's `in_call`) for Postgres,
  *      written with the call's progress. Twilio error → the slot is released; a retryable one (5xx,
@@ -27,7 +29,7 @@
  * Waiting for a slot never spends the message's retries (10 on the high queue): it is a fresh,
  * delayed message (slotWaits + 1, exponential with jitter, capped) and this one is acked.
  */
-import { type CallRefusal, callAdmission, takeCreateTurn } from "../../calls/admission";
+import { CREATE_TURN_LATENESS_MS, callAdmission, pacedCreatesPerSecond, takeCreateTurn } from "../../calls/admission";
 import { createReservedCall, OutboundCallError } from "../../calls/place-outbound-call";
 import { twilioClient } from "../../calls/twilio-client";
 import { hangup, twimlResponse } from "../../calls/twiml";
@@ -35,6 +37,7 @@ import { sayGreeting, voiceLanguage } from "../../calls/voice-prompts";
 import { nextOpening } from "../../campaigns/business-hours";
 import { type DialTarget, enqueueDialLater, kickNextJobs } from "../../campaigns/enqueue";
 import {
+  abandonDial,
   type ClaimResult,
   claimJobForDial,
   closeRunWindow,
@@ -49,7 +52,7 @@ import {
 import { CREATE_TURN_PATIENCE_MS, delayUntil, STANDBY_WAIT_MS, slotWaitDelaySeconds } from "../../campaigns/policy";
 import { sweepCampaigns } from "../../campaigns/sweep";
 import { type Config, ConfigError, requirePublicHost } from "../../config";
-import type { Database } from "../../db/client";
+import { type Database, warmConnection } from "../../db/client";
 import type { Env } from "../../env";
 import { log } from "../../lib/log";
 import { campaignMetrics } from "../../metrics/campaigns";
@@ -83,14 +86,17 @@ async function waitForSlot(env: Env, target: DialTarget, slotWaits: number, why:
   return undefined;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
-/** A creation time within the account's calls per second, asked again for a while (see step 3). */
-async function createTurn(env: Env, config: Config): Promise<{ waitMs: number } | { retryAfterMs: number }> {
+/**
+ * A creation time within the account's calls per second, asked again for a while (step 4): when to
+ * create (local epoch ms, from when the answer came), or when to come back.
+ */
+async function createTurn(env: Env, config: Config): Promise<{ createAt: number } | { retryAfterMs: number }> {
   const until = Date.now() + CREATE_TURN_PATIENCE_MS;
   for (;;) {
-    const pace = await takeCreateTurn(env, config.TWILIO_CALLS_PER_SECOND, "bulk");
-    if (pace.ok) return { waitMs: pace.waitMs };
+    const pace = await takeCreateTurn(env, pacedCreatesPerSecond(config), "bulk");
+    if (pace.ok) return { createAt: Date.now() + pace.waitMs };
     if (Date.now() + pace.retryAfterMs > until) return { retryAfterMs: pace.retryAfterMs };
     await sleep(pace.retryAfterMs);
   }
@@ -125,12 +131,15 @@ export const outboundCallDial: JobHandler<"outbound_call.dial"> = async (job, { 
   const admission = callAdmission(env, job.businessId);
   const settings = await getBusinessSettings(env, job.businessId);
   const cap = effectiveCallCap(settings, config);
-  const turn = await admission.dialTurn({
-    jobId: job.jobId,
-    sentAtMs: sentAt.getTime(),
-    cap,
-    maxWaitMs: STANDBY_WAIT_MS,
-  });
+  const ask = { jobId: job.jobId, sentAtMs: sentAt.getTime(), cap };
+  let turn = await admission.dialTurn({ ...ask, maxWaitMs: 0 });
+  if (!turn.go && turn.why === "busy" && turn.canWait) {
+    // A standby: its database connection opens while it waits, so that once a call ends the dial
+    // is one round trip to Postgres, not a connection and a round trip.
+    const warm = warmConnection(getDb());
+    turn = await admission.dialTurn({ ...ask, maxWaitMs: STANDBY_WAIT_MS });
+    await warm;
+  }
   if (!turn.go) {
     if (turn.why !== "busy") return undefined; // a duplicate: the job was dialed, or another message of it waits
     return waitForSlot(env, target, job.slotWaits, turn.refusal?.message ?? `every one of ${cap} slots in use`);
@@ -143,40 +152,17 @@ export const outboundCallDial: JobHandler<"outbound_call.dial"> = async (job, { 
       log.error("could not release a call slot; the sweep will", { ...fields, error: String(err) }),
     );
 
-  let paced: Awaited<ReturnType<typeof createTurn>>;
-  try {
-    paced = await createTurn(env, config);
-  } catch (err) {
-    await release();
-    throw err;
-  }
-  if ("retryAfterMs" in paced) {
-    await release();
-    const limit = config.TWILIO_CALLS_PER_SECOND;
-    const refusal: CallRefusal = {
-      cap: "rate",
-      active: limit,
-      limit,
-      message: `Twilio's ${limit} call creations per second are taken; next in ${paced.retryAfterMs} ms`,
-    };
-    await enqueueDialLater(env, target, Math.max(1, Math.ceil(paced.retryAfterMs / 1000)), job.slotWaits);
-    campaignMetrics.slotWaits.inc();
-    log.info("bulk dial waits for Twilio's calls per second", { ...fields, why: refusal.message });
-    return undefined;
-  }
-
-  // The claim (and the call log) while the creation time comes: one statement.
+  // The claim and the call log (one statement), while a Twilio creation time is asked for.
   const db = getDb();
   const lockToken = crypto.randomUUID();
+  const firstTurn = createTurn(env, config).catch((err: unknown) => ({ error: err }));
   let claim: Awaited<ReturnType<typeof claimJobForDial>>;
   try {
-    [claim] = await Promise.all([
-      claimJobForDial(db, { jobId: job.jobId, businessId: job.businessId, lockToken, leaseId }),
-      sleep(paced.waitMs),
-    ]);
+    claim = await claimJobForDial(db, { jobId: job.jobId, businessId: job.businessId, lockToken, leaseId });
   } catch (err) {
-    // The claim may have committed without its answer reaching us: only a job without a call
-    // log that failed to place… is given back (releaseAfterError); the rest the sweep settles.
+    // The claim may have committed without its answer reaching us: the job is given back only if
+    // it has no call log (releaseAfterError); otherwise the sweep settles it.
+    await firstTurn;
     await release();
     await releaseAfterError(db, job.jobId, lockToken, err instanceof Error ? err.message : String(err)).catch(() => {});
     throw err;
@@ -219,6 +205,35 @@ export const outboundCallDial: JobHandler<"outbound_call.dial"> = async (job, { 
       await unlockJob(db, row.id, lockToken);
       return undefined;
     }
+  }
+
+  // Twilio's calls per second, last (nothing slow between the time given and the create): the job
+  // and its slot are held meanwhile. No time within the patience: both are given back.
+  const giveBack = async (retryAfterMs: number) => {
+    await release();
+    await abandonDial(db, {
+      jobId: row.id,
+      lockToken,
+      callLogId,
+      lastError: "waited for Twilio's calls per second",
+    });
+    await enqueueDialLater(env, target, Math.max(1, Math.ceil(retryAfterMs / 1000)), job.slotWaits);
+    campaignMetrics.slotWaits.inc();
+    log.info("bulk dial waits for Twilio's calls per second", { ...fields, retryAfterMs });
+    return undefined;
+  };
+  let createTime: Awaited<typeof firstTurn> = await firstTurn;
+  for (;;) {
+    if ("error" in createTime) {
+      await giveBack(1000);
+      throw createTime.error;
+    }
+    if ("retryAfterMs" in createTime) return giveBack(createTime.retryAfterMs);
+    const { createAt } = createTime;
+    await sleep(createAt - Date.now());
+    // Late for it (a slow claim): take a new one, so creations stay 1/CPS apart.
+    if (Date.now() <= createAt + CREATE_TURN_LATENESS_MS) break;
+    createTime = await createTurn(env, config).catch((err: unknown) => ({ error: err }));
   }
 
   try {
