@@ -7,6 +7,13 @@
  *   a polite refusal in the business's language, logged as `rejected` with the reason.
  * - POST /twilio/voice/status    — call progress: update the call log (out-of-order and repeated
  *   callbacks are harmless), free the slot on a terminal status, run the call-ended hooks.
+ *
+ * Neither waits for Postgres (issue 16 #2): the business's object answers them — the slot, the
+ * answer already given to a retried CallSid, the cached greeting — and keeps the call log write
+ * durably before the answer goes out; the Worker writes it to Postgres just after answering, or
+ * the object sends it through the queue (durable-objects/business/call-log-outbox.ts). The number's
+ * owner comes from a per-isolate cache (worker/calls/call-business.ts). A status callback without
+ * our URL's parameters or Twilio's Direction and To (older URLs) still finds its log in Postgres.
  * - POST /twilio/voice/recording — recording ready (both <Record action> and recordingStatusCallback
  *   land here): store its reference on the call log; answers <Hangup/>.
  *
@@ -119,7 +126,7 @@ const incomingCall = apiRoute({
   path: "/twilio/voice/incoming",
   summary: "An inbound call: answer it, or refuse it at capacity",
   description:
-    "Finds the business by the number called, takes a call slot and answers with its greeting and action (forward or voicemail); at capacity, a polite refusal in the business's language (logged as `rejected`). A retry for the same CallSid gets the same answer.",
+    "Finds the business by the number called, takes a call slot and answers with its greeting and action (forward or voicemail); at capacity, a polite refusal in the business's language (logged as `rejected`). A retry for the same CallSid gets the same answer. Answers without waiting for the database: the call log is kept by the business's object and written just after.",
   responses: { 200: twiml("TwiML for the call") },
 });
 
@@ -176,7 +183,7 @@ const callStatus = apiRoute({
   path: "/twilio/voice/status",
   summary: "Call progress: update the call log; on a terminal status free the slot",
   description:
-    "Out-of-order (SequenceNumber) and repeated callbacks are harmless. The first terminal status frees the call's slot and runs what follows a call's end (a campaign's job, the next waiting campaign call). Query `callLogId` links a call placed before Twilio returned its CallSid.",
+    "Out-of-order (SequenceNumber) and repeated callbacks are harmless. The first terminal status frees the call's slot and runs what follows a call's end (a campaign's job, the next waiting campaign call). Query `callLogId` links a call placed before Twilio returned its CallSid; an inbound call's business is found by `To` (with `Direction` inbound). Answers once the update is kept by the business's object, without waiting for the database: a call's end is written just after, its progress within seconds.",
   responses: { 204: { description: "Applied, or ignored (unknown status, unknown call)" } },
 });
 
