@@ -56,8 +56,9 @@ export async function callEndedInTransaction(
   firstTime: boolean,
 ): Promise<AfterCallEnded | null> {
   if (!firstTime) return null;
-  callsEnded.inc({ source: row.source });
-  if (row.source === "inbound") return null;
+  // Counted once the transaction committed (a rolled-back batch is applied again).
+  const counted = () => callsEnded.inc({ source: row.source });
+  if (row.source === "inbound") return async () => counted();
   const fields = { callLogId: row.id, callSid: row.callSid, source: row.source };
   const failed = (err: unknown): void => {
     log.error("work after a call's end failed", { ...fields, error: err instanceof Error ? err.message : String(err) });
@@ -71,19 +72,24 @@ export async function callEndedInTransaction(
         callStatus: row.status,
       };
       const result = await tx.transaction((sp) => endJobInTransaction(sp, call));
-      return (db, env) => afterJobEnded(db, env, call, result).then(() => undefined, failed);
+      return async (db, env) => {
+        counted();
+        await afterJobEnded(db, env, call, result).then(() => undefined, failed);
+      };
     }
     // A direct call (or a bulk call without its job): the freed slot goes to the next due campaign job.
     const picked = await tx.transaction((sp) => sp.execute<{ id: number }>(pickNextDueJobs(row.businessId, 1)));
     const ids = picked.rows.map((r) => Number(r.id));
-    if (ids.length === 0) return null;
-    return (_db, env) =>
-      enqueueDialJobs(
-        env,
-        ids.map((jobId) => ({ jobId, businessId: row.businessId })),
-      ).catch(failed);
+    return async (_db, env) => {
+      counted();
+      if (ids.length > 0)
+        await enqueueDialJobs(
+          env,
+          ids.map((jobId) => ({ jobId, businessId: row.businessId })),
+        ).catch(failed);
+    };
   } catch (err) {
     failed(err);
-    return null;
+    return async () => counted();
   }
 }
