@@ -1,19 +1,27 @@
 /**
  * A bulk call campaign on the local stack: `npm run bench:campaign [-- --leads 10000 --cap 3
- * --call-ms 0 --timeout-minutes 30]`. Figures only, never pass/fail. Loopback only, bounded.
+ * --call-ms 0 --cps 1 --timeout-minutes 30 --terminal-only]`. Figures only, never pass/fail.
+ * Loopback only, bounded.
  *
  * The real Worker (worker/index.ts bundled by wrangler) runs in Miniflare with its Durable Objects
  * and queues (batch settings from worker/queues/definitions.ts, i.e. production's), against an
  * embedded PostgreSQL 17 through the Neon WebSocket proxy, and the Twilio simulator
- * (scripts/twilio-simulator/) which "answers instantly": every call it creates is ended at once
- * by a signed `completed` status callback to the Worker over HTTP, as Twilio would send it (or after
- * `--call-ms`, so that calls overlap and the cap is what limits the pace).
+ * (scripts/twilio-simulator/). Every call it creates is answered at once and ended `--call-ms`
+ * later; it posts the signed status callbacks our calls ask for (initiated, ringing, answered,
+ * completed: what Twilio sends), or with `--terminal-only` only the `completed` one.
+ * TWILIO_CALLS_PER_SECOND is `--cps` (Twilio's default for an account, and ours, is 1).
  *
- * Printed: time to create a run of N leads and queue its jobs (one request); dial throughput;
- * database transactions per dial (every statement the dial path runs is its own transaction, so
- * this counts round trips; from pg_stat_database, including the status callback's own update);
- * duplicates (calls per lead beyond one: must be 0); the most concurrent calls observed for the
- * business (the BusinessDO's own count, sampled, and calls live at the fake) against its cap.
+ * Printed, beside the figures of the code before issue 16 #4 measured with this same script
+ * (BASELINE below) and the ratio:
+ *   - dial throughput; Postgres transactions per dial (pg_stat_database: every statement outside a
+ *     transaction is its own; the status callbacks and the run's creation included), and which
+ *     statements they were (pg_stat_statements, per dial);
+ *   - slot occupancy: the time-weighted number of calls live at Twilio (from the simulator's own
+ *     create and end times) over the cap, while the run still had leads to dial (from the first
+ *     create to the last one);
+ *   - the peak calls per second Twilio saw (most creations in any 1 s window) against the setting;
+ *   - duplicates (calls per lead beyond one: must be 0) and the most concurrent calls (the
+ *     BusinessDO's own count, sampled, and calls live at the simulator) against the cap.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -34,6 +42,10 @@ const { values: args } = parseArgs({
     /** How long each call lasts before its `completed` callback (0: answered and ended at once). */
     "call-ms": { type: "string", default: "0" },
     "timeout-minutes": { type: "string", default: "30" },
+    /** TWILIO_CALLS_PER_SECOND for the Worker (Twilio's account default is 1). */
+    cps: { type: "string", default: "1" },
+    /** Only the `completed` callback per call (the bench before progress callbacks were counted). */
+    "terminal-only": { type: "boolean", default: false },
     /** Where Postgres and the Durable Objects keep their data. */
     "storage-dir": { type: "string", default: tmpdir() },
   },
@@ -43,13 +55,27 @@ const CAP = Number(args.cap);
 const CALL_MS = Number(args["call-ms"]);
 const TIMEOUT_MS = Number(args["timeout-minutes"]) * 60_000;
 const STORAGE_DIR = path.resolve(args["storage-dir"]);
+const CPS = Number(args.cps);
+const TERMINAL_ONLY = args["terminal-only"] === true;
 if (
-  ![LEADS, CAP, TIMEOUT_MS].every((n) => Number.isInteger(n) && n > 0) ||
+  ![LEADS, CAP, TIMEOUT_MS, CPS].every((n) => Number.isInteger(n) && n > 0) ||
   LEADS > 20_000 ||
   !(Number.isInteger(CALL_MS) && CALL_MS >= 0 && CALL_MS <= 600_000)
 ) {
-  throw new Error("leads (at most 20000), cap and timeout-minutes must be positive integers; call-ms 0-600000");
+  throw new Error("leads (at most 20000), cap, cps and timeout-minutes must be positive integers; call-ms 0-600000");
 }
+
+/**
+ * The code before issue 16 #4's cuts (commit a2e791c), measured with this script on this machine:
+ * `--leads 60 --cap 3 --call-ms 1000 --cps 10` (see bench/README.md for the run and its load).
+ * null until measured.
+ */
+const BASELINE = {
+  label: "before (a2e791c)",
+  xactsPerDial: null as number | null,
+  occupancy: null as number | null,
+  dialsPerSecond: null as number | null,
+};
 
 const PUBLIC_HOST = "bench.edge.test";
 const METRICS_TOKEN = "bench-metrics-token-0123456789";
@@ -63,6 +89,27 @@ async function dbStats(client: pg.Client): Promise<{ xacts: number; sessions: nu
   return { xacts: Number(rows[0]!.xacts), sessions: Number(rows[0]!.sessions) };
 }
 
+/** Time-weighted calls live over [from, to] divided by the cap. */
+function occupancy(calls: { start: number; end: number }[], from: number, to: number, cap: number): number {
+  if (to <= from) return Number.NaN;
+  let busy = 0;
+  for (const c of calls) busy += Math.max(0, Math.min(c.end, to) - Math.max(c.start, from));
+  return busy / ((to - from) * cap);
+}
+
+/** Most creations in any window of `windowMs` (sorted times). */
+function peakInWindow(sorted: number[], windowMs: number): number {
+  let peak = 0;
+  for (let i = 0, j = 0; i < sorted.length; i++) {
+    while (sorted[i]! - sorted[j]! >= windowMs) j++;
+    peak = Math.max(peak, i - j + 1);
+  }
+  return peak;
+}
+
+const ratio = (now: number, before: number | null) =>
+  before === null || !Number.isFinite(now) ? "" : `  (×${(now / before).toFixed(2)} of before: ${before})`;
+
 async function main(): Promise<void> {
   const workDir = await mkdtemp(path.join(tmpdir(), "prosaas-bench-campaign-"));
   const doDir = await mkdtemp(path.join(STORAGE_DIR, "prosaas-bench-do-"));
@@ -70,17 +117,23 @@ async function main(): Promise<void> {
   cleanups.push(() => rm(doDir, { recursive: true, force: true }));
   try {
     console.log(
-      `campaign benchmark: ${LEADS} leads, business cap ${CAP}, calls last ${CALL_MS} ms; data under ${STORAGE_DIR}\n`,
+      `campaign benchmark: ${LEADS} leads, business cap ${CAP}, calls last ${CALL_MS} ms, ` +
+        `TWILIO_CALLS_PER_SECOND=${CPS}, ${TERMINAL_ONLY ? "terminal callbacks only" : "every progress callback"}; ` +
+        `data under ${STORAGE_DIR}\n`,
     );
-    const postgres = await startBenchDatabase(STORAGE_DIR, "bench_campaign");
+    const postgres = await startBenchDatabase(STORAGE_DIR, "bench_campaign", {
+      shared_preload_libraries: "pg_stat_statements",
+    });
     cleanups.unshift(() => postgres.stop());
 
-    // ---- Twilio: the simulator answers every call at once and ends it after --call-ms, with a
-    // signed `completed` callback to the Worker (only that one: the figures are about the dial path) ----
+    // ---- Twilio: the simulator answers every call at once and ends it after --call-ms, with the
+    // signed callbacks the call asked for (or only `completed`) ----
     const accountSid = `AC${"b".repeat(32)}`;
     const authToken = "bench-twilio-token-0123456789abcdef";
     const workerPort = await freePort();
     const created: FakeTwilioCall[] = [];
+    /** Per CallSid: when the simulator created the call and when it ended it (performance.now()). */
+    const lifetimes = new Map<string, { start: number; end: number }>();
     let live = 0;
     let maxLive = 0;
     const fake = await startFakeTwilio({
@@ -95,18 +148,23 @@ async function main(): Promise<void> {
         busyRate: 0,
         failedRate: 0,
         machineRate: 0,
-        terminalCallbacksOnly: true,
+        terminalCallbacksOnly: TERMINAL_ONLY,
       },
       // The callback URLs say https://PUBLIC_HOST/…: delivered to Miniflare's port, signed as given.
       callbackOrigin: `http://127.0.0.1:${workerPort}`,
       onCreate: (call) => {
         created.push(call);
+        lifetimes.set(call.sid, { start: performance.now(), end: Number.POSITIVE_INFINITY });
         live++;
         maxLive = Math.max(maxLive, live);
       },
-      onStatus: (_call, status) => {
+      onStatus: (call, status) => {
         // The call is over at Twilio the moment it sends its terminal callback.
-        if (isTerminal(status)) live--;
+        if (isTerminal(status)) {
+          live--;
+          const life = lifetimes.get(call.sid);
+          if (life) life.end = performance.now();
+        }
       },
       log: (line) => console.error(`  twilio simulator: ${line}`),
     });
@@ -127,6 +185,7 @@ async function main(): Promise<void> {
         TWILIO_API_BASE_URL: fake.url,
         TWILIO_ACCOUNT_SID: accountSid,
         TWILIO_AUTH_TOKEN: authToken,
+        TWILIO_CALLS_PER_SECOND: String(CPS),
         METRICS_TOKEN,
       },
     });
@@ -137,6 +196,7 @@ async function main(): Promise<void> {
     const client = new pg.Client({ connectionString: postgres.url });
     await client.connect();
     cleanups.unshift(() => client.end());
+    await client.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
     const businessId = Number(
       (
         await client.query<{ id: number }>(
@@ -174,6 +234,7 @@ async function main(): Promise<void> {
 
     // ---- create the run (one request) ----
     await sleep(1500); // let the sign-in's connections close and report their statistics
+    await client.query("SELECT pg_stat_statements_reset()");
     const before = await dbStats(client);
     let monitorQueries = 0;
     const t0 = performance.now();
@@ -253,15 +314,65 @@ async function main(): Promise<void> {
       .reduce((n, m) => n + Number(m[2]), 0);
     const dials = created.length;
     const xacts = after.xacts - before.xacts - monitorQueries - 2; // the two dbStats reads themselves
+    const statements = (
+      await client.query<{ calls: string; query: string; ms: number }>(
+        `SELECT calls, query, mean_exec_time AS ms FROM pg_stat_statements
+         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND query NOT LIKE '%pg_stat%' AND query NOT LIKE 'SELECT status FROM outbound_call_runs WHERE id = $1'
+         ORDER BY calls DESC`,
+      )
+    ).rows;
+
+    // Occupancy while there were leads left to dial: from the first create to the last.
+    const lives = [...lifetimes.values()];
+    const starts = lives.map((l) => l.start).sort((a, b) => a - b);
+    const firstCreate = starts[0] ?? Number.NaN;
+    const lastCreate = starts[starts.length - 1] ?? Number.NaN;
+    const lastEnd = Math.max(...lives.map((l) => (Number.isFinite(l.end) ? l.end : 0)));
+    const occupied = occupancy(lives, firstCreate, lastCreate, CAP);
+    const occupiedToEnd = occupancy(lives, firstCreate, lastEnd, CAP);
+    const peakCps = peakInWindow(starts, 1000);
+    // How long a slot stayed empty: from each call's end to the next create (while leads were left).
+    const ends = lives
+      .map((l) => l.end)
+      .filter((e) => Number.isFinite(e) && e < lastCreate)
+      .sort((a, b) => a - b);
+    const gaps: number[] = [];
+    let next = 0;
+    for (const e of ends) {
+      while (next < starts.length && starts[next]! < e) next++;
+      if (next < starts.length) gaps.push(starts[next++]! - e);
+    }
+    gaps.sort((a, b) => a - b);
+    const gapAt = (q: number) => gaps[Math.min(gaps.length - 1, Math.floor(q * gaps.length))] ?? Number.NaN;
+    const minGap = starts.slice(1).reduce((m, t, i) => Math.min(m, t - starts[i]!), Number.POSITIVE_INFINITY);
 
     const rows: [string, string][] = [
       ["run status", `${status} (jobs: ${jobs.join(", ")})`],
       [`create ${LEADS} leads' run + queue jobs (1 request)`, `${createMs.toFixed(0)} ms (${body.queued} jobs queued)`],
       ["dials", `${dials} in ${(dialMs / 1000).toFixed(1)} s`],
-      ["dial throughput", `${(dials / (dialMs / 1000)).toFixed(1)} dials/s`],
       [
-        "DB transactions (= round trips) per dial",
-        `${(xacts / Math.max(1, dials)).toFixed(2)} (${xacts} in all, incl. the run's creation and status callbacks)`,
+        "dial throughput",
+        `${(dials / (dialMs / 1000)).toFixed(2)} dials/s${ratio(dials / (dialMs / 1000), BASELINE.dialsPerSecond)}`,
+      ],
+      [
+        "Postgres transactions per dial",
+        `${(xacts / Math.max(1, dials)).toFixed(2)} (${xacts} in all, incl. the run's creation and status callbacks)` +
+          ratio(xacts / Math.max(1, dials), BASELINE.xactsPerDial),
+      ],
+      [
+        "slot occupancy (calls live at Twilio / cap)",
+        `${(occupied * 100).toFixed(1)}% first to last create (${((lastCreate - firstCreate) / 1000).toFixed(1)} s); ` +
+          `${(occupiedToEnd * 100).toFixed(1)}% to the last call's end` +
+          ratio(occupied * 100, BASELINE.occupancy),
+      ],
+      [
+        "a slot's refill: call end → next create",
+        `p50 ${gapAt(0.5).toFixed(0)} ms, p90 ${gapAt(0.9).toFixed(0)} ms, max ${(gaps[gaps.length - 1] ?? Number.NaN).toFixed(0)} ms (${gaps.length} refills)`,
+      ],
+      [
+        "peak calls created in any 1 s (Twilio's view)",
+        `${peakCps} (TWILIO_CALLS_PER_SECOND=${CPS}; closest two creates ${minGap.toFixed(0)} ms apart)`,
       ],
       ["DB connections opened per dial", ((after.sessions - before.sessions) / Math.max(1, dials)).toFixed(2)],
       ["duplicates (calls per lead beyond one)", `${duplicates} at Twilio, ${dbDuplicates} in call logs`],
@@ -273,7 +384,7 @@ async function main(): Promise<void> {
       ],
       [
         "high-queue messages handled per dial",
-        `${(highMessages / Math.max(1, dials)).toFixed(2)} (duplicates from kicks and slot waits are acked after one claim attempt)`,
+        `${(highMessages / Math.max(1, dials)).toFixed(2)} (dials, their duplicates and slot waits, and any call log batches)`,
       ],
       [
         "status callbacks refused",
@@ -283,13 +394,23 @@ async function main(): Promise<void> {
     const width = Math.max(...rows.map((r) => r[0].length));
     for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
     console.log(
+      "\nStatements per dial (pg_stat_statements; BEGIN/COMMIT wrap a transaction's statements), mean time in Postgres:",
+    );
+    for (const st of statements.slice(0, 25)) {
+      const text = st.query.replace(/\s+/g, " ").slice(0, 140);
+      console.log(
+        `  ${(Number(st.calls) / Math.max(1, dials)).toFixed(2).padStart(6)}  ${Number(st.ms).toFixed(2).padStart(6)} ms  ${text}`,
+      );
+    }
+    console.log(
       [
         "",
         `Queues use production's batch settings (high: batch ${queueDefinitions.high.maxBatchSize}, timeout ` +
-          `${queueDefinitions.high.maxBatchTimeoutSeconds} s). Every call is ended by one \`completed\` callback ${CALL_MS} ms after`,
-        "Twilio creates it; at 0 ms, throughput is bounded by the dial path itself (claim, admission, create, confirm) and",
-        "the next job queued when a call ends, and calls rarely overlap; with --call-ms the cap sets the pace.",
-        "One workerd process, one Postgres, on this machine: figures are relative.",
+          `${queueDefinitions.high.maxBatchTimeoutSeconds} s). Every call is answered at once and ended ${CALL_MS} ms after Twilio`,
+        `creates it, with ${TERMINAL_ONLY ? "only its `completed` callback" : "its initiated, ringing, in-progress and completed callbacks"}.`,
+        "Transactions include one per Postgres connection opened (a backend's start is a transaction in pg_stat_database);",
+        "a pooler in front of Postgres (Neon's) would not start a backend per connection.",
+        "One workerd process, one Postgres, the simulator and the WebSocket proxy on this machine: figures are relative.",
       ].join("\n"),
     );
   } finally {

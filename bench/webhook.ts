@@ -1,6 +1,6 @@
 /**
  * Twilio voice webhooks against a bare route in the same Worker: `npm run bench:webhook [-- --clients
- * 100 --seconds 10]`. Figures only, never pass/fail. Loopback only, bounded.
+ * 100 --seconds 10 --step-seconds 5]`. Figures only, never pass/fail. Loopback only, bounded.
  *
  * The real app (bench/webhook-worker.ts = worker/index.ts + one bare Hono route) runs in Miniflare
  * with its Durable Objects, against an embedded PostgreSQL 17 through the Neon WebSocket proxy.
@@ -9,12 +9,17 @@
  *
  *   webhooks: N clients, each in a loop: POST /twilio/voice/incoming for a new CallSid (signature,
  *             business by number, admission in the BusinessDO + CallCapacityDO, call log insert,
- *             TwiML), then POST /twilio/voice/status `completed` for it (signature, call log update,
- *             slot release). Each request's latency is recorded under its route.
+ *             TwiML), then POST /twilio/voice/status `completed` for it, with the parameters
+ *             Twilio sends (Direction, To, From, …) (signature, call log update, slot release).
+ *             Each request's latency is recorded under its route.
  *   bare:     N clients POSTing the same incoming form to /__bench/bare (no signature, no DO, no DB).
+ *   steps:    N clients on each step of a webhook's work alone (bench/webhook-worker.ts): the
+ *             signature check, opening a Postgres pool with one query, one BusinessDO call, an
+ *             inbound admission and release — where the webhooks' time goes, under the same load.
  *
- * Printed: requests/s, p50, p99 and max per route, their ratios to the bare route, non-2xx answers
- * and requests slower than 15 s (Twilio's webhook timeout).
+ * Printed: requests/s, p50, p99 and max per route, their ratios to the bare route (beside those of
+ * the code before issue 16 #2's cuts, BASELINE), non-2xx answers and requests slower than 15 s
+ * (Twilio's webhook timeout); then the steps.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -28,15 +33,31 @@ const { values: args } = parseArgs({
   options: {
     clients: { type: "string", default: "100" },
     seconds: { type: "string", default: "10" },
+    /** Per step phase; 0 skips the steps. */
+    "step-seconds": { type: "string", default: "5" },
     "storage-dir": { type: "string", default: tmpdir() },
   },
 });
 const CLIENTS = Number(args.clients);
 const SECONDS = Number(args.seconds);
 const STORAGE_DIR = path.resolve(args["storage-dir"]);
-if (!(Number.isInteger(CLIENTS) && CLIENTS > 0 && CLIENTS <= 1000 && SECONDS > 0 && SECONDS <= 600)) {
-  throw new Error("clients 1-1000, seconds 1-600");
+const STEP_SECONDS = Number(args["step-seconds"]);
+if (
+  !(Number.isInteger(CLIENTS) && CLIENTS > 0 && CLIENTS <= 1000 && SECONDS > 0 && SECONDS <= 600) ||
+  !(STEP_SECONDS >= 0 && STEP_SECONDS <= 600)
+) {
+  throw new Error("clients 1-1000, seconds 1-600, step-seconds 0-600");
 }
+
+/**
+ * p99 / bare p99 of the code before issue 16 #2's cuts (commit a2e791c), measured with this script
+ * on this machine (see bench/README.md for the run and its load). null until measured.
+ */
+const BASELINE = {
+  label: "before (a2e791c)",
+  incoming: null as number | null,
+  status: null as number | null,
+};
 
 const PUBLIC_HOST = "bench.edge.test";
 const ACCOUNT_SID = `AC${"c".repeat(32)}`;
@@ -75,13 +96,18 @@ async function main(): Promise<void> {
     const client = new pg.Client({ connectionString: postgres.url });
     await client.connect();
     cleanups.unshift(() => client.end());
-    await client.query("INSERT INTO businesses (name, twilio_number, locale) VALUES ('Bench business', $1, 'en-US')", [
-      BUSINESS_NUMBER,
-    ]);
+    const businessId = (
+      await client.query<{ id: number }>(
+        "INSERT INTO businesses (name, twilio_number, locale) VALUES ('Bench business', $1, 'en-US') RETURNING id",
+        [BUSINESS_NUMBER],
+      )
+    ).rows[0]!.id;
 
     const mf = startBenchWorker({
       entry: "bench/webhook-worker.ts",
       name: "prosaas-bench-webhook",
+      // Production's queues: what the webhooks leave for later goes through them.
+      queues: true,
       workDir,
       doDir,
       bindings: {
@@ -124,6 +150,22 @@ async function main(): Promise<void> {
       if (status !== 0 && (status < 200 || status > 299)) into.non2xx++;
       if (ms >= TWILIO_TIMEOUT_MS) into.overTimeout++;
     };
+    /** The `completed` callback for an inbound call, with the parameters Twilio sends with it. */
+    const completedForm = (callSid: string, from: string) => ({
+      AccountSid: ACCOUNT_SID,
+      ApiVersion: "2010-04-01",
+      CallSid: callSid,
+      CallStatus: "completed",
+      CallbackSource: "call-progress-events",
+      Called: BUSINESS_NUMBER,
+      Caller: from,
+      Direction: "inbound",
+      From: from,
+      To: BUSINESS_NUMBER,
+      SequenceNumber: "3",
+      CallDuration: "5",
+      Timestamp: new Date().toUTCString(),
+    });
     const incomingForm = (callSid: string) => ({
       CallSid: callSid,
       AccountSid: ACCOUNT_SID,
@@ -133,8 +175,8 @@ async function main(): Promise<void> {
       Direction: "inbound",
     });
 
-    const phase = async (body: (client: number) => Promise<void>): Promise<number> => {
-      const until = performance.now() + SECONDS * 1000;
+    const phase = async (body: (client: number) => Promise<void>, seconds = SECONDS): Promise<number> => {
+      const until = performance.now() + seconds * 1000;
       const started = performance.now();
       await Promise.all(
         Array.from({ length: CLIENTS }, async (_, i) => {
@@ -148,8 +190,9 @@ async function main(): Promise<void> {
     const warm = { incoming: series(), status: series(), bare: series() };
     for (let i = 0; i < 20; i++) {
       const sid = `CA${hex(32)}`;
-      await post("/twilio/voice/incoming", incomingForm(sid), true, warm.incoming);
-      await post("/twilio/voice/status", { CallSid: sid, CallStatus: "completed" }, true, warm.status);
+      const form = incomingForm(sid);
+      await post("/twilio/voice/incoming", form, true, warm.incoming);
+      await post("/twilio/voice/status", completedForm(sid, form.From), true, warm.status);
       await post("/__bench/bare", incomingForm(sid), false, warm.bare);
     }
     if (warm.incoming.non2xx + warm.status.non2xx + warm.bare.non2xx + warm.incoming.errors > 0)
@@ -157,20 +200,64 @@ async function main(): Promise<void> {
 
     const incoming = series();
     const status = series();
+    // Postgres connections open (sampled): every path opens its own per request or batch.
+    let sampling = true;
+    let peakConnections = 0;
+    const sampler = (async () => {
+      while (sampling) {
+        const { rows } = await client.query<{ n: string }>(
+          "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database()",
+        );
+        peakConnections = Math.max(peakConnections, Number(rows[0]!.n));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    let calls = 20; // the warm-up's
     const webhookMs = await phase(async () => {
       const sid = `CA${hex(32)}`;
-      await post("/twilio/voice/incoming", incomingForm(sid), true, incoming);
-      await post(
-        "/twilio/voice/status",
-        { CallSid: sid, CallStatus: "completed", SequenceNumber: "3", CallDuration: "5" },
-        true,
-        status,
-      );
+      const form = incomingForm(sid);
+      calls++;
+      await post("/twilio/voice/incoming", form, true, incoming);
+      await post("/twilio/voice/status", completedForm(sid, form.From), true, status);
     });
+    // Work the webhooks left for after their answers (writing the call logs) must be done before
+    // the bare phase, or it would slow the bare route down too. How long it took is printed.
+    const drainStarted = performance.now();
+    let written = 0;
+    while (performance.now() - drainStarted < 120_000) {
+      written = Number(
+        (await client.query<{ n: string }>("SELECT count(*) AS n FROM call_logs WHERE status = 'completed'")).rows[0]!
+          .n,
+      );
+      if (written >= calls) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const drainMs = performance.now() - drainStarted;
+    sampling = false;
+    await sampler;
     const bare = series();
     const bareMs = await phase(async () => {
       await post("/__bench/bare", incomingForm(`CA${hex(32)}`), false, bare);
     });
+    const steps: [string, Series, number][] = [];
+    if (STEP_SECONDS > 0) {
+      for (const [name, pathAndQuery, sign] of [
+        ["signature check (HMAC over the form)", "/__bench/step/signature", true],
+        ["Postgres: open a pool, SELECT 1, close", "/__bench/step/postgres", false],
+        ["one BusinessDO call (snapshot)", "/__bench/step/object", false],
+        ["admission: reserve + release (BusinessDO + CallCapacityDO)", "/__bench/step/reserve", false],
+      ] as const) {
+        const s = series();
+        const target =
+          pathAndQuery.includes("/object") || pathAndQuery.includes("/reserve")
+            ? `${pathAndQuery}?businessId=${businessId}`
+            : pathAndQuery;
+        const ms = await phase(async () => {
+          await post(target, incomingForm(`CA${hex(32)}`), sign, s);
+        }, STEP_SECONDS);
+        steps.push([name, s, ms]);
+      }
+    }
 
     const fig = (s: Series, ms: number) => {
       const sorted = s.latencies.slice().sort((a, b) => a - b);
@@ -187,12 +274,24 @@ async function main(): Promise<void> {
     };
     const b = fig(bare, bareMs);
     const rows: string[][] = [
-      ["route", "requests", "req/s", "p50 ms", "p99 ms", "max ms", "p99 / bare p99", "non-2xx", "no answer", ">= 15 s"],
+      [
+        "route",
+        "requests",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "p99 / bare p99",
+        BASELINE.label,
+        "non-2xx",
+        "no answer",
+        ">= 15 s",
+      ],
     ];
-    for (const [name, s, ms] of [
-      ["POST /twilio/voice/incoming", incoming, webhookMs],
-      ["POST /twilio/voice/status", status, webhookMs],
-      ["POST /__bench/bare", bare, bareMs],
+    for (const [name, s, ms, before] of [
+      ["POST /twilio/voice/incoming", incoming, webhookMs, BASELINE.incoming],
+      ["POST /twilio/voice/status", status, webhookMs, BASELINE.status],
+      ["POST /__bench/bare", bare, bareMs, 1],
     ] as const) {
       const f = fig(s, ms);
       rows.push([
@@ -203,13 +302,35 @@ async function main(): Promise<void> {
         f.p99.toFixed(1),
         f.max.toFixed(1),
         `${(f.p99 / b.p99).toFixed(2)}x`,
+        before === null ? "-" : `${before.toFixed(2)}x`,
         String(f.non2xx),
         String(f.errors),
         String(f.over),
       ]);
     }
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const r of rows) console.log(r.map((cell, i) => cell.padEnd(widths[i]!)).join("  |  "));
+    const table = (rows: string[][]) => {
+      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+      for (const r of rows) console.log(r.map((cell, i) => cell.padEnd(widths[i]!)).join("  |  "));
+    };
+    table(rows);
+    if (steps.length > 0) {
+      console.log(`\nWhere the time goes: each step alone, ${CLIENTS} clients, ${STEP_SECONDS} s each`);
+      table([
+        ["step", "requests", "req/s", "p50 ms", "p99 ms", "p99 / bare p99", "non-2xx"],
+        ...steps.map(([name, s, ms]) => {
+          const f = fig(s, ms);
+          return [
+            name,
+            String(f.n),
+            f.rps.toFixed(0),
+            f.p50.toFixed(1),
+            f.p99.toFixed(1),
+            `${(f.p99 / b.p99).toFixed(2)}x`,
+            String(f.non2xx + f.errors),
+          ];
+        }),
+      ]);
+    }
     const totals = await client.query<{ status: string; n: string }>(
       "SELECT status, COUNT(*) AS n FROM call_logs GROUP BY status ORDER BY status",
     );
@@ -217,6 +338,8 @@ async function main(): Promise<void> {
       [
         "",
         `Webhook phase: each client runs incoming then status for one call (${SECONDS} s); req/s is per route.`,
+        `Call logs written (completed) ${drainMs.toFixed(0)} ms after the webhook phase: ${written} of ${calls} calls; ` +
+          `peak Postgres connections during it: ${peakConnections}.`,
         `Call logs after the run: ${totals.rows.map((r) => `${r.status} ${r.n}`).join(", ")}.`,
         "Latency is measured in Node around Miniflare's dispatchFetch (loopback HTTP into workerd), the same for all routes.",
       ].join("\n"),

@@ -9,6 +9,7 @@
  * supplies it, so this folder does not depend on the Worker's services.
  */
 import { DurableObject } from "cloudflare:workers";
+import { isTerminalStatus } from "../worker/calls/call-status";
 import { log } from "../worker/lib/log";
 import type { DurableObjectBindings } from "./bindings";
 import {
@@ -22,8 +23,10 @@ import {
   type ReserveResult,
   type UnknownOutcome,
 } from "./business/call-leases";
-import type { CallLogUpdate } from "./business/call-log-outbox";
+import type { CallDialedWrite, CallLogUpdate, HandOff } from "./business/call-log-outbox";
+import { type DialTurn, type DialTurnRequest, DialTurns } from "./business/dial-turns";
 import type { BusinessHost, SendLimits } from "./business/host";
+import { type InboundAnswer, InboundCalls } from "./business/inbound-calls";
 import {
   type OriginWaiting,
   type ScheduledSend,
@@ -46,6 +49,10 @@ export class BusinessObject<Settings extends SendLimits> extends DurableObject<D
   private readonly calls: CallLeases;
   /** The object's one alarm, shared by the call leases and the send schedule. */
   private readonly sharedAlarm: SharedAlarm;
+  /** Campaign dials' turns: duplicates, standbys woken when a slot frees (./business/dial-turns.ts). */
+  private readonly turns: DialTurns;
+  /** Answers given to inbound calls, for Twilio's retries (./business/inbound-calls.ts). */
+  private readonly inbound: InboundCalls;
 
   constructor(
     ctx: DurableObjectState,
@@ -66,6 +73,19 @@ export class BusinessObject<Settings extends SendLimits> extends DurableObject<D
       this.sharedAlarm,
       (update) => host.applyCallLogUpdate(update),
     );
+    // The object hands its call log writes out, in batches (./business/call-log-outbox.ts).
+    this.calls.callLogs.handOffWith(async (handOff) => {
+      const businessId = this.businessIdOf();
+      if (businessId === null) throw new Error("call log writes of an object that does not know its business");
+      await host.sendCallLogWrites(businessId, handOff);
+    });
+    this.turns = new DialTurns(this.sql, () => this.calls.snapshot().outboundActive);
+    this.inbound = new InboundCalls(this.sql);
+  }
+
+  private businessIdOf(): number | null {
+    const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'business_id'").toArray()[0];
+    return row ? Number(row.value) : null;
   }
 
   private settingsCache: SettingsCache<Settings> | null = null;
@@ -110,15 +130,60 @@ export class BusinessObject<Settings extends SendLimits> extends DurableObject<D
   }
 
   /** Attaches Twilio's CallSid once Twilio accepted the call; the lease then lives for the call's full length. */
-  confirmCallSlot(businessId: number, leaseId: string, callSid: string): Promise<ConfirmResult> {
+  async confirmCallSlot(businessId: number, leaseId: string, callSid: string): Promise<ConfirmResult> {
     this.identify(businessId);
-    return this.calls.confirm(leaseId, callSid);
+    const result = await this.calls.confirm(leaseId, callSid);
+    if (!result.confirmed && result.reason === "call_ended") this.turns.wake();
+    return result;
+  }
+
+  /**
+   * Twilio accepted a call we placed: confirm its lease, and keep its CallSid (and the campaign job
+   * it dials) for Postgres, written with the call's progress (./business/call-log-outbox.ts). One
+   * call instead of a confirm and a database write on the dialer's path.
+   */
+  async confirmDial(businessId: number, leaseId: string, dialed: CallDialedWrite): Promise<ConfirmResult> {
+    this.identify(businessId);
+    const result = await this.calls.confirm(leaseId, dialed.callSid);
+    if (dialed.job) this.turns.recordDialed(dialed.job.id);
+    await this.calls.callLogs.keep(dialed, false);
+    if (!result.confirmed && result.reason === "call_ended") this.turns.wake();
+    return result;
   }
 
   /** Frees the slot held by a CallSid or lease id (its platform slot follows in the background). Idempotent. */
   releaseCallSlot(businessId: number, ref: string, reason?: LeaseFreeReason): ReleaseResult {
     this.identify(businessId);
-    return this.calls.release(ref, reason);
+    const result = this.calls.release(ref, reason);
+    if (result.released) this.turns.wake();
+    return result;
+  }
+
+  /**
+   * A campaign job's turn to dial (./business/dial-turns.ts): a duplicate message is told so, a
+   * free slot says go, and with every slot taken the caller may wait here as a standby.
+   */
+  async dialTurn(businessId: number, req: DialTurnRequest): Promise<DialTurn> {
+    this.identify(businessId);
+    const deadline = Date.now() + req.maxWaitMs;
+    let waitedMs = 0;
+    for (;;) {
+      const turn = await this.turns.turn({ ...req, maxWaitMs: Math.max(0, deadline - Date.now()) });
+      waitedMs += turn.waitedMs;
+      if (!turn.go) return { ...turn, waitedMs };
+      // The reserve follows the decision at once: a woken standby takes the slot that woke it.
+      this.turns.reserveStarted();
+      let reserved: ReserveResult;
+      try {
+        reserved = await this.calls.reserve(businessId, { kind: "outbound", source: "bulk", businessCap: req.cap });
+      } finally {
+        this.turns.reserveEnded();
+      }
+      if (reserved.ok) return { go: true, lease: reserved.lease, waitedMs };
+      // A direct call took the slot first: wait for the next one (the platform cap refuses for longer).
+      if (reserved.refusal.cap !== "business" || Date.now() >= deadline)
+        return { go: false, why: "busy", waitedMs, refusal: reserved.refusal };
+    }
   }
 
   /** Twilio never answered the create: keep the slot until the call is found or proven absent. */
@@ -128,9 +193,80 @@ export class BusinessObject<Settings extends SendLimits> extends DurableObject<D
   }
 
   /** A status callback of a call we placed: terminal frees the slot, any other adopts the CallSid. No Postgres. */
-  callStatus(businessId: number, leaseId: string, callSid: string, status: string): Promise<CallStatusResult> {
+  async callStatus(businessId: number, leaseId: string, callSid: string, status: string): Promise<CallStatusResult> {
     this.identify(businessId);
-    return this.calls.callStatus(leaseId, callSid, status);
+    const result = await this.calls.callStatus(leaseId, callSid, status);
+    if (result.released) this.turns.wake();
+    return result;
+  }
+
+  /**
+   * A status callback (issue 16 #2): the slot — by the lease its URL names, or for an inbound
+   * call by its CallSid (terminal frees it) — and the call log update, kept here until Postgres
+   * takes it (./business/call-log-outbox.ts). Once this returns, nothing of the callback can be
+   * lost: the route answers Twilio without waiting for Postgres. A call's end comes back as a
+   * hand-off: its writes, for the route to apply after answering (then `ackCallLogWrites`).
+   */
+  async recordCallStatus(
+    businessId: number,
+    leaseId: string | null,
+    update: CallLogUpdate & { callSid: string },
+    handOut = true,
+  ): Promise<{ slot: CallStatusResult; handOff: HandOff | null }> {
+    this.identify(businessId);
+    let slot: CallStatusResult = { released: false, adopted: false };
+    if (leaseId) slot = await this.calls.callStatus(leaseId, update.callSid, update.status);
+    else if (isTerminalStatus(update.status)) slot.released = this.calls.release(update.callSid).released;
+    const handOff = await this.calls.callLogs.keep(update, handOut);
+    if (slot.released) this.turns.wake();
+    return { slot, handOff };
+  }
+
+  /** The Worker applied these handed-off call log writes (see recordCallStatus) — or, `applied` false, could not: they are the object's to apply again. */
+  async ackCallLogWrites(businessId: number, ids: number[], applied = true): Promise<void> {
+    this.identify(businessId);
+    if (applied) this.calls.callLogs.ack(ids);
+    else {
+      this.calls.callLogs.takeBack(ids);
+      await this.sharedAlarm.armAt(Date.now());
+    }
+  }
+
+  /**
+   * An inbound call (issue 16 #2): the answer already given to this CallSid (a retried webhook),
+   * or a new one — a slot (inbound calls take only a platform slot) or a refusal — with the call's
+   * log row kept here until Postgres takes it. Also the business's cached settings (its greeting
+   * and inbound action), so the webhook answers without Postgres.
+   */
+  async admitInboundCall(
+    businessId: number,
+    call: { callSid: string; from: string | null; to: string; status: string },
+    handOut = true,
+  ): Promise<{ answer: InboundAnswer; settings: Settings; fresh: boolean; handOff: HandOff | null }> {
+    this.identify(businessId);
+    const [{ answer, fresh }, settings] = await Promise.all([
+      this.inbound.answer(call.callSid, () =>
+        this.calls.reserve(businessId, { kind: "inbound", source: "inbound", callSid: call.callSid }),
+      ),
+      this.settings(businessId),
+    ]);
+    const handOff = !fresh
+      ? null
+      : await this.calls.callLogs.keep(
+          {
+            kind: "inbound",
+            businessId,
+            callSid: call.callSid,
+            from: call.from,
+            to: call.to,
+            status: answer.admitted ? call.status : "rejected",
+            leaseId: answer.leaseId,
+            reason: answer.reason,
+            at: new Date().toISOString(),
+          },
+          handOut,
+        );
+    return { answer, settings, fresh, handOff };
   }
 
   /** Keeps a call log update Postgres could not take now; the alarm applies it when it can. */
@@ -330,6 +466,10 @@ export class BusinessObject<Settings extends SendLimits> extends DurableObject<D
     this.sharedAlarm.fired();
     try {
       await this.calls.onAlarm();
+      // The sweep may have freed slots.
+      this.turns.wake();
+      this.turns.prune();
+      this.inbound.prune();
     } finally {
       await this.runSends();
     }

@@ -11,7 +11,7 @@ import { getConfig } from "./config";
 import { withDb } from "./db/client";
 import { businesses } from "./db/schema";
 import type { Env } from "./env";
-import { enqueueBatch } from "./queues/producer";
+import { enqueue, enqueueBatch } from "./queues/producer";
 import { type BusinessSettingsView, loadSettings } from "./services/settings";
 
 export { CallCapacityDO } from "../durable-objects/call-capacity-do";
@@ -51,6 +51,9 @@ function businessHost(env: Env): BusinessHost<BusinessSettingsView> {
       withDb(config(), async (db) => {
         await recordCallLogUpdate(db, env, config(), update);
       }),
+    // Applied by the queue's consumer, outside the object (see call-log-outbox.ts for why).
+    sendCallLogWrites: (businessId, handOff) =>
+      enqueue(env, { type: "calls.log_writes", businessId, ids: handOff.ids, writes: handOff.writes }),
   };
 }
 

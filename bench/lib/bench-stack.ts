@@ -20,8 +20,12 @@ export interface BenchDatabase {
 }
 
 /** A migrated, throwaway Postgres under `storageDir`, reachable by the Worker through the proxy. */
-export async function startBenchDatabase(storageDir: string, database: string): Promise<BenchDatabase> {
-  const postgres = await startTempPostgres({ storageDir, database });
+export async function startBenchDatabase(
+  storageDir: string,
+  database: string,
+  settings?: Record<string, string>,
+): Promise<BenchDatabase> {
+  const postgres = await startTempPostgres({ storageDir, database, settings });
   const proxy = await startNeonWsProxy({ port: await freePort() });
   await runMigrations({ databaseUrl: postgres.url, wsProxy: proxy.address });
   return {

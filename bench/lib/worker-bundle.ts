@@ -40,12 +40,17 @@ export function bundleWorker(opts: { entry: string; outdir: string; name: string
  * An embedded PostgreSQL 17 in its own temp dir under `storageDir` (as root, Postgres runs as
  * `postgres`, which must reach the data dir's parent: a fresh dir per server). `stop` removes it.
  */
-export async function startTempPostgres(opts: { storageDir: string; database: string }): Promise<LocalPostgres> {
+export async function startTempPostgres(opts: {
+  storageDir: string;
+  database: string;
+  settings?: Record<string, string>;
+}): Promise<LocalPostgres> {
   const dir = await mkdtemp(path.join(opts.storageDir, "prosaas-bench-pg-"));
   const server = await startEmbeddedPostgres({
     dataDir: path.join(dir, "data"),
     port: await freePort(),
     database: opts.database,
+    settings: opts.settings,
   });
   return {
     ...server,

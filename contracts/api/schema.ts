@@ -259,7 +259,7 @@ export interface paths {
         put?: never;
         /**
          * An inbound call: answer it, or refuse it at capacity
-         * @description Finds the business by the number called, takes a call slot and answers with its greeting and action (forward or voicemail); at capacity, a polite refusal in the business's language (logged as `rejected`). A retry for the same CallSid gets the same answer.
+         * @description Finds the business by the number called, takes a call slot and answers with its greeting and action (forward or voicemail); at capacity, a polite refusal in the business's language (logged as `rejected`). A retry for the same CallSid gets the same answer. Answers without waiting for the database: the call log is kept by the business's object and written just after.
          */
         post: {
             parameters: {
@@ -404,7 +404,7 @@ export interface paths {
         put?: never;
         /**
          * Call progress: update the call log; on a terminal status free the slot
-         * @description Out-of-order (SequenceNumber) and repeated callbacks are harmless. The first terminal status frees the call's slot and runs what follows a call's end (a campaign's job, the next waiting campaign call). Query `callLogId` links a call placed before Twilio returned its CallSid.
+         * @description Out-of-order (SequenceNumber) and repeated callbacks are harmless. The first terminal status frees the call's slot and runs what follows a call's end (a campaign's job, the next waiting campaign call). Query `callLogId` links a call placed before Twilio returned its CallSid; an inbound call's business is found by `To` (with `Direction` inbound). Answers once the update is kept by the business's object, without waiting for the database: a call's end is written just after, its progress within seconds.
          */
         post: {
             parameters: {
@@ -422,6 +422,8 @@ export interface paths {
                         SequenceNumber?: number;
                         CallDuration?: number;
                         Timestamp?: string;
+                        Direction?: string;
+                        To?: string;
                     };
                 };
             };

@@ -3,7 +3,7 @@
  * (worker/durable-objects.ts), so this folder holds the objects' own logic and storage and knows
  * nothing of the Worker's services, queues or domain rules (the pattern of cloudflare/agents).
  */
-import type { CallLogUpdate } from "./call-log-outbox";
+import type { CallLogUpdate, HandOff } from "./call-log-outbox";
 
 /** The settings the send schedule paces by; the host's settings carry at least these. */
 export interface SendLimits {
@@ -22,4 +22,9 @@ export interface BusinessHost<Settings extends SendLimits> {
   enqueueSends(urgent: number[], normal: number[]): Promise<void>;
   /** Applies one call log update to Postgres (and what follows a call's end); throws while Postgres is away. */
   applyCallLogUpdate(update: CallLogUpdate): Promise<void>;
+  /**
+   * Sends call log writes to be applied to Postgres in order, in one transaction (with what follows
+   * calls' ends), and then acknowledged to this object (`ackCallLogWrites`); throws if not sent.
+   */
+  sendCallLogWrites(businessId: number, handOff: HandOff): Promise<void>;
 }

@@ -48,6 +48,8 @@ export async function startEmbeddedPostgres(opts: {
   port: number;
   database: string;
   log?: (line: string) => void;
+  /** More `-c name=value` settings (benchmarks: e.g. shared_preload_libraries=pg_stat_statements). */
+  settings?: Record<string, string>;
 }): Promise<LocalPostgres> {
   const user = "postgres";
   const password = "postgres";
@@ -62,7 +64,10 @@ export async function startEmbeddedPostgres(opts: {
     persistent: true,
     createPostgresUser: isRoot,
     // Unix sockets off: everything connects over loopback TCP, and /var/run/postgresql may not exist.
-    postgresFlags: ["-c", "unix_socket_directories=", "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=400"],
+    postgresFlags: [
+      ...["-c", "unix_socket_directories=", "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=400"],
+      ...Object.entries(opts.settings ?? {}).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
+    ],
     onLog: (m) => log(String(m).trimEnd()),
     onError: (e) => log(`[error] ${e instanceof Error ? e.message : String(e)}`),
   });

@@ -1,16 +1,27 @@
 /**
  * Issue 16 #4 — Twilio limits call creation per account (TWILIO_CALLS_PER_SECOND, 1 by default).
  * Dials never exceed it, and a direct call from an agent goes before bulk dials: CallCapacityDO's
- * pacer (durable-objects/call-capacity/create-pacer.ts) hands out creation times.
+ * pacer (durable-objects/call-capacity/create-pacer.ts) hands out creation times — to
+ * placeOutboundCall and to the campaign's dial consumer alike.
  */
+
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { CreatePacer } from "../../durable-objects/call-capacity/create-pacer";
 import { callAdmission } from "../../worker/calls/admission";
 import { placeOutboundCall } from "../../worker/calls/place-outbound-call";
+import { createCampaign, createCampaignSchema } from "../../worker/campaigns/runs";
 import { parseConfig } from "../../worker/config";
+import { handleQueueBatch } from "../../worker/queues/consumer";
 import { createCallBusiness, fakeTwilio, uniqueNumber } from "./calls-fixtures";
+import { campaignTenant, endCall, insertLeads, jobsOf, twilioCallsTo } from "./campaigns-fixtures";
 import { testDb } from "./helpers";
+
+function expectOneCallEach(calls: { to: string }[]) {
+  expect(new Set(calls.map((c) => c.to)).size).toBe(calls.length);
+}
 
 const { db, close } = testDb();
 afterAll(close);
@@ -74,5 +85,68 @@ describe("Twilio calls-per-second pacing", () => {
 
     const admission = callAdmission(env, business.id);
     await Promise.all(calls.map((c) => admission.release(c.sid)));
+  });
+});
+
+describe("a campaign's dial consumer under the calls per second", () => {
+  it("dials never exceed TWILIO_CALLS_PER_SECOND, and an agent's direct call placed mid-run goes first", async () => {
+    const cps = { ...env, TWILIO_CALLS_PER_SECOND: "2" };
+    const config = parseConfig(cps);
+    const t = await campaignTenant(db, { cap: 10 });
+    const people = await insertLeads(db, t.businessId, 6);
+    const run = await createCampaign(db, {
+      businessId: t.businessId,
+      userId: t.admin.userId,
+      body: createCampaignSchema.parse({ name: "Paced", audience: { leadIds: people.map((p) => p.id) } }),
+    });
+    const batch = createMessageBatch(
+      "prosaas-high",
+      run.jobs.map((j, i) => ({
+        id: `paced-${run.campaign.id}-${i}`,
+        timestamp: new Date(),
+        attempts: 1,
+        body: { type: "outbound_call.dial", ...j },
+      })),
+    );
+    // Six dials at once on the consumer (side by side), two creations a second between them…
+    const dialing = handleQueueBatch(batch, cps as typeof env);
+    // …and an agent's call a second in: it books the next free time, ahead of the waiting dials.
+    await new Promise((r) => setTimeout(r, 1_000));
+    const numbers = people.map((p) => p.phone!);
+    const directTo = uniqueNumber();
+    const dialedBefore = (await twilioCallsTo(numbers)).length;
+    const direct = await placeOutboundCall({
+      db,
+      env,
+      config,
+      businessId: t.businessId,
+      leadId: null,
+      toNumber: directTo,
+      source: "direct",
+    });
+    await dialing;
+    expect(direct.ok).toBe(true);
+    expect((await getQueueResult(batch, createExecutionContext())).explicitAcks).toHaveLength(6);
+
+    // Creation order at Twilio: at most the one dial already given a time went between the agent
+    // placing the call and its creation; dials still waiting then went after it.
+    const all = await twilioCallsTo([...numbers, directTo]);
+    const directIndex = all.findIndex((c) => c.to === directTo);
+    expect(dialedBefore).toBeLessThan(6);
+    expect(directIndex).toBeLessThanOrEqual(dialedBefore + 1);
+    expect(all.length - 1 - directIndex).toBeGreaterThan(0);
+    const dialed = all.filter((c) => c.to !== directTo);
+    // Every dial that got no time within its patience went back to the queue: none was lost.
+    const jobs = await jobsOf(db, run.campaign.id);
+    expect(jobs.filter((j) => j.status === "queued").length + dialed.length).toBe(6);
+    expectOneCallEach(dialed);
+    // Twilio's view, per wall-clock second: never more than 2 creations (dials and the direct call).
+    const perSecond = new Map<string, number>();
+    for (const c of all) perSecond.set(c.createdAt, (perSecond.get(c.createdAt) ?? 0) + 1);
+    expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(2);
+
+    for (const c of dialed) await endCall(c);
+    if (direct.ok) await callAdmission(env, t.businessId).release(direct.callSid);
+    await db.execute(sql`UPDATE outbound_call_runs SET status = 'cancelled' WHERE id = ${run.campaign.id}`);
   });
 });

@@ -60,6 +60,20 @@ function dialBatch(jobs: { jobId: number; businessId: number }[], attempts = 1) 
   );
 }
 
+/** The run, once completed (its completion follows the last call's end, just after it is written). */
+const runCompleted = (runId: number) =>
+  until(`run ${runId} completed`, async () => {
+    const run = await campaignOf(db, runId);
+    return run.status === "completed" ? run : undefined;
+  });
+
+/** The run's (first) job once on a call: its CallSid is written by the business's object within seconds. */
+const jobInCall = (runId: number) =>
+  until(`run ${runId}'s job in_call`, async () => {
+    const [job] = await jobsOf(db, runId);
+    return job?.status === "in_call" ? job : undefined;
+  });
+
 async function deliver(batch: MessageBatch, workerEnv: object = env) {
   await handleQueueBatch(batch, workerEnv as typeof env);
   return getQueueResult(batch, createExecutionContext());
@@ -236,8 +250,11 @@ describe("a campaign dials each lead once, never above the business's cap", () =
     }
     expect(phones.maxActive).toBeLessThanOrEqual(3);
     expectOneCallPerNumber(await twilioCallsTo(numbers), numbers);
-    const jobs = await jobsOf(db, created.campaign.id);
-    expect(jobs.every((j) => j.status === "completed" && j.attempts === 1)).toBe(true);
+    const jobs = await until("every job completed", async () => {
+      const all = await jobsOf(db, created.campaign.id);
+      return all.every((j) => j.status === "completed") ? all : undefined;
+    });
+    expect(jobs.every((j) => j.attempts === 1)).toBe(true);
     // No job has two calls: one call log with a CallSid per job.
     const logs = await db
       .select({ jobId: callLogs.outboundJobId, n: sql<number>`count(*)::int` })
@@ -246,7 +263,7 @@ describe("a campaign dials each lead once, never above the business's cap", () =
       .groupBy(callLogs.outboundJobId);
     expect(logs).toHaveLength(12);
     expect(logs.every((l) => l.n === 1)).toBe(true);
-    expect((await campaignOf(db, created.campaign.id)).status).toBe("completed");
+    await runCompleted(created.campaign.id);
   });
 
   it("without PUBLIC_HOST the run fails saying so and nothing is dialed; once set, resuming it dials", async () => {
@@ -371,11 +388,12 @@ describe("failures", () => {
     expect(second.retryMessages).toEqual([]);
     const calls = await twilioCallsTo([person!.phone!]);
     expect(calls).toHaveLength(1);
-    const [dialed] = await jobsOf(db, created.campaign.id);
+    // On a call once the business's object has written its CallSid (with the call's progress).
+    const dialed = await jobInCall(created.campaign.id);
     expect(dialed).toMatchObject({ status: "in_call", attempts: 1, callSid: calls[0]!.sid, lastError: null });
     await endCall(calls[0]!);
     expect((await jobsOf(db, created.campaign.id))[0]!.status).toBe("completed");
-    expect((await campaignOf(db, created.campaign.id)).status).toBe("completed");
+    await runCompleted(created.campaign.id);
   });
 
   it("Twilio refusing a number for good (4xx) fails that job with the reason, frees the slot, and the run goes on", async () => {
@@ -391,11 +409,11 @@ describe("failures", () => {
     const jobs = await jobsOf(db, created.campaign.id);
     expect(jobs[0]!.status).toBe("failed");
     expect(jobs[0]!.lastError).toContain("21215");
-    expect(jobs[1]!.status).toBe("in_call");
+    expect(["dialing", "in_call"]).toContain(jobs[1]!.status);
     const [call] = await twilioCallsTo([people[1]!.phone!]);
     await endCall(call!);
     expect(await statusCounts(db, created.campaign.id)).toEqual({ failed: 1, completed: 1 });
-    expect((await campaignOf(db, created.campaign.id)).status).toBe("completed");
+    await runCompleted(created.campaign.id);
   });
 
   it("a malformed dial job goes to the dead-letter queue with the reason", async () => {
@@ -470,7 +488,7 @@ describe("retry policy and schedule", () => {
     await endCall(calls.find((c) => c.sid !== first!.sid)!, "busy");
     const [final] = await jobsOf(db, created.campaign.id);
     expect(final).toMatchObject({ status: "busy", attempts: 2, outcome: "busy" });
-    expect((await campaignOf(db, created.campaign.id)).status).toBe("completed");
+    await runCompleted(created.campaign.id);
   });
 
   it("a run whose window has closed cancels its waiting jobs and finishes; nothing is dialed", async () => {

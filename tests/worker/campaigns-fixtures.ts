@@ -5,13 +5,26 @@
  */
 import { env } from "cloudflare:workers";
 import { eq, inArray, sql } from "drizzle-orm";
-import { expect } from "vitest";
+import { afterAll, expect } from "vitest";
 import type { FakeTwilioCall } from "../../scripts/twilio-simulator/server";
 import { callAdmission } from "../../worker/calls/admission";
-import type { Database } from "../../worker/db/client";
-import { businesses, businessSettings, leads, outboundCallJobs, outboundCallRuns } from "../../worker/db/schema";
+import { isTerminalStatus } from "../../worker/calls/call-status";
+import type { Database, DbHandle } from "../../worker/db/client";
+import {
+  businesses,
+  businessSettings,
+  callLogs,
+  leads,
+  outboundCallJobs,
+  outboundCallRuns,
+} from "../../worker/db/schema";
 import { postTwilio, TWILIO_BASE, uniqueNumber } from "./calls-fixtures";
 import { createTenant, type Tenant } from "./fixtures";
+import { testDb } from "./helpers";
+
+/** The fixtures' own connection (for waiting on what the business's object writes), opened on first use. */
+let ownDb: DbHandle | null = null;
+afterAll(() => ownDb?.close());
 
 export interface CampaignTenant extends Tenant {
   twilioNumber: string;
@@ -67,7 +80,10 @@ const sequence = new Map<string, number>();
 
 /**
  * Ends a call the way Twilio does: a signed status callback to the URL the call was created with
- * (it carries the call log id), with a SequenceNumber higher than any before it.
+ * (it carries the call log id), with a SequenceNumber higher than any before it. The business's
+ * object writes the end to Postgres just after answering (issue 16 #2): this waits until the call's
+ * log shows it (its job's end commits with it; what follows — the next dial, the run's completion —
+ * comes a moment later).
  */
 export async function endCall(call: FakeTwilioCall, status = "completed"): Promise<void> {
   const url = new URL(String(call.params.StatusCallback));
@@ -80,6 +96,12 @@ export async function endCall(call: FakeTwilioCall, status = "completed"): Promi
     CallDuration: status === "completed" ? "7" : "0",
   });
   expect(res.status).toBe(204);
+  ownDb ??= testDb();
+  const db = ownDb.db;
+  await until(`the end of call ${call.sid} in its log`, async () => {
+    const [row] = await db.select({ status: callLogs.status }).from(callLogs).where(eq(callLogs.callSid, call.sid));
+    return row && isTerminalStatus(row.status) ? true : undefined;
+  });
 }
 
 /** The "phone side" of a test: which calls are live, the most seen at once, and ending them. */

@@ -13,12 +13,17 @@ import type {
   ReserveResult,
   UnknownOutcome,
 } from "../../durable-objects/business/call-leases";
+import type { HandOff } from "../../durable-objects/business/call-log-outbox";
+import type { DialTurn, DialTurnRequest } from "../../durable-objects/business/dial-turns";
+import type { InboundAnswer } from "../../durable-objects/business/inbound-calls";
 import type { PaceResult } from "../../durable-objects/call-capacity/create-pacer";
 import type { PlatformSnapshot } from "../../durable-objects/call-capacity/platform-slots";
 import { businessObjectName, PLATFORM_CALLS_OBJECT_NAME } from "../../durable-objects/names";
+import type { Config } from "../config";
 import type { Env } from "../env";
 import { callAdmissions, callRefusals } from "../metrics/calls";
-import type { CallLogUpdate } from "./status-callback";
+import type { BusinessSettingsView } from "../services/settings";
+import type { CallDialedWrite, CallLogUpdate } from "./status-callback";
 
 export type {
   CallLease,
@@ -29,6 +34,7 @@ export type {
   ReserveRequest,
   ReserveResult,
 } from "../../durable-objects/business/call-leases";
+export type { DialTurn, DialTurnRequest, HandOff, InboundAnswer };
 
 export interface CallAdmission {
   reserve(req: ReserveRequest): Promise<ReserveResult>;
@@ -42,6 +48,34 @@ export interface CallAdmission {
   callStatus(leaseId: string, callSid: string, status: string): Promise<CallStatusResult>;
   /** Keeps a call log update durably in the business's object until Postgres takes it. */
   deferCallLogUpdate(update: CallLogUpdate): Promise<void>;
+  /**
+   * A status callback: its slot (by the lease its URL names, else — inbound — by CallSid) and its
+   * call log update, kept durably in the business's object until Postgres takes it (issue 16 #2).
+   * A call's end comes back as a hand-off for the caller to apply after answering, then `ackCallLogWrites`.
+   */
+  recordCallStatus(
+    leaseId: string | null,
+    update: CallLogUpdate & { callSid: string },
+    /** false: the caller will not apply a hand-off (the object sends it through the queue). */
+    handOut?: boolean,
+  ): Promise<{ slot: CallStatusResult; handOff: HandOff | null }>;
+  /** The caller applied these handed-off writes to Postgres (`applied` false: it could not; the object will). */
+  ackCallLogWrites(ids: number[], applied?: boolean): Promise<void>;
+  /** Twilio accepted a call we placed: confirm its lease and keep its CallSid (and campaign job) for the log. */
+  confirmDial(leaseId: string, dialed: CallDialedWrite): Promise<ConfirmResult>;
+  /**
+   * A campaign job's turn to dial (issue 16 #4): a duplicate, a slot (its lease), or — every slot
+   * taken — a wait as a standby until a call ends.
+   */
+  dialTurn(req: DialTurnRequest): Promise<DialTurn>;
+  /**
+   * An inbound call: the answer already given to its CallSid, or a slot or a refusal (the log row
+   * kept until Postgres takes it); with the business's cached settings (greeting, inbound action).
+   */
+  admitInbound(
+    call: { callSid: string; from: string | null; to: string; status: string },
+    handOut?: boolean,
+  ): Promise<{ answer: InboundAnswer; settings: BusinessSettingsView; handOff: HandOff | null }>;
 }
 
 /** Call admission for one business (its BusinessDO, which consults the platform CallCapacityDO). */
@@ -64,6 +98,34 @@ export function callAdmission(env: Env, businessId: number): CallAdmission {
     deferCallLogUpdate: async (update) => {
       await stub.deferCallLogUpdate(businessId, update);
     },
+    recordCallStatus: async (leaseId, update, handOut = true) =>
+      (await stub.recordCallStatus(businessId, leaseId, update, handOut)) as {
+        slot: CallStatusResult;
+        handOff: HandOff | null;
+      },
+    ackCallLogWrites: async (ids, applied = true) => {
+      await stub.ackCallLogWrites(businessId, ids, applied);
+    },
+    confirmDial: async (leaseId, dialed) => (await stub.confirmDial(businessId, leaseId, dialed)) as ConfirmResult,
+    async dialTurn(req) {
+      const turn = (await stub.dialTurn(businessId, req)) as DialTurn;
+      if (turn.go) callAdmissions.inc({ kind: "outbound", source: "bulk" });
+      else if (turn.refusal) callRefusals.inc({ kind: "outbound", cap: turn.refusal.cap });
+      return turn;
+    },
+    async admitInbound(call, handOut = true) {
+      const result = (await stub.admitInboundCall(businessId, call, handOut)) as {
+        answer: InboundAnswer;
+        settings: BusinessSettingsView;
+        fresh: boolean;
+        handOff: HandOff | null;
+      };
+      if (result.fresh) {
+        if (result.answer.admitted) callAdmissions.inc({ kind: "inbound", source: "inbound" });
+        else callRefusals.inc({ kind: "inbound", cap: "platform" });
+      }
+      return { answer: result.answer, settings: result.settings, handOff: result.handOff };
+    },
   };
 }
 
@@ -81,6 +143,32 @@ export async function paceTwilioCreate(
   if (!pace.ok) return { retryAfterMs: pace.retryAfterMs };
   if (pace.waitMs > 0) await new Promise((r) => setTimeout(r, pace.waitMs));
   return null;
+}
+
+/**
+ * The pace creation times are handed out at: TWILIO_CALLS_PER_SECOND less 5%. Twilio counts calls
+ * as they arrive; between a creation time and the request reaching Twilio lie a database round trip
+ * and the network, whose spread (tens of ms, measured by bench:campaign) would otherwise let two
+ * creations land closer than 1/CPS apart. 5% of a second absorbs 50 ms at any rate.
+ */
+/**
+ * A creation time is kept only if the create goes out within this of it; later (the database was
+ * slow), the caller takes a new time. With the 5% above, creations never land closer than the pace
+ * allows: at most TWILIO_CALLS_PER_SECOND in any second, as Twilio counts them.
+ */
+export const CREATE_TURN_LATENESS_MS = 40;
+
+export function pacedCreatesPerSecond(config: Pick<Config, "TWILIO_CALLS_PER_SECOND">): number {
+  return config.TWILIO_CALLS_PER_SECOND * 0.95;
+}
+
+/**
+ * A Twilio creation time (CallCapacityDO's pacer) without waiting for it: the caller waits `waitMs`
+ * itself, doing its own work meanwhile (a campaign dial claims its job during the wait).
+ */
+export async function takeCreateTurn(env: Env, perSecond: number, source: "direct" | "bulk"): Promise<PaceResult> {
+  const platform = env.CALL_CAPACITY_DO.getByName(PLATFORM_CALLS_OBJECT_NAME);
+  return (await platform.paceCreate(source, perSecond)) as PaceResult;
 }
 
 /** Platform-wide slots: total, by business and kind, the cap, frees by reason. */

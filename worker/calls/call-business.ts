@@ -43,3 +43,52 @@ export const businessForCalls = (db: Database, businessId: number) => load(db, e
 
 /** The business whose Twilio number was called (`To` of an inbound call). */
 export const businessByTwilioNumber = (db: Database, number: string) => load(db, eq(businesses.twilioNumber, number));
+
+/** Who owns a Twilio number: what an inbound call needs before its business's object answers. */
+export interface NumberOwner {
+  id: number;
+  name: string;
+  locale: string;
+  twilioNumber: string;
+}
+
+/**
+ * How long this isolate trusts a number's owner (or its absence). A number moved to another
+ * business, or a business renamed, reaches inbound calls within this time; the greeting and the
+ * inbound action come from the business's object (its settings cache, invalidated on update), so
+ * a change there applies at once.
+ */
+export const NUMBER_OWNER_TTL_MS = 60_000;
+const NUMBER_OWNER_MAX = 10_000;
+const numberOwners = new Map<string, { owner: NumberOwner | null; expiresAtMs: number }>();
+
+/**
+ * The business whose Twilio number was called, from a per-isolate cache (issue 16 #2: the incoming
+ * webhook then reaches Postgres once per number per minute, not once per call). `db` is opened only
+ * on a miss.
+ */
+export async function numberOwner(db: () => Database, number: string, nowMs = Date.now()): Promise<NumberOwner | null> {
+  const cached = numberOwners.get(number);
+  if (cached && nowMs < cached.expiresAtMs) return cached.owner;
+  const [row] = await db()
+    .select({
+      id: businesses.id,
+      name: businesses.name,
+      locale: businesses.locale,
+      twilioNumber: businesses.twilioNumber,
+    })
+    .from(businesses)
+    .where(eq(businesses.twilioNumber, number))
+    .limit(1);
+  const owner = row?.twilioNumber ? { ...row, twilioNumber: row.twilioNumber } : null;
+  // Bounded: the oldest entry goes first (Map keeps insertion order).
+  numberOwners.delete(number);
+  if (numberOwners.size >= NUMBER_OWNER_MAX) numberOwners.delete(numberOwners.keys().next().value!);
+  numberOwners.set(number, { owner, expiresAtMs: nowMs + NUMBER_OWNER_TTL_MS });
+  return owner;
+}
+
+/** Forgets every number's owner in this isolate (a business or its number changed here; others wait out the TTL). */
+export function forgetNumberOwners(): void {
+  numberOwners.clear();
+}

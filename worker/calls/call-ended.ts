@@ -16,10 +16,11 @@
  * fail the callback (Twilio's retry would not run it again: the transition has happened). A job
  * left `in_call` by a failure is reconciled from the call log by the campaign sweep.
  */
-import { completeJobFromCall } from "../campaigns/call-ended";
-import { kickNextJobs } from "../campaigns/enqueue";
+import { afterJobEnded, endJobInTransaction } from "../campaigns/call-ended";
+import { enqueueDialJobs } from "../campaigns/enqueue";
+import { pickNextDueJobs } from "../campaigns/jobs";
 import type { Config } from "../config";
-import type { Database } from "../db/client";
+import type { Database, Executor } from "../db/client";
 import type { callLogs } from "../db/schema";
 import type { Env } from "../env";
 import { log } from "../lib/log";
@@ -37,35 +38,58 @@ export interface CallEndedEvent {
 }
 
 export async function runCallEndedHooks({ row, firstTime, db, env }: CallEndedEvent): Promise<void> {
-  if (!firstTime) return;
-  callsEnded.inc({ source: row.source });
+  const after = await callEndedInTransaction(db, row, firstTime);
+  if (after) await after(db, env);
+}
+
+/** What is left of a call's end once its Postgres part committed (queue sends, the campaign's completion). */
+export type AfterCallEnded = (db: Database, env: Env) => Promise<void>;
+
+/**
+ * The Postgres part of the hooks, in the caller's transaction (a savepoint: a failure here is
+ * logged and rolls back only itself, never the call log update around it); returns the rest, to
+ * run after the commit. Nothing for repeats and inbound calls.
+ */
+export async function callEndedInTransaction(
+  tx: Executor,
+  row: CallLogRow,
+  firstTime: boolean,
+): Promise<AfterCallEnded | null> {
+  if (!firstTime) return null;
+  // Counted once the transaction committed (a rolled-back batch is applied again).
+  const counted = () => callsEnded.inc({ source: row.source });
+  if (row.source === "inbound") return async () => counted();
+  const fields = { callLogId: row.id, callSid: row.callSid, source: row.source };
+  const failed = (err: unknown): void => {
+    log.error("work after a call's end failed", { ...fields, error: err instanceof Error ? err.message : String(err) });
+  };
   try {
-    switch (row.source) {
-      case "bulk":
-        if (row.outboundJobId !== null) {
-          await completeJobFromCall(db, env, {
-            jobId: row.outboundJobId,
-            businessId: row.businessId,
-            callSid: row.callSid,
-            callStatus: row.status,
-          });
-          return;
-        }
-        // A bulk call always has its job; without one it is just a freed slot.
-        await kickNextJobs(db, env, row.businessId);
-        return;
-      case "direct":
-        await kickNextJobs(db, env, row.businessId);
-        return;
-      case "inbound":
-        return;
+    if (row.source === "bulk" && row.outboundJobId !== null) {
+      const call = {
+        jobId: row.outboundJobId,
+        businessId: row.businessId,
+        callSid: row.callSid,
+        callStatus: row.status,
+      };
+      const result = await tx.transaction((sp) => endJobInTransaction(sp, call));
+      return async (db, env) => {
+        counted();
+        await afterJobEnded(db, env, call, result).then(() => undefined, failed);
+      };
     }
+    // A direct call (or a bulk call without its job): the freed slot goes to the next due campaign job.
+    const picked = await tx.transaction((sp) => sp.execute<{ id: number }>(pickNextDueJobs(row.businessId, 1)));
+    const ids = picked.rows.map((r) => Number(r.id));
+    return async (_db, env) => {
+      counted();
+      if (ids.length > 0)
+        await enqueueDialJobs(
+          env,
+          ids.map((jobId) => ({ jobId, businessId: row.businessId })),
+        ).catch(failed);
+    };
   } catch (err) {
-    log.error("work after a call's end failed", {
-      callLogId: row.id,
-      callSid: row.callSid,
-      source: row.source,
-      error: err instanceof Error ? err.message : String(err),
-    });
+    failed(err);
+    return async () => counted();
   }
 }

@@ -26,7 +26,14 @@ import type { Env } from "../env";
 import { ApiError } from "../errors";
 import { log } from "../lib/log";
 import { isE164 } from "../services/phones";
-import { callAdmission, paceTwilioCreate } from "./admission";
+import {
+  type CallAdmission,
+  type ConfirmResult,
+  CREATE_TURN_LATENESS_MS,
+  callAdmission,
+  pacedCreatesPerSecond,
+  paceTwilioCreate,
+} from "./admission";
 import { businessForCalls } from "./call-business";
 import { UNKNOWN_OUTCOME_STATUS } from "./call-status";
 import { statusCallbackUrl } from "./status-callback";
@@ -87,8 +94,9 @@ const CONFIRM_ATTEMPTS = 3;
 
 export async function placeOutboundCall(input: PlaceOutboundCallInput): Promise<PlaceOutboundCallResult> {
   const { db, env, config, businessId, source } = input;
-  const host = requirePublicHost(config);
-  const twilio = twilioClient(config);
+  // Both fail fast (ConfigError) before anything is reserved.
+  requirePublicHost(config);
+  twilioClient(config);
   if (!isE164(input.toNumber)) {
     throw new OutboundCallError("invalid_number", `toNumber must be E.164 (e.g. +972501234567)`, false);
   }
@@ -128,11 +136,12 @@ export async function placeOutboundCall(input: PlaceOutboundCallInput): Promise<
   // turn soon gives its slot back and is refused like at capacity (the campaign waits and retries).
   let paced: { retryAfterMs: number } | null;
   try {
-    paced = await paceTwilioCreate(env, config.TWILIO_CALLS_PER_SECOND, source);
+    paced = await paceTwilioCreate(env, pacedCreatesPerSecond(config), source);
   } catch (err) {
     await release();
     throw err;
   }
+  let pacedAt = Date.now();
   if (paced) {
     await release();
     const limit = config.TWILIO_CALLS_PER_SECOND;
@@ -169,18 +178,87 @@ export async function placeOutboundCall(input: PlaceOutboundCallInput): Promise<
     throw err;
   }
 
+  // Late for the creation time (a slow insert): take a new one, so creations stay 1/CPS apart.
+  while (Date.now() > pacedAt + CREATE_TURN_LATENESS_MS) {
+    let again: { retryAfterMs: number } | null;
+    try {
+      again = await paceTwilioCreate(env, pacedCreatesPerSecond(config), source);
+    } catch (err) {
+      again = { retryAfterMs: 1000 };
+      log.warn("could not take a new creation time", { ...fields, error: String(err) });
+    }
+    if (again) {
+      // A bulk dial without a new time gives its slot and its log back (nothing was asked of Twilio).
+      await release();
+      await db.delete(callLogs).where(and(eq(callLogs.id, callLogId), eq(callLogs.status, "queued")));
+      const limit = config.TWILIO_CALLS_PER_SECOND;
+      return {
+        ok: false,
+        refusal: {
+          cap: "rate",
+          active: limit,
+          limit,
+          message: `Twilio's ${limit} call creations per second are taken; next in ${again.retryAfterMs} ms`,
+        },
+      };
+    }
+    pacedAt = Date.now();
+  }
+
+  const call = await createReservedCall({
+    db,
+    config,
+    admission,
+    release,
+    fields,
+    callLogId,
+    leaseId,
+    businessId,
+    to: input.toNumber,
+    from: business.twilioNumber,
+    answer: input.answer ?? {
+      twiml: twimlResponse(sayGreeting(voiceLanguage(business.locale), business.name, business.greetingText), hangup()),
+    },
+    confirm: (callSid) => admission.confirm(leaseId, callSid),
+  });
+  await db
+    .update(callLogs)
+    .set({ callSid: sql`COALESCE(${callLogs.callSid}, ${call.sid})`, updatedAt: new Date() })
+    .where(eq(callLogs.id, callLogId));
+  log.info("outbound call placed", { ...fields, callLogId, leaseId, callSid: call.sid });
+  return { ok: true, callLogId, callSid: call.sid, leaseId, twilioStatus: call.status };
+}
+
+/**
+ * Twilio's create for a call whose slot is reserved and whose log (`queued`) is written, then its
+ * lease confirmed — shared by direct calls and campaign dials (worker/campaigns/dial.ts), which
+ * differ only in how they confirm (a campaign dial also hands its CallSid to the business's object
+ * for the log, instead of writing it here). Errors as placeOutboundCall's header says: a Twilio
+ * refusal frees the slot and fails the log; no answer keeps the slot and marks the outcome unknown.
+ */
+export async function createReservedCall(a: {
+  db: Database;
+  config: Config;
+  admission: CallAdmission;
+  release: () => Promise<unknown>;
+  fields: Record<string, unknown>;
+  callLogId: number;
+  leaseId: string;
+  businessId: number;
+  to: string;
+  from: string;
+  answer: CreateCallInput["answer"];
+  confirm: (callSid: string) => Promise<ConfirmResult>;
+}): Promise<TwilioCall> {
+  const { db, config, admission, fields, callLogId, leaseId } = a;
+  const host = requirePublicHost(config);
   let call: TwilioCall;
   try {
-    call = await twilio.createCall({
-      to: input.toNumber,
-      from: business.twilioNumber,
-      statusCallback: statusCallbackUrl(host, { businessId, callLogId, leaseId }),
-      answer: input.answer ?? {
-        twiml: twimlResponse(
-          sayGreeting(voiceLanguage(business.locale), business.name, business.greetingText),
-          hangup(),
-        ),
-      },
+    call = await twilioClient(config).createCall({
+      to: a.to,
+      from: a.from,
+      statusCallback: statusCallbackUrl(host, { businessId: a.businessId, callLogId, leaseId }),
+      answer: a.answer,
       ringTimeoutSeconds: config.CALL_RING_TIMEOUT_SECONDS,
       timeLimitSeconds: config.CALL_TIME_LIMIT_SECONDS,
     });
@@ -188,16 +266,7 @@ export async function placeOutboundCall(input: PlaceOutboundCallInput): Promise<
     const reason = err instanceof Error ? err.message : String(err);
     if (!(err instanceof TwilioApiError) || err.httpStatus === null) {
       // No answer we can trust: Twilio may have created the call. Keep the slot; never redial.
-      await unknownOutcome({
-        db,
-        admission,
-        fields,
-        callLogId,
-        leaseId,
-        to: input.toNumber,
-        from: business.twilioNumber,
-        reason,
-      });
+      await unknownOutcome({ db, admission, fields, callLogId, leaseId, to: a.to, from: a.from, reason });
       throw new OutboundCallError(
         "twilio_unknown_outcome",
         `Twilio did not answer the create, so the call may have been placed; it is not retried: ${reason}`,
@@ -206,7 +275,7 @@ export async function placeOutboundCall(input: PlaceOutboundCallInput): Promise<
         { httpStatus: null, code: null, message: reason },
       );
     }
-    await release();
+    await a.release();
     await db
       .update(callLogs)
       .set({ status: "failed", reason, endedAt: new Date(), updatedAt: new Date() })
@@ -224,7 +293,7 @@ export async function placeOutboundCall(input: PlaceOutboundCallInput): Promise<
   // The call exists now: its slot must be confirmed, or it would be freed at the ring timeout.
   for (let attempt = 1; ; attempt++) {
     try {
-      const confirmed = await admission.confirm(leaseId, call.sid);
+      const confirmed = await a.confirm(call.sid);
       if (!confirmed.confirmed)
         log.info("call ended before its lease was confirmed", { ...fields, leaseId, ...confirmed });
       break;
@@ -241,18 +310,13 @@ export async function placeOutboundCall(input: PlaceOutboundCallInput): Promise<
       await new Promise((r) => setTimeout(r, 100 * attempt));
     }
   }
-  await db
-    .update(callLogs)
-    .set({ callSid: sql`COALESCE(${callLogs.callSid}, ${call.sid})`, updatedAt: new Date() })
-    .where(eq(callLogs.id, callLogId));
-  log.info("outbound call placed", { ...fields, callLogId, leaseId, callSid: call.sid });
-  return { ok: true, callLogId, callSid: call.sid, leaseId, twilioStatus: call.status };
+  return call;
 }
 
 /** The create's outcome is unknown: lease marked (slot kept), log `unknown` with the reason. */
 async function unknownOutcome(a: {
   db: Database;
-  admission: ReturnType<typeof callAdmission>;
+  admission: CallAdmission;
   fields: Record<string, unknown>;
   callLogId: number;
   leaseId: string;

@@ -1,8 +1,8 @@
 /**
- * What a call status does to Postgres — the call log update and, when it made the call terminal,
- * the call-ended hooks — in one function shared by the status callback route and the BusinessDO's
- * call-log outbox (which applies the updates the route could not write while Postgres was down,
- * and the settlements of unknown call outcomes).
+ * What call log writes do to Postgres — a status update and, when it made the call terminal, the
+ * call-ended hooks; a dialed call's CallSid; an inbound call's row — shared by the BusinessDO's
+ * call-log outbox (which holds the status callbacks, dials and inbound calls until Postgres takes
+ * them: durable-objects/business/call-log-outbox.ts) and the routes' fallbacks.
  *
  * The status callback URL of an outbound call we place names its business, call log and lease
  * (`statusCallbackUrl`). Twilio signs the whole URL (we verify against https://PUBLIC_HOST + path +
@@ -10,52 +10,199 @@
  * the business's object — and free the slot — before and without Postgres.
  */
 
-import type { CallLogUpdate } from "../../durable-objects/business/call-log-outbox";
+import { and, eq, isNull, sql } from "drizzle-orm";
+import type {
+  CallDialedWrite,
+  CallLogUpdate,
+  CallLogWrite,
+  HandOff,
+  InboundCallWrite,
+} from "../../durable-objects/business/call-log-outbox";
+import { markDialed } from "../campaigns/jobs";
 import type { Config } from "../config";
-import type { Database } from "../db/client";
+import { type Database, type Executor, withDb } from "../db/client";
+import { callLogs, leads } from "../db/schema";
 import type { Env } from "../env";
+import { log } from "../lib/log";
 import { publishLive } from "../live/publish";
-import { emitWebhookEvent, kickDeliveries } from "../webhooks/outbox";
-import { runCallEndedHooks } from "./call-ended";
+import { cachedSubscriptions, type EnabledSubscriptions, emitWebhookEvent, kickDeliveries } from "../webhooks/outbox";
+import { callAdmission } from "./admission";
+import { type AfterCallEnded, callEndedInTransaction } from "./call-ended";
 import { applyStatusUpdate, type StatusUpdateResult } from "./call-logs";
-import { isTerminalStatus } from "./call-status";
+import { isTerminalStatus, REJECTED_STATUS } from "./call-status";
 
-/** A call log update, JSON-safe: it may wait in the BusinessDO's outbox (which owns its shape). */
-export type { CallLogUpdate };
+/** Call log writes, JSON-safe: they may wait in the BusinessDO's outbox (which owns their shape). */
+export type { CallDialedWrite, CallLogUpdate, CallLogWrite, InboundCallWrite };
 
+/**
+ * Hand-offs applied by this isolate at once, at most (each holds a Postgres connection). Beyond
+ * that a webhook leaves its writes to the business's object, which sends them through the queue in
+ * batches: under a burst, fewer connections and transactions; at rest, the log is written at once.
+ */
+const MAX_APPLYING = 16;
+let applying = 0;
+
+/** Whether this isolate takes a webhook's hand-off now (see MAX_APPLYING). */
+export function canApplyHandOff(): boolean {
+  return applying < MAX_APPLYING;
+}
+
+/**
+ * After answering Twilio: applies the writes the business's object handed over (a call's end with
+ * what waited for it, an inbound call's row) and acknowledges them, so the object drops them. On
+ * any failure the object still holds them: this gives them back, and the object applies them at
+ * once, with its backoff. Runs in the Worker's `waitUntil`, outside the object (call-log-outbox.ts).
+ */
+export async function applyHandOff(env: Env, config: Config, businessId: number, handOff: HandOff): Promise<void> {
+  const admission = callAdmission(env, businessId);
+  applying++;
+  try {
+    await withDb(config, (db) => recordCallLogWrites(db, env, handOff.writes));
+    await admission.ackCallLogWrites(handOff.ids);
+  } catch (err) {
+    await admission.ackCallLogWrites(handOff.ids, false).catch(() => {});
+    log.warn("call log writes left to the business's object: applying them failed", {
+      businessId,
+      writes: handOff.ids.length,
+      // Drizzle's message carries the SQL and its parameters: log only the cause.
+      error: err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err),
+    });
+  } finally {
+    applying--;
+  }
+}
+
+/** One update on its own (the unknown-outcome settlements, the route's fallback): its own transaction. */
 export async function recordCallLogUpdate(
   db: Database,
   env: Env,
-  config: Config,
+  _config: Config,
   u: CallLogUpdate,
 ): Promise<StatusUpdateResult> {
-  // The status and the call.ended webhook event commit together (the outbox).
-  const { result, subscribers } = await db.transaction(async (tx) => {
-    const result = await applyStatusUpdate(tx, {
-      callSid: u.callSid,
-      status: u.status,
-      sequenceNumber: u.sequenceNumber,
-      durationSeconds: u.durationSeconds,
-      at: u.at ? new Date(u.at) : null,
-      callLogId: u.callLogId,
-      reason: u.reason,
-    });
-    const ended = result.row && result.becameTerminal ? result.row : null;
-    const subscribers = ended
-      ? await emitWebhookEvent(tx, { businessId: ended.businessId, type: "call.ended", data: callEndedData(ended) })
-      : [];
-    return { result, subscribers };
+  return (await recordCallLogWrites(db, env, [u]))[0]!;
+}
+
+/**
+ * Applies writes in order in ONE transaction (with each call end's webhook event and its campaign
+ * job: the outbox pattern), then — once committed — queues what follows (next dials, retries,
+ * webhook deliveries, the campaign's completion) and tells open dashboards. Returns, per status
+ * update, what it did (other writes: a placeholder).
+ */
+export async function recordCallLogWrites(
+  db: Database,
+  env: Env,
+  writes: readonly CallLogWrite[],
+): Promise<StatusUpdateResult[]> {
+  const { results, subscribers, after, changed } = await db.transaction(async (tx) => {
+    const subscriptions = cachedSubscriptions(tx);
+    const results: StatusUpdateResult[] = [];
+    const subscribers: number[] = [];
+    const after: AfterCallEnded[] = [];
+    /** Logs a dashboard should refetch: callLogId → business and latest status. */
+    const changed = new Map<number, { businessId: number; status: string }>();
+    for (const w of writes) {
+      if (w.kind === "inbound") {
+        const row = await insertInboundLog(tx, w);
+        if (row) changed.set(row.id, { businessId: row.businessId, status: row.status });
+        results.push({ row: null, applied: row !== null, becameTerminal: false });
+        continue;
+      }
+      if (w.kind === "dialed") {
+        await storeDialed(tx, w);
+        results.push({ row: null, applied: true, becameTerminal: false });
+        continue;
+      }
+      const result = await applyUpdate(tx, w, subscriptions, subscribers, after);
+      if (result.row && result.applied) changed.set(result.row.id, result.row);
+      results.push(result);
+    }
+    return { results, subscribers, after, changed };
   });
   await kickDeliveries(env, subscribers);
-  const row = result.row;
-  if (row && isTerminalStatus(u.status) && isTerminalStatus(row.status)) {
-    await runCallEndedHooks({ row, firstTime: result.becameTerminal, db, env, config });
-  }
+  for (const next of after) await next(db, env);
   // After the log and the call-ended work (campaign job, next dials) committed: open dashboards
   // refetch the log, the gauge and campaign progress.
-  if (row && result.applied)
-    await publishLive(env, row.businessId, { type: "calls", callLogId: row.id, status: row.status });
+  for (const [callLogId, c] of changed)
+    await publishLive(env, c.businessId, { type: "calls", callLogId, status: c.status });
+  return results;
+}
+
+async function applyUpdate(
+  tx: Executor,
+  u: CallLogUpdate,
+  subscriptions: EnabledSubscriptions,
+  subscribers: number[],
+  after: AfterCallEnded[],
+): Promise<StatusUpdateResult> {
+  const result = await applyStatusUpdate(tx, {
+    callSid: u.callSid,
+    status: u.status,
+    sequenceNumber: u.sequenceNumber,
+    durationSeconds: u.durationSeconds,
+    at: u.at ? new Date(u.at) : null,
+    callLogId: u.callLogId,
+    reason: u.reason,
+  });
+  const row = result.row;
+  if (row && result.becameTerminal)
+    subscribers.push(
+      ...(await emitWebhookEvent(
+        tx,
+        { businessId: row.businessId, type: "call.ended", data: callEndedData(row) },
+        subscriptions,
+      )),
+    );
+  if (row && isTerminalStatus(u.status) && isTerminalStatus(row.status)) {
+    const next = await callEndedInTransaction(tx, row, result.becameTerminal);
+    if (next) after.push(next);
+  }
   return result;
+}
+
+/** Twilio accepted the call: its CallSid on the log, and its campaign job on a call (as markDialed). */
+async function storeDialed(tx: Executor, w: CallDialedWrite): Promise<void> {
+  await tx
+    .update(callLogs)
+    .set({ callSid: sql`COALESCE(${callLogs.callSid}, ${w.callSid})`, updatedAt: sql`now()` })
+    .where(eq(callLogs.id, w.callLogId));
+  if (w.job) await markDialed(tx, w.job.id, w.job.lockToken, w.callSid);
+}
+
+/** An inbound call's row (its lead by the caller's number); a repeat changes nothing. */
+async function insertInboundLog(
+  tx: Executor,
+  w: InboundCallWrite,
+): Promise<{ id: number; businessId: number; status: string } | null> {
+  const at = new Date(w.at);
+  const rejected = w.status === REJECTED_STATUS;
+  // A refused call is not linked to a lead (as before): no lookup on that path.
+  const [lead] =
+    w.from && !rejected
+      ? await tx
+          .select({ id: leads.id })
+          .from(leads)
+          .where(and(eq(leads.businessId, w.businessId), eq(leads.phoneE164, w.from), isNull(leads.deletedAt)))
+          .limit(1)
+      : [];
+  const [row] = await tx
+    .insert(callLogs)
+    .values({
+      businessId: w.businessId,
+      direction: "inbound",
+      source: "inbound",
+      callSid: w.callSid,
+      fromNumber: w.from,
+      toNumber: w.to,
+      leadId: lead?.id ?? null,
+      status: w.status,
+      leaseId: w.leaseId,
+      reason: w.reason,
+      startedAt: rejected ? null : at,
+      endedAt: rejected ? at : null,
+    })
+    .onConflictDoNothing()
+    .returning({ id: callLogs.id, businessId: callLogs.businessId, status: callLogs.status });
+  return row ?? null;
 }
 
 function callEndedData(row: NonNullable<StatusUpdateResult["row"]>) {

@@ -5,23 +5,46 @@
  * the business's next due job in the same statement. A failure leaves the job `in_call`; the
  * campaign sweep reconciles it from the call log.
  */
-import type { Database } from "../db/client";
+import type { Database, Executor } from "../db/client";
 import type { Env } from "../env";
 import { log } from "../lib/log";
 import { enqueueDialJobs, enqueueDialLater } from "./enqueue";
-import { applyCallEnd, finishRunIfDone } from "./jobs";
+import { applyCallEnd, type CallEndResult, finishRunIfDone } from "./jobs";
 import { delayUntil } from "./policy";
+
+export interface CallOfJob {
+  jobId: number;
+  businessId: number;
+  callSid: string | null;
+  callStatus: string;
+}
 
 /**
  * Applies a finished call to its job, and queues the business's next due job for the slot it
  * freed (one statement for both). Returns the job's new status (null when it did not apply).
  */
-export async function completeJobFromCall(
+export async function completeJobFromCall(db: Database, env: Env, call: CallOfJob): Promise<string | null> {
+  return afterJobEnded(db, env, call, await applyCallEnd(db, call));
+}
+
+/**
+ * The Postgres part of a call's end for its job (one statement), inside the caller's transaction
+ * (the call log outbox writes a batch of call ends in one); `afterJobEnded` once it committed.
+ */
+export function endJobInTransaction(tx: Executor, call: CallOfJob): Promise<CallEndResult> {
+  return applyCallEnd(tx, call);
+}
+
+/**
+ * After the job's end committed: the next due job (already picked) is queued for the freed slot, a
+ * retry is queued for later, and the campaign finishes when nothing is left.
+ */
+export async function afterJobEnded(
   db: Database,
   env: Env,
-  call: { jobId: number; businessId: number; callSid: string | null; callStatus: string },
+  call: CallOfJob,
+  { ended, next }: CallEndResult,
 ): Promise<string | null> {
-  const { ended, next } = await applyCallEnd(db, call);
   if (next.length > 0)
     await enqueueDialJobs(
       env,

@@ -16,7 +16,8 @@
  * `attempts` counts calls placed: the claim adds one, an unlock (no call placed) takes it back.
  */
 import { type SQL, sql } from "drizzle-orm";
-import type { Database } from "../db/client";
+import type { Database, Executor } from "../db/client";
+import { E164_SQL } from "../services/phones";
 import { emitWebhookEvent } from "../webhooks/outbox";
 import {
   ACTIVE_JOB_STATUSES,
@@ -107,7 +108,11 @@ export async function claimJob(
     )
     SELECT t.*, c.id IS NOT NULL AS claimed, c.attempts AS claimed_attempts, now() AS db_now
     FROM (SELECT 1) one LEFT JOIN target t ON true LEFT JOIN claimed c ON true`);
-  const row = result.rows[0]!;
+  return claimOf(result.rows[0]!, lockToken);
+}
+
+/** A claim statement's row (see claimJob) as a ClaimResult. */
+function claimOf(row: Record<string, unknown>, lockToken: string): ClaimResult {
   const now = date(row.db_now) ?? new Date();
   if (row.id === null || row.id === undefined) return { job: null, run: null, claimed: false, now };
   const claimed = row.claimed === true;
@@ -136,6 +141,118 @@ export async function claimJob(
   };
 }
 
+/** What a dial needs of its business (the caller ID and the greeting), read with the claim. */
+export interface DialBusiness {
+  id: number;
+  name: string;
+  locale: string;
+  twilioNumber: string | null;
+  greetingText: string | null;
+}
+
+/** A claim for a dial, with the call log it wrote (when it could dial). */
+export interface DialClaim extends ClaimResult {
+  business: DialBusiness | null;
+  /** The job's lead still exists (not deleted) in its business. */
+  leadOk: boolean;
+  /** The call log written for this dial (status `queued`, the lease's id), or null when none was. */
+  callLogId: number | null;
+}
+
+/**
+ * A dial's one statement before Twilio (issue 16 #4): claim the job as `claimJob` does, mark the
+ * run started, read the business's caller ID and greeting and whether the lead still exists, and
+ * — when the job was claimed and can be dialed (a lead, a Twilio number, an E.164 phone; a run
+ * limited to working hours first checks the hours: insertBulkCallLog) — write its call log
+ * (`queued`, with the slot's lease), all in one round trip. The log is written before
+ * Twilio is asked, so a status callback that beats the confirm finds its call and a crash leaves a
+ * record (see place-outbound-call.ts).
+ */
+export async function claimJobForDial(
+  db: Database,
+  input: { jobId: number; businessId: number; lockToken: string; leaseId: string },
+): Promise<DialClaim> {
+  const { jobId, businessId, lockToken, leaseId } = input;
+  const result = await db.execute<Record<string, unknown>>(sql`
+    WITH target AS (
+      SELECT j.id, j.status, j.lock_token, j.call_sid, j.next_attempt_at, j.business_id, j.lead_id, j.phone_e164,
+             j.attempts, r.id AS run_id, r.status AS run_status, r.window_start, r.window_end,
+             coalesce((r.audience->>'businessHoursOnly')::boolean, false) AS business_hours_only, b.timezone,
+             b.name AS business_name, b.locale AS business_locale, b.twilio_number, s.greeting_text,
+             EXISTS (SELECT 1 FROM leads l WHERE l.id = j.lead_id AND l.business_id = j.business_id
+                       AND l.deleted_at IS NULL) AS lead_ok
+      FROM outbound_call_jobs j
+      JOIN outbound_call_runs r ON r.id = j.run_id
+      JOIN businesses b ON b.id = j.business_id
+      LEFT JOIN business_settings s ON s.business_id = j.business_id
+      WHERE j.id = ${jobId}
+    ),
+    claimed AS (
+      UPDATE outbound_call_jobs j
+      SET status = 'dialing', lock_token = ${lockToken}, attempts = j.attempts + 1,
+          dial_started_at = now(), updated_at = now()
+      WHERE j.id = ${jobId} AND j.business_id = ${businessId}
+        AND j.status = 'queued' AND j.lock_token IS NULL AND j.call_sid IS NULL
+        AND (j.next_attempt_at IS NULL OR j.next_attempt_at <= now())
+        AND EXISTS (
+          SELECT 1 FROM outbound_call_runs r
+          WHERE r.id = j.run_id AND r.status IN (${sqlList(DIALING_CAMPAIGN_STATUSES)})
+            AND (r.window_start IS NULL OR r.window_start <= now())
+            AND (r.window_end IS NULL OR r.window_end > now()))
+      RETURNING j.id, j.attempts, j.business_id, j.lead_id, j.phone_e164
+    ),
+    started AS (
+      UPDATE outbound_call_runs r
+      SET status = CASE WHEN r.status = 'queued' THEN 'running' ELSE r.status END,
+          started_at = coalesce(r.started_at, now()), updated_at = now()
+      WHERE r.id = (SELECT run_id FROM target) AND EXISTS (SELECT 1 FROM claimed)
+        AND (r.status = 'queued' OR r.started_at IS NULL)
+    ),
+    logged AS (
+      INSERT INTO call_logs (business_id, lead_id, direction, source, lease_id, from_number, to_number, status,
+                             outbound_job_id)
+      SELECT c.business_id, c.lead_id, 'outbound', 'bulk', ${leaseId}, t.twilio_number, c.phone_e164, 'queued', c.id
+      FROM claimed c CROSS JOIN target t
+      WHERE t.lead_ok AND t.twilio_number IS NOT NULL AND c.phone_e164 ~ ${E164_SQL} AND NOT t.business_hours_only
+      RETURNING id
+    )
+    SELECT t.*, c.id IS NOT NULL AS claimed, c.attempts AS claimed_attempts, (SELECT id FROM logged) AS call_log_id,
+           now() AS db_now
+    FROM (SELECT 1) one LEFT JOIN target t ON true LEFT JOIN claimed c ON true`);
+  const row = result.rows[0]!;
+  const claim = claimOf(row, lockToken);
+  if (!claim.job) return { ...claim, business: null, leadOk: false, callLogId: null };
+  return {
+    ...claim,
+    business: {
+      id: Number(row.business_id),
+      name: String(row.business_name),
+      locale: String(row.business_locale),
+      twilioNumber: (row.twilio_number as string | null) ?? null,
+      greetingText: (row.greeting_text as string | null) ?? null,
+    },
+    leadOk: row.lead_ok === true,
+    callLogId: row.call_log_id === null || row.call_log_id === undefined ? null : Number(row.call_log_id),
+  };
+}
+
+/** A claimed job's call log, on its own (a run limited to working hours, once they are checked). */
+export async function insertBulkCallLog(
+  db: Database,
+  input: { jobId: number; lockToken: string; leaseId: string },
+): Promise<number | null> {
+  const result = await db.execute<{ id: number }>(sql`
+    INSERT INTO call_logs (business_id, lead_id, direction, source, lease_id, from_number, to_number, status,
+                           outbound_job_id)
+    SELECT j.business_id, j.lead_id, 'outbound', 'bulk', ${input.leaseId}, b.twilio_number, j.phone_e164, 'queued', j.id
+    FROM outbound_call_jobs j JOIN businesses b ON b.id = j.business_id
+    WHERE j.id = ${input.jobId} AND j.lock_token = ${input.lockToken} AND j.status = 'dialing'
+      AND b.twilio_number IS NOT NULL
+    RETURNING id`);
+  const row = result.rows[0];
+  return row ? Number(row.id) : null;
+}
+
 /**
  * Gives a claimed job back (no call was placed): queued again, unlocked, its attempt not counted —
  * or cancelled, if its run was cancelled meanwhile.
@@ -158,6 +275,31 @@ export async function unlockJob(
     WHERE r.id = j.run_id AND j.id = ${jobId} AND j.lock_token = ${lockToken} AND j.status = 'dialing'
       AND j.call_sid IS NULL`);
   return (result.rowCount ?? 0) > 0;
+}
+
+/**
+ * A claimed job whose call was never asked of Twilio after all (its creation time was lost): its
+ * call log (still `queued`, no CallSid) goes, and the job is given back as unlockJob does. One
+ * statement.
+ */
+export async function abandonDial(
+  db: Database,
+  input: { jobId: number; lockToken: string; callLogId: number; lastError: string },
+): Promise<void> {
+  await db.execute(sql`
+    WITH gone AS (
+      DELETE FROM call_logs
+      WHERE id = ${input.callLogId} AND outbound_job_id = ${input.jobId} AND status = 'queued' AND call_sid IS NULL
+    )
+    UPDATE outbound_call_jobs j
+    SET status = CASE WHEN r.status = 'cancelled' THEN 'cancelled' ELSE 'queued' END,
+        lock_token = NULL, attempts = greatest(j.attempts - 1, 0), dial_started_at = NULL,
+        last_error = ${input.lastError},
+        completed_at = CASE WHEN r.status = 'cancelled' THEN now() ELSE NULL END,
+        updated_at = now()
+    FROM outbound_call_runs r
+    WHERE r.id = j.run_id AND j.id = ${input.jobId} AND j.lock_token = ${input.lockToken} AND j.status = 'dialing'
+      AND j.call_sid IS NULL`);
 }
 
 /**
@@ -192,7 +334,7 @@ export async function releaseAfterError(
  * Twilio accepted the call: store its CallSid. A status callback may have beaten this (it finds
  * the job through the call log): then the job keeps the status the callback gave it.
  */
-export async function markDialed(db: Database, jobId: number, lockToken: string, callSid: string): Promise<void> {
+export async function markDialed(db: Executor, jobId: number, lockToken: string, callSid: string): Promise<void> {
   await db.execute(sql`
     UPDATE outbound_call_jobs
     SET call_sid = coalesce(call_sid, ${callSid}),
@@ -262,7 +404,7 @@ export interface CallEndResult {
  * statement, picks the business's next due job for the freed slot (one round trip for both).
  */
 export async function applyCallEnd(
-  db: Database,
+  db: Executor,
   input: { jobId: number; businessId: number; callSid: string | null; callStatus: string },
 ): Promise<CallEndResult> {
   const final = jobStatusForCall(input.callStatus);

@@ -48,6 +48,22 @@ export function slotWaitDelaySeconds(slotWaits: number, random = Math.random): n
   return Math.max(1, Math.min(SLOT_WAIT_MAX_SECONDS, Math.round(jittered)));
 }
 
+/**
+ * With every slot taken, a dial waits this long in the business's object as a standby (at most
+ * `cap` of them) before it goes back to the queue: when a call ends, a standby dials at once, so a
+ * slot is not left idle for a queue round trip and a database connection (issue 16 #4: occupancy).
+ * Short, because a waiting dial holds its queue batch (locally, the whole queue) until it is done;
+ * calls longer than this are refilled by the kick and the waiting messages instead.
+ */
+export const STANDBY_WAIT_MS = 3_000;
+
+/**
+ * A bulk dial refused a Twilio creation time (the account's calls per second are booked) asks
+ * again after the pacer's `retryAfterMs` for this long, holding its claimed job and its slot,
+ * before it gives them back and waits in the queue. A direct call still goes first.
+ */
+export const CREATE_TURN_PATIENCE_MS = 5_000;
+
 /** Seconds from `now` until `at` for a message delay: at least 0, at most the Queues maximum. */
 export function delayUntil(at: Date | null, now: Date): number {
   if (!at) return 0;

@@ -62,6 +62,20 @@ export function openDb(config: Config): DbHandle {
   return { db: drizzle(pool, { schema }), close };
 }
 
+/**
+ * Opens a connection in the database's pool now if it has none, so a query made later (e.g. by a
+ * dial waiting for a call slot) is one round trip, not a connection first. Never throws.
+ */
+export async function warmConnection(db: Database): Promise<void> {
+  const pool = (db as Database & { $client: Pool }).$client;
+  if (pool.totalCount > 0) return;
+  try {
+    (await pool.connect()).release();
+  } catch {
+    // The query that needs it will say what is wrong.
+  }
+}
+
 /** Runs `fn` with a fresh pool and closes it after (for queue batches, alarms, cron). */
 export async function withDb<T>(config: Config, fn: (db: Database) => Promise<T>): Promise<T> {
   const { db, close } = openDb(config);

@@ -12,7 +12,7 @@ import { queueMessages } from "../metrics/registry";
 import { type QueueKey, queueDefinitions, queueRole, retryDelaySeconds } from "./definitions";
 import { type JobContext, type JobOutcome, PermanentJobError } from "./handler";
 import { deadLetterHandlers, jobHandlers } from "./handlers";
-import { type DeadLetterEnvelope, deadLetterEnvelope, isJobType, jobs } from "./jobs";
+import { type DeadLetterEnvelope, deadLetterEnvelope, isConcurrentJob, isJobType, jobs } from "./jobs";
 
 type Validation = { ok: true; type: keyof typeof jobs; job: unknown } | { ok: false; reason: string };
 
@@ -134,16 +134,27 @@ export async function handleQueueBatch(batch: MessageBatch, env: Env): Promise<v
     handle ??= openDb(config);
     return handle.db;
   };
-  try {
-    for (const msg of batch.messages) {
-      try {
-        if (role.kind === "dead_letter") await processDeadLetter(role.key, msg, db);
-        else await processWorkMessage(role.key, msg, { env, config, db, attempts: msg.attempts - 1 });
-      } catch (err) {
-        log.error("message handling failed", { queue: batch.queue, messageId: msg.id, error: String(err) });
-        msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts) });
-      }
+  const handleOne = async (msg: Message) => {
+    try {
+      if (role.kind === "dead_letter") await processDeadLetter(role.key, msg, db);
+      else
+        await processWorkMessage(role.key, msg, { env, config, db, attempts: msg.attempts - 1, sentAt: msg.timestamp });
+    } catch (err) {
+      log.error("message handling failed", { queue: batch.queue, messageId: msg.id, error: String(err) });
+      msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts) });
     }
+  };
+  // Most jobs run in turn (their order matters, e.g. sends to one customer); a few run side by
+  // side with that sequence (a campaign dial may wait seconds for a slot and must not hold it up).
+  const side = role.kind === "work" ? batch.messages.filter((m) => isConcurrentJob(m.body)) : [];
+  const inTurn = batch.messages.filter((m) => !side.includes(m));
+  try {
+    await Promise.all([
+      (async () => {
+        for (const msg of inTurn) await handleOne(msg);
+      })(),
+      ...side.map(handleOne),
+    ]);
   } finally {
     await handle?.close();
   }

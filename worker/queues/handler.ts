@@ -10,6 +10,8 @@ export interface JobContext {
   db: () => Database;
   /** How many times this message was delivered before (0 on the first attempt). */
   attempts: number;
+  /** When the message was sent (a redelivery keeps it). */
+  sentAt: Date;
 }
 
 /**

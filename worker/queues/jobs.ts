@@ -100,6 +100,48 @@ export const outboundCallDialJob = z.object({
   slotWaits: z.number().int().min(0).max(100_000).default(0),
 });
 
+const callLogUpdate = z.object({
+  kind: z.literal("status").optional(),
+  callLogId: z.number().int().positive().nullable(),
+  callSid: z.string().nullable(),
+  status: z.string().min(1),
+  sequenceNumber: z.number().int().nullable(),
+  durationSeconds: z.number().int().nullable(),
+  at: z.string().nullable(),
+  reason: z.string().nullable(),
+});
+const callDialedWrite = z.object({
+  kind: z.literal("dialed"),
+  callLogId: z.number().int().positive(),
+  callSid: z.string().min(1),
+  job: z.object({ id: z.number().int().positive(), lockToken: z.string().min(1) }).nullable(),
+});
+const inboundCallWrite = z.object({
+  kind: z.literal("inbound"),
+  businessId: z.number().int().positive(),
+  callSid: z.string().min(1),
+  from: z.string().nullable(),
+  to: z.string().min(1),
+  status: z.string().min(1),
+  leaseId: z.string().nullable(),
+  reason: z.string().nullable(),
+  at: z.string(),
+});
+
+/**
+ * Apply call log writes a business's object kept (durable-objects/business/call-log-outbox.ts) to
+ * Postgres in one transaction, then acknowledge them to the object. `ids` are its rows.
+ */
+export const callLogWritesJob = z.object({
+  type: z.literal("calls.log_writes"),
+  businessId: z.number().int().positive(),
+  ids: z.array(z.number().int().positive()).min(1).max(1000),
+  writes: z
+    .array(z.union([callDialedWrite, inboundCallWrite, callLogUpdate]))
+    .min(1)
+    .max(1000),
+});
+
 /** Settle campaign jobs left dialing or on a call by a crash or a lost callback; refill idle runs. */
 export const outboundCallSweepJob = z.object({
   type: z.literal("outbound_call.sweep"),
@@ -134,8 +176,11 @@ export const jobs = {
   "whatsapp.requeue_stale": { queue: "low", schema: whatsappRequeueStaleJob },
   "whatsapp.media_download": { queue: "media", schema: whatsappMediaDownloadJob },
   "whatsapp.media_sweep": { queue: "media", schema: whatsappMediaSweepJob },
-  "outbound_call.dial": { queue: "high", schema: outboundCallDialJob },
+  // Side by side within a batch: a dial may wait seconds for a call slot (a standby, issue 16 #4).
+  "outbound_call.dial": { queue: "high", schema: outboundCallDialJob, concurrent: true },
   "outbound_call.sweep": { queue: "low", schema: outboundCallSweepJob },
+  // Calls' progress reaches dashboards from here: the fast lane.
+  "calls.log_writes": { queue: "high", schema: callLogWritesJob },
   "broadcast.dispatch": { queue: "default", schema: broadcastDispatchJob },
   "broadcast.sweep": { queue: "low", schema: broadcastSweepJob },
   "scheduled_messages.dispatch_due": { queue: "low", schema: scheduledMessagesDispatchJob },
@@ -144,7 +189,15 @@ export const jobs = {
   "webhook.deliver": { queue: "default", schema: webhookDeliverJob },
   "webhook.sweep": { queue: "low", schema: webhookSweepJob },
   "inbox.wake_snoozed": { queue: "low", schema: inboxWakeSnoozedJob },
-} as const satisfies Record<string, { queue: QueueKey; schema: z.ZodType<{ type: string }> }>;
+} as const satisfies Record<
+  string,
+  {
+    queue: QueueKey;
+    schema: z.ZodType<{ type: string }>;
+    /** Handled side by side with the rest of its batch (which keeps its order), not in turn. */
+    concurrent?: boolean;
+  }
+>;
 
 export type JobType = keyof typeof jobs;
 export type Job<T extends JobType = JobType> = { [K in T]: z.output<(typeof jobs)[K]["schema"]> }[T];
@@ -152,6 +205,12 @@ export type JobInput<T extends JobType = JobType> = { [K in T]: z.input<(typeof 
 
 export function isJobType(type: unknown): type is JobType {
   return typeof type === "string" && Object.hasOwn(jobs, type);
+}
+
+/** Whether a message's job is handled side by side with its batch (see `concurrent` above). */
+export function isConcurrentJob(body: unknown): boolean {
+  const type = (body as { type?: unknown } | null)?.type;
+  return isJobType(type) && "concurrent" in jobs[type] && jobs[type].concurrent === true;
 }
 
 /** What the dead-letter queues carry when we reject a job ourselves (not after exhausted retries). */

@@ -7,6 +7,7 @@ import { desc, eq, isNull } from "drizzle-orm";
 import { sessionIdOf } from "../auth/middleware";
 import { hashPassword } from "../auth/password";
 import { platformCallSnapshot } from "../calls/admission";
+import { forgetNumberOwners } from "../calls/call-business";
 import { jsonBody, jsonContent, noContent } from "../contract/content";
 import { businessModel } from "../contract/models/business";
 import { id } from "../contract/models/common";
@@ -62,6 +63,8 @@ adminRoutes.openapi(createBusinessRoute, async (c) => {
       ...body,
       owner: { email: body.owner.email, name: body.owner.name, passwordHash },
     });
+    // Inbound calls find their business by number through a short cache (it may hold "no owner").
+    forgetNumberOwners();
     return c.json({ business, owner: owner && { id: owner.id, email: owner.email, role: owner.role } }, 201);
   } catch (err) {
     if (isUniqueViolation(err, "users_email_key"))

@@ -4,6 +4,7 @@
 import { z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { allowed, businessIdOf } from "../auth/middleware";
+import { forgetNumberOwners } from "../calls/call-business";
 import { configSchema } from "../config";
 import { jsonBody, jsonContent } from "../contract/content";
 import { businessModel } from "../contract/models/business";
@@ -85,6 +86,8 @@ businessRoutes.openapi(updateBusiness, async (c) => {
       .where(eq(businesses.id, businessIdOf(c)))
       .returning();
     if (!business) throw notFound("Business");
+    // Inbound calls find their business by number through a short cache: this isolate's goes now.
+    forgetNumberOwners();
     return c.json({ business }, 200);
   } catch (err) {
     if (isUniqueViolation(err, "businesses_twilio_number_key")) {

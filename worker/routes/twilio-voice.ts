@@ -7,6 +7,13 @@
  *   a polite refusal in the business's language, logged as `rejected` with the reason.
  * - POST /twilio/voice/status    — call progress: update the call log (out-of-order and repeated
  *   callbacks are harmless), free the slot on a terminal status, run the call-ended hooks.
+ *
+ * Neither waits for Postgres (issue 16 #2): the business's object answers them — the slot, the
+ * answer already given to a retried CallSid, the cached greeting — and keeps the call log write
+ * durably before the answer goes out; the Worker writes it to Postgres just after answering, or
+ * the object sends it through the queue (durable-objects/business/call-log-outbox.ts). The number's
+ * owner comes from a per-isolate cache (worker/calls/call-business.ts). A status callback without
+ * our URL's parameters or Twilio's Direction and To (older URLs) still finds its log in Postgres.
  * - POST /twilio/voice/recording — recording ready (both <Record action> and recordingStatusCallback
  *   land here): store its reference on the call log; answers <Hangup/>.
  *
@@ -15,14 +22,13 @@
  * lease sweep frees them later.
  */
 import { z } from "@hono/zod-openapi";
-import { and, eq, isNull } from "drizzle-orm";
 import { bodyLimit } from "hono/body-limit";
 import { callAdmission } from "../calls/admission";
-import { businessByTwilioNumber, type CallBusiness } from "../calls/call-business";
+import { type CallBusiness, numberOwner } from "../calls/call-business";
 import { runCallEndedHooks } from "../calls/call-ended";
 import { applyRecording, applyStatusUpdate } from "../calls/call-logs";
-import { CALL_STATUSES, type CallStatus, isTerminalStatus, REJECTED_STATUS } from "../calls/call-status";
-import { type CallLogUpdate, callbackRefOf, recordCallLogUpdate } from "../calls/status-callback";
+import { CALL_STATUSES, type CallStatus, isTerminalStatus } from "../calls/call-status";
+import { applyHandOff, type CallLogUpdate, callbackRefOf, canApplyHandOff } from "../calls/status-callback";
 import { verifiedTwilioParams } from "../calls/twilio-webhook";
 import { dial, hangup, record, type TwimlElement, twimlResponse } from "../calls/twiml";
 import { sayGreeting, sayPrompt, type VoiceLanguage, voiceLanguage } from "../calls/voice-prompts";
@@ -31,7 +37,6 @@ import { noContent } from "../contract/content";
 import { apiRoute } from "../contract/route";
 import { createRouter } from "../contract/router";
 import { signedBody } from "../contract/signed-body";
-import { callLogs, leads } from "../db/schema";
 import { ApiError, validationError } from "../errors";
 import { log } from "../lib/log";
 
@@ -121,72 +126,44 @@ const incomingCall = apiRoute({
   path: "/twilio/voice/incoming",
   summary: "An inbound call: answer it, or refuse it at capacity",
   description:
-    "Finds the business by the number called, takes a call slot and answers with its greeting and action (forward or voicemail); at capacity, a polite refusal in the business's language (logged as `rejected`). A retry for the same CallSid gets the same answer.",
+    "Finds the business by the number called, takes a call slot and answers with its greeting and action (forward or voicemail); at capacity, a polite refusal in the business's language (logged as `rejected`). A retry for the same CallSid gets the same answer. Answers without waiting for the database: the call log is kept by the business's object and written just after.",
   responses: { 200: twiml("TwiML for the call") },
 });
 
 twilioVoiceRoutes.openapi(incomingCall, async (c) => {
   const p = parseForm(incomingSchema, await verifiedTwilioParams(c, "/twilio/voice/incoming"));
   const config = c.get("config");
-  const db = c.get("db")();
   const fields = { requestId: c.get("requestId"), callSid: p.CallSid, to: p.To };
 
-  const business = await businessByTwilioNumber(db, p.To);
-  if (!business) {
+  // No Postgres on this path (issue 16 #2): the number's owner from a short per-isolate cache; the
+  // answer, the slot, the greeting and the log row from the business's object, which keeps the
+  // row until Postgres takes it (durable before this answer goes out).
+  const owner = await numberOwner(c.get("db"), p.To);
+  if (!owner) {
     log.warn("inbound call to a number no business owns", fields);
     return c.body(twimlResponse(sayPrompt("he", "notInService"), sayPrompt("en", "notInService"), hangup()), 200, xml);
   }
-  const lang = voiceLanguage(business.locale);
-
-  // Twilio retries this webhook when we are slow: the same CallSid gets the same answer.
-  const [existing] = await db
-    .select({ status: callLogs.status })
-    .from(callLogs)
-    .where(eq(callLogs.callSid, p.CallSid))
-    .limit(1);
-  if (existing?.status === REJECTED_STATUS) return c.body(refusalTwiml(lang), 200, xml);
-  // A retry arriving after the call ended must not take a slot again.
-  if (existing && isTerminalStatus(existing.status)) return c.body(answerTwiml(business, lang, config), 200, xml);
-
-  const admission = callAdmission(c.env, business.id);
-  const admitted = await admission.reserve({ kind: "inbound", source: "inbound", callSid: p.CallSid });
-  const base = {
-    businessId: business.id,
-    direction: "inbound" as const,
-    source: "inbound" as const,
-    callSid: p.CallSid,
-    fromNumber: p.From ?? null,
-    toNumber: p.To,
-  };
-
-  if (!admitted.ok) {
-    await db
-      .insert(callLogs)
-      .values({ ...base, status: REJECTED_STATUS, reason: admitted.refusal.message, endedAt: new Date() })
-      .onConflictDoNothing();
-    log.warn("inbound call refused at capacity", { ...fields, businessId: business.id, ...admitted.refusal });
+  const lang = voiceLanguage(owner.locale);
+  const status = (CALL_STATUSES as readonly string[]).includes(p.CallStatus ?? "") ? p.CallStatus! : "ringing";
+  // Twilio retries this webhook when we are slow: the same CallSid gets the same answer, and a
+  // retry after the call ended takes no slot.
+  const { answer, settings, handOff } = await callAdmission(c.env, owner.id).admitInbound(
+    { callSid: p.CallSid, from: p.From ?? null, to: p.To, status },
+    canApplyHandOff(),
+  );
+  // The call's log row reaches Postgres just after this answer (the object keeps it until then).
+  if (handOff) c.executionCtx.waitUntil(applyHandOff(c.env, config, owner.id, handOff));
+  if (!answer.admitted) {
+    log.warn("inbound call refused at capacity", { ...fields, businessId: owner.id, reason: answer.reason });
     return c.body(refusalTwiml(lang), 200, xml);
   }
-
-  try {
-    const [lead] = p.From
-      ? await db
-          .select({ id: leads.id })
-          .from(leads)
-          .where(and(eq(leads.businessId, business.id), eq(leads.phoneE164, p.From), isNull(leads.deletedAt)))
-          .limit(1)
-      : [];
-    const status = (CALL_STATUSES as readonly string[]).includes(p.CallStatus ?? "") ? p.CallStatus! : "ringing";
-    await db
-      .insert(callLogs)
-      .values({ ...base, leadId: lead?.id ?? null, status, leaseId: admitted.lease.leaseId, startedAt: new Date() })
-      .onConflictDoNothing();
-  } catch (err) {
-    // No record of the call: do not keep its slot either.
-    await admission.release(p.CallSid);
-    throw err;
-  }
-  log.info("inbound call admitted", { ...fields, businessId: business.id, leaseId: admitted.lease.leaseId });
+  const business: CallBusiness = {
+    ...owner,
+    outboundCallCap: settings.outboundCallCap,
+    inboundCallAction: settings.inboundCallAction ?? { type: "voicemail" },
+    greetingText: settings.greetingText,
+  };
+  log.info("inbound call admitted", { ...fields, businessId: owner.id, leaseId: answer.leaseId });
   return c.body(answerTwiml(business, lang, config), 200, xml);
 });
 
@@ -196,6 +173,9 @@ const statusSchema = z.object({
   SequenceNumber: optionalInt,
   CallDuration: optionalInt,
   Timestamp: z.string().optional(),
+  /** `inbound` for a call to one of our numbers (then `To` is that number), `outbound-api` for ours. */
+  Direction: z.string().optional(),
+  To: z.string().optional(),
 });
 
 const callStatus = apiRoute({
@@ -203,7 +183,7 @@ const callStatus = apiRoute({
   path: "/twilio/voice/status",
   summary: "Call progress: update the call log; on a terminal status free the slot",
   description:
-    "Out-of-order (SequenceNumber) and repeated callbacks are harmless. The first terminal status frees the call's slot and runs what follows a call's end (a campaign's job, the next waiting campaign call). Query `callLogId` links a call placed before Twilio returned its CallSid.",
+    "Out-of-order (SequenceNumber) and repeated callbacks are harmless. The first terminal status frees the call's slot and runs what follows a call's end (a campaign's job, the next waiting campaign call). Query `callLogId` links a call placed before Twilio returned its CallSid; an inbound call's business is found by `To` (with `Direction` inbound). Answers once the update is kept by the business's object, without waiting for the database: a call's end is written just after, its progress within seconds.",
   responses: { 204: { description: "Applied, or ignored (unknown status, unknown call)" } },
 });
 
@@ -218,7 +198,7 @@ twilioVoiceRoutes.openapi(callStatus, async (c) => {
   const at = p.Timestamp ? new Date(p.Timestamp) : null;
   // Calls we place carry their business, log and lease in this (Twilio-signed) URL.
   const { callLogId, ref } = callbackRefOf(c.req.query());
-  const update: CallLogUpdate = {
+  const update: CallLogUpdate & { callSid: string } = {
     callSid: p.CallSid,
     status,
     sequenceNumber: p.SequenceNumber ?? null,
@@ -227,33 +207,28 @@ twilioVoiceRoutes.openapi(callStatus, async (c) => {
     callLogId,
     reason: null,
   };
-  const config = c.get("config");
-  if (ref) {
-    // The slot first, without Postgres: Twilio does not retry a status callback.
-    const admission = callAdmission(c.env, ref.businessId);
-    const slot = await admission.callStatus(ref.leaseId, p.CallSid, status);
-    let result: Awaited<ReturnType<typeof recordCallLogUpdate>>;
-    try {
-      result = await recordCallLogUpdate(c.get("db")(), c.env, config, update);
-    } catch (err) {
-      // Postgres is away: the business's object keeps the update and applies it when it is back.
-      await admission.deferCallLogUpdate(update);
-      log.warn("call status kept for later: the database did not take it", {
-        ...fields,
-        callLogId,
-        businessId: ref.businessId,
-        ...slot,
-        // Drizzle's message carries the SQL and its parameters: log only the cause.
-        error: err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.name) : String(err),
-      });
-      return noContent(c);
-    }
-    if (!result.row) log.warn("status callback for a call we have no log of", { ...fields, callLogId });
-    else log.info("call status", { ...fields, callLogId, applied: result.applied, stored: result.row.status, ...slot });
+  // No Postgres on this path (issue 16 #2): the business's object frees the slot and keeps the
+  // update (durable before this answer goes out), and writes it to Postgres in the background —
+  // a call's progress batched with what follows it (durable-objects/business/call-log-outbox.ts).
+  // Calls we place name their business, log and lease in this (Twilio-signed) URL; an inbound
+  // call's business owns the number called.
+  const businessId =
+    ref?.businessId ??
+    (p.Direction === "inbound" && p.To ? ((await numberOwner(c.get("db"), p.To))?.id ?? null) : null);
+  if (businessId !== null) {
+    const { slot, handOff } = await callAdmission(c.env, businessId).recordCallStatus(
+      ref?.leaseId ?? null,
+      update,
+      canApplyHandOff(),
+    );
+    // A call's end (with what waited for it) reaches Postgres just after this answer.
+    if (handOff) c.executionCtx.waitUntil(applyHandOff(c.env, c.get("config"), businessId, handOff));
+    log.info("call status", { ...fields, callLogId, businessId, ...slot });
     return noContent(c);
   }
 
-  // Inbound calls (the number's own status callback) and older URLs: the log names the business.
+  // Without either (older URLs, a callback without its call's parameters): the log names the business.
+  const config = c.get("config");
   const db = c.get("db")();
   const result = await applyStatusUpdate(db, { ...update, at: update.at ? new Date(update.at) : null });
   const row = result.row;

@@ -3,6 +3,7 @@ import { whatsappMediaDownload, whatsappMediaDownloadDeadLettered, whatsappMedia
 import type { JobHandler } from "../handler";
 import type { Job, JobType } from "../jobs";
 import { broadcastDispatch, broadcastSweep } from "./broadcast-dispatch";
+import { callLogWrites } from "./call-log-writes";
 import { inboxWakeSnoozed } from "./inbox-wake-snoozed";
 import { outboundCallDial, outboundCallDialDeadLettered, outboundCallSweep } from "./outbound-call-dial";
 import { purgeExpiredSessions } from "./purge-expired-sessions";
@@ -23,6 +24,7 @@ export const jobHandlers: { [T in JobType]: JobHandler<T> } = {
   "whatsapp.media_sweep": whatsappMediaSweep,
   "outbound_call.dial": outboundCallDial,
   "outbound_call.sweep": outboundCallSweep,
+  "calls.log_writes": callLogWrites,
   "broadcast.dispatch": broadcastDispatch,
   "broadcast.sweep": broadcastSweep,
   "scheduled_messages.dispatch_due": scheduledMessagesDispatch,

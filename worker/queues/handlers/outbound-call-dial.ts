@@ -1,46 +1,62 @@
 /**
- * Dials one bulk-campaign job (`outbound_call.dial` on the high queue):
+ * Dials one bulk-campaign job (`outbound_call.dial` on the high queue). Issue 16 #4 cut it to one
+ * Postgres statement before Twilio (the status callbacks and the CallSid are written later, batched,
+ * by the business's object), and keeps the business's slots busy:
  *
  *   1. PUBLIC_HOST and Twilio settings present — else the run fails with the reason, nothing is
  *      dialed (the same check placeOutboundCall makes, done before anything is claimed).
- *   2. Every slot of the business taken (BusinessDO snapshot vs its cap)? Wait without touching
- *      the database. A cheap early look only: admission itself is the reserve in step 4.
- *   3. Claim the job: one atomic UPDATE … WHERE status='queued' AND lock_token IS NULL AND
- *      call_sid IS NULL RETURNING (worker/campaigns/jobs.ts). Not claimed → someone else has it,
- *      or the run is paused/cancelled, or it is not due yet (then it is queued again for when it is).
- *   4. placeOutboundCall (source 'bulk'): reserve a slot in the BusinessDO, create the Twilio call,
- *      confirm the lease. Refused → unlock the job and wait for a slot. Accepted → store the CallSid.
- *      Twilio error → the slot is released (by placeOutboundCall); a retryable one (5xx, 429)
- *      unlocks the job and retries the message with backoff, a permanent one fails the job. No
+ *   2. The job's turn, from the BusinessDO (durable-objects/business/dial-turns.ts): a message sent
+ *      before the job's last dial is a duplicate (acked, no database); with a slot free, the slot is
+ *      reserved at once; with every slot taken, the message waits there as a standby (up to
+ *      STANDBY_WAIT_MS, its database connection opening meanwhile) and takes the slot of the next
+ *      call that ends — or waits in the queue.
+ *   3. ONE statement (worker/campaigns/jobs.ts claimJobForDial), while step 4 asks: claim the job (atomic UPDATE …
+ *      WHERE status='queued' AND lock_token IS NULL AND call_sid IS NULL), read the business's
+ *      caller ID and greeting, and write the call log. Not claimed → the slot is given back
+ *      (someone else has it, the run is paused/cancelled, or it is not due yet: then it is queued
+ *      again for when it is).
+ *   4. A Twilio creation time within the account's calls per second (TWILIO_CALLS_PER_SECOND less
+ *      5%; a direct call from an agent goes first), asked again for CREATE_TURN_PATIENCE_MS; then
+ *      the job, its log and its slot are given back (one statement) and the message waits. A dial
+ *      late for its time (the claim was slow) by more than CREATE_TURN_LATENESS_MS takes a new one.
+ *   5. Twilio's create (worker/calls/place-outbound-call.ts createReservedCall); accepted → the
+ *      BusinessDO confirms the lease and keeps the CallSid (and the job's `in_call`) for Postgres,
+ *      written with the call's progress. Twilio error → the slot is released; a retryable one (5xx,
+ *      429) unlocks the job and retries the message with backoff, a permanent one fails the job. No
  *      answer at all (the call may exist) → the job stays dialing and its slot held until the call
  *      is found or ruled out; it is never dialed again.
  *
  * Waiting for a slot never spends the message's retries (10 on the high queue): it is a fresh,
  * delayed message (slotWaits + 1, exponential with jitter, capped) and this one is acked.
  */
-import { callAdmission } from "../../calls/admission";
-import { OutboundCallError, placeOutboundCall } from "../../calls/place-outbound-call";
+import { CREATE_TURN_LATENESS_MS, callAdmission, pacedCreatesPerSecond, takeCreateTurn } from "../../calls/admission";
+import { createReservedCall, OutboundCallError } from "../../calls/place-outbound-call";
 import { twilioClient } from "../../calls/twilio-client";
+import { hangup, twimlResponse } from "../../calls/twiml";
+import { sayGreeting, voiceLanguage } from "../../calls/voice-prompts";
 import { nextOpening } from "../../campaigns/business-hours";
 import { type DialTarget, enqueueDialLater, kickNextJobs } from "../../campaigns/enqueue";
 import {
-  claimJob,
+  abandonDial,
+  type ClaimResult,
+  claimJobForDial,
   closeRunWindow,
   failClaimedJob,
   failDeadLetteredJob,
   failRunOfJob,
   finishRunIfDone,
-  markDialed,
+  insertBulkCallLog,
   releaseAfterError,
   unlockJob,
 } from "../../campaigns/jobs";
-import { delayUntil, slotWaitDelaySeconds } from "../../campaigns/policy";
+import { CREATE_TURN_PATIENCE_MS, delayUntil, STANDBY_WAIT_MS, slotWaitDelaySeconds } from "../../campaigns/policy";
 import { sweepCampaigns } from "../../campaigns/sweep";
 import { type Config, ConfigError, requirePublicHost } from "../../config";
-import type { Database } from "../../db/client";
+import { type Database, warmConnection } from "../../db/client";
 import type { Env } from "../../env";
 import { log } from "../../lib/log";
 import { campaignMetrics } from "../../metrics/campaigns";
+import { isE164 } from "../../services/phones";
 import { effectiveCallCap, getBusinessSettings } from "../../services/settings";
 import type { JobHandler } from "../handler";
 
@@ -70,74 +86,181 @@ async function waitForSlot(env: Env, target: DialTarget, slotWaits: number, why:
   return undefined;
 }
 
-export const outboundCallDial: JobHandler<"outbound_call.dial"> = async (job, { db: getDb, env, config }) => {
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+/**
+ * A creation time within the account's calls per second, asked again for a while (step 4): when to
+ * create (local epoch ms, from when the answer came), or when to come back.
+ */
+async function createTurn(env: Env, config: Config): Promise<{ createAt: number } | { retryAfterMs: number }> {
+  const until = Date.now() + CREATE_TURN_PATIENCE_MS;
+  for (;;) {
+    const pace = await takeCreateTurn(env, pacedCreatesPerSecond(config), "bulk");
+    if (pace.ok) return { createAt: Date.now() + pace.waitMs };
+    if (Date.now() + pace.retryAfterMs > until) return { retryAfterMs: pace.retryAfterMs };
+    await sleep(pace.retryAfterMs);
+  }
+}
+
+/** A claim that did not take the job: why, and what follows (nothing dials). */
+async function notClaimed(db: Database, env: Env, target: DialTarget, claim: ClaimResult): Promise<undefined> {
+  const { job: row, run, now } = claim;
+  if (!row || !run || row.businessId !== target.businessId) return undefined;
+  // Dialed, dialing, finished or cancelled; or its run is paused/failed (resume queues it again).
+  if (row.status !== "queued" || row.lockToken || row.callSid) return undefined;
+  if (run.status !== "queued" && run.status !== "running") return undefined;
+  if (run.windowEnd && run.windowEnd <= now) {
+    await closeRunWindow(db, run.id);
+    return undefined;
+  }
+  const due = [row.nextAttemptAt, run.windowStart].reduce<Date | null>(
+    (latest, d) => (d && (!latest || d > latest) ? d : latest),
+    null,
+  );
+  if (due && due > now) await enqueueDialLater(env, target, delayUntil(due, now));
+  // Otherwise another consumer claimed it a moment ago.
+  return undefined;
+}
+
+export const outboundCallDial: JobHandler<"outbound_call.dial"> = async (job, { db: getDb, env, config, sentAt }) => {
   const target: DialTarget = { jobId: job.jobId, businessId: job.businessId };
 
   const problem = configProblem(config);
   if (problem) return failRun(getDb(), job.jobId, problem);
 
   const admission = callAdmission(env, job.businessId);
-  const [slots, settings] = await Promise.all([admission.snapshot(), getBusinessSettings(env, job.businessId)]);
+  const settings = await getBusinessSettings(env, job.businessId);
   const cap = effectiveCallCap(settings, config);
-  if (slots.outboundActive >= cap) {
-    return waitForSlot(env, target, job.slotWaits, `${slots.outboundActive} of ${cap} slots in use`);
+  const ask = { jobId: job.jobId, sentAtMs: sentAt.getTime(), cap };
+  let turn = await admission.dialTurn({ ...ask, maxWaitMs: 0 });
+  if (!turn.go && turn.why === "busy" && turn.canWait) {
+    // A standby: its database connection opens while it waits, so that once a call ends the dial
+    // is one round trip to Postgres, not a connection and a round trip.
+    const warm = warmConnection(getDb());
+    turn = await admission.dialTurn({ ...ask, maxWaitMs: STANDBY_WAIT_MS });
+    await warm;
   }
+  if (!turn.go) {
+    if (turn.why !== "busy") return undefined; // a duplicate: the job was dialed, or another message of it waits
+    return waitForSlot(env, target, job.slotWaits, turn.refusal?.message ?? `every one of ${cap} slots in use`);
+  }
+  const { leaseId } = turn.lease;
+  const fields = { ...target, leaseId };
+  const release = () =>
+    admission.release(leaseId).catch((err) =>
+      // The lease then ends at its ring timeout (no CallSid): nothing leaks for long.
+      log.error("could not release a call slot; the sweep will", { ...fields, error: String(err) }),
+    );
 
+  // The claim and the call log (one statement), while a Twilio creation time is asked for.
   const db = getDb();
   const lockToken = crypto.randomUUID();
-  const claim = await claimJob(db, job.jobId, job.businessId, lockToken);
-  const { job: row, run, now } = claim;
-  if (!row || !run || row.businessId !== job.businessId) return undefined;
-  if (!claim.claimed) {
-    // Dialed, dialing, finished or cancelled; or its run is paused/failed (resume queues it again).
-    if (row.status !== "queued" || row.lockToken || row.callSid) return undefined;
-    if (run.status !== "queued" && run.status !== "running") return undefined;
-    if (run.windowEnd && run.windowEnd <= now) {
-      await closeRunWindow(db, run.id);
-      return undefined;
-    }
-    const due = [row.nextAttemptAt, run.windowStart].reduce<Date | null>(
-      (latest, d) => (d && (!latest || d > latest) ? d : latest),
-      null,
-    );
-    if (due && due > now) await enqueueDialLater(env, target, delayUntil(due, now));
-    // Otherwise another consumer claimed it a moment ago.
-    return undefined;
+  const firstTurn = createTurn(env, config).catch((err: unknown) => ({ error: err }));
+  let claim: Awaited<ReturnType<typeof claimJobForDial>>;
+  try {
+    claim = await claimJobForDial(db, { jobId: job.jobId, businessId: job.businessId, lockToken, leaseId });
+  } catch (err) {
+    // The claim may have committed without its answer reaching us: the job is given back only if
+    // it has no call log (releaseAfterError); otherwise the sweep settles it.
+    await firstTurn;
+    await release();
+    await releaseAfterError(db, job.jobId, lockToken, err instanceof Error ? err.message : String(err)).catch(() => {});
+    throw err;
+  }
+  const { job: row, run, business } = claim;
+  if (!claim.claimed || !row || !run || !business || row.businessId !== job.businessId) {
+    await release();
+    return notClaimed(db, env, target, claim);
   }
 
-  if (run.businessHoursOnly) {
-    const opening = nextOpening(settings.workingHours, now, run.timezone);
-    if (opening && opening > now) {
+  let callLogId = claim.callLogId;
+  if (callLogId === null) {
+    if (!business.twilioNumber) {
+      await release();
+      await unlockJob(db, row.id, lockToken);
+      return failRun(db, row.id, "the business has no Twilio number to call from");
+    }
+    if (!claim.leadOk || !isE164(row.phoneE164)) {
+      // A deleted lead, a bad number: never dialed again.
+      await release();
+      const reason = claim.leadOk ? "toNumber must be E.164 (e.g. +972501234567)" : `lead ${row.leadId} not found`;
+      const runId = await failClaimedJob(db, row.id, lockToken, reason);
+      if (runId !== null) await finishRunIfDone(db, runId);
+      await kickNextJobs(db, env, row.businessId);
+      log.warn("campaign job failed", { ...fields, reason });
+      return undefined;
+    }
+    // A run limited to working hours: its log waits for the hours check.
+    const opening = run.businessHoursOnly ? nextOpening(settings.workingHours, claim.now, run.timezone) : null;
+    if (opening && opening > claim.now) {
+      await release();
       await unlockJob(db, row.id, lockToken, { notBefore: opening });
-      await enqueueDialLater(env, target, delayUntil(opening, now));
+      await enqueueDialLater(env, target, delayUntil(opening, claim.now));
       log.info("campaign job waits for working hours", { ...target, until: opening.toISOString() });
       return undefined;
     }
+    callLogId = await insertBulkCallLog(db, { jobId: row.id, lockToken, leaseId });
+    if (callLogId === null) {
+      await release();
+      await unlockJob(db, row.id, lockToken);
+      return undefined;
+    }
   }
 
-  let placed: Awaited<ReturnType<typeof placeOutboundCall>>;
+  // Twilio's calls per second, last (nothing slow between the time given and the create): the job
+  // and its slot are held meanwhile. No time within the patience: both are given back.
+  const giveBack = async (retryAfterMs: number) => {
+    await release();
+    await abandonDial(db, {
+      jobId: row.id,
+      lockToken,
+      callLogId,
+      lastError: "waited for Twilio's calls per second",
+    });
+    await enqueueDialLater(env, target, Math.max(1, Math.ceil(retryAfterMs / 1000)), job.slotWaits);
+    campaignMetrics.slotWaits.inc();
+    log.info("bulk dial waits for Twilio's calls per second", { ...fields, retryAfterMs });
+    return undefined;
+  };
+  let createTime: Awaited<typeof firstTurn> = await firstTurn;
+  for (;;) {
+    if ("error" in createTime) {
+      await giveBack(1000);
+      throw createTime.error;
+    }
+    if ("retryAfterMs" in createTime) return giveBack(createTime.retryAfterMs);
+    const { createAt } = createTime;
+    await sleep(createAt - Date.now());
+    // Late for it (a slow claim): take a new one, so creations stay 1/CPS apart.
+    if (Date.now() <= createAt + CREATE_TURN_LATENESS_MS) break;
+    createTime = await createTurn(env, config).catch((err: unknown) => ({ error: err }));
+  }
+
   try {
-    placed = await placeOutboundCall({
+    await createReservedCall({
       db,
-      env,
       config,
+      admission,
+      release,
+      fields: { ...fields, source: "bulk", leadId: row.leadId },
+      callLogId,
+      leaseId,
       businessId: row.businessId,
-      leadId: row.leadId,
-      toNumber: row.phoneE164,
-      source: "bulk",
-      outboundJobId: row.id,
+      to: row.phoneE164,
+      from: business.twilioNumber!,
+      answer: {
+        twiml: twimlResponse(
+          sayGreeting(voiceLanguage(business.locale), business.name, business.greetingText),
+          hangup(),
+        ),
+      },
+      // The CallSid and the job's `in_call` reach Postgres with the call's progress.
+      confirm: (callSid) =>
+        admission.confirmDial(leaseId, { kind: "dialed", callLogId, callSid, job: { id: row.id, lockToken } }),
     });
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    if (err instanceof ConfigError) {
-      await unlockJob(db, row.id, lockToken);
-      return failRun(db, row.id, reason);
-    }
     if (err instanceof OutboundCallError) {
-      if (err.code === "no_twilio_number" || err.code === "business_not_found") {
-        await unlockJob(db, row.id, lockToken);
-        return failRun(db, row.id, reason);
-      }
       if (err.code === "twilio_unknown_outcome") {
         // Twilio may have created the call: the job stays `dialing` with its slot held, never
         // queued again. The call's status callback (or the lease sweep finding or ruling out the
@@ -151,7 +274,7 @@ export const outboundCallDial: JobHandler<"outbound_call.dial"> = async (job, { 
         await unlockJob(db, row.id, lockToken, { lastError: reason });
         throw err;
       }
-      // A bad number, a deleted lead, a permanent Twilio refusal: never dialed again.
+      // A permanent Twilio refusal: never dialed again.
       const runId = await failClaimedJob(db, row.id, lockToken, reason);
       if (runId !== null) await finishRunIfDone(db, runId);
       await kickNextJobs(db, env, row.businessId);
@@ -163,12 +286,6 @@ export const outboundCallDial: JobHandler<"outbound_call.dial"> = async (job, { 
     await releaseAfterError(db, row.id, lockToken, reason);
     throw err;
   }
-
-  if (!placed.ok) {
-    await unlockJob(db, row.id, lockToken);
-    return waitForSlot(env, target, job.slotWaits, placed.refusal.message);
-  }
-  await markDialed(db, row.id, lockToken, placed.callSid);
   campaignMetrics.dials.inc();
   return undefined;
 };
