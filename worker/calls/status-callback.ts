@@ -15,62 +15,21 @@ import type {
   CallDialedWrite,
   CallLogUpdate,
   CallLogWrite,
-  HandOff,
   InboundCallWrite,
 } from "../../durable-objects/business/call-log-outbox";
 import { markDialed } from "../campaigns/jobs";
 import type { Config } from "../config";
-import { type Database, type Executor, withDb } from "../db/client";
+import type { Database, Executor } from "../db/client";
 import { callLogs, leads } from "../db/schema";
 import type { Env } from "../env";
-import { log } from "../lib/log";
 import { publishLive } from "../live/publish";
 import { cachedSubscriptions, type EnabledSubscriptions, emitWebhookEvent, kickDeliveries } from "../webhooks/outbox";
-import { callAdmission } from "./admission";
 import { type AfterCallEnded, callEndedInTransaction } from "./call-ended";
 import { applyStatusUpdate, type StatusUpdateResult } from "./call-logs";
 import { isTerminalStatus, REJECTED_STATUS } from "./call-status";
 
 /** Call log writes, JSON-safe: they may wait in the BusinessDO's outbox (which owns their shape). */
 export type { CallDialedWrite, CallLogUpdate, CallLogWrite, InboundCallWrite };
-
-/**
- * Hand-offs applied by this isolate at once, at most (each holds a Postgres connection). Beyond
- * that a webhook leaves its writes to the business's object, which sends them through the queue in
- * batches: under a burst, fewer connections and transactions; at rest, the log is written at once.
- */
-const MAX_APPLYING = 16;
-let applying = 0;
-
-/** Whether this isolate takes a webhook's hand-off now (see MAX_APPLYING). */
-export function canApplyHandOff(): boolean {
-  return applying < MAX_APPLYING;
-}
-
-/**
- * After answering Twilio: applies the writes the business's object handed over (a call's end with
- * what waited for it, an inbound call's row) and acknowledges them, so the object drops them. On
- * any failure the object still holds them: this gives them back, and the object applies them at
- * once, with its backoff. Runs in the Worker's `waitUntil`, outside the object (call-log-outbox.ts).
- */
-export async function applyHandOff(env: Env, config: Config, businessId: number, handOff: HandOff): Promise<void> {
-  const admission = callAdmission(env, businessId);
-  applying++;
-  try {
-    await withDb(config, (db) => recordCallLogWrites(db, env, handOff.writes));
-    await admission.ackCallLogWrites(handOff.ids);
-  } catch (err) {
-    await admission.ackCallLogWrites(handOff.ids, false).catch(() => {});
-    log.warn("call log writes left to the business's object: applying them failed", {
-      businessId,
-      writes: handOff.ids.length,
-      // Drizzle's message carries the SQL and its parameters: log only the cause.
-      error: err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err),
-    });
-  } finally {
-    applying--;
-  }
-}
 
 /** One update on its own (the unknown-outcome settlements, the route's fallback): its own transaction. */
 export async function recordCallLogUpdate(
