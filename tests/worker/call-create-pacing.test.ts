@@ -8,7 +8,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { CreatePacer } from "../../durable-objects/call-capacity/create-pacer";
 import { callAdmission } from "../../worker/calls/admission";
 import { placeOutboundCall } from "../../worker/calls/place-outbound-call";
@@ -110,9 +110,13 @@ describe("a campaign's dial consumer under the calls per second", () => {
     );
     // Six dials at once on the consumer (side by side), two creations a second between them…
     const dialing = handleQueueBatch(batch, cps as typeof env);
-    // …and an agent's call a second in: it books the next free time, ahead of the waiting dials.
-    await new Promise((r) => setTimeout(r, 1_000));
+    // …and an agent's call once the run is under way (its first dial at Twilio): it books the next
+    // free time, ahead of the waiting dials.
     const numbers = people.map((p) => p.phone!);
+    await vi.waitFor(async () => expect((await twilioCallsTo(numbers)).length).toBeGreaterThan(0), {
+      timeout: 20_000,
+      interval: 50,
+    });
     const directTo = uniqueNumber();
     const dialedBefore = (await twilioCallsTo(numbers)).length;
     const direct = await placeOutboundCall({
