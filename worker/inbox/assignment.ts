@@ -11,7 +11,7 @@ import { users, waConversations } from "../db/schema";
 import type { Env } from "../env";
 import { ApiError, notFound } from "../errors";
 import { publishLive } from "../live/publish";
-import { cachedSubscriptions, emitWebhookEvent, kickDeliveries } from "../webhooks/outbox";
+import { cachedSubscriptions, type EnabledSubscriptions, emitWebhookEvent, kickDeliveries } from "../webhooks/outbox";
 import { findConversation } from "./conversation-view";
 
 export interface AssignInput {
@@ -60,21 +60,12 @@ export async function assignConversation(db: Database, env: Env, auth: AuthConte
     if (previous === input.userId) return { changed: false, subscribers: [] as number[] };
     const at = new Date();
     await tx.update(waConversations).set({ assigneeUserId: input.userId }).where(eq(waConversations.id, row.id));
-    const subscribers = await emitWebhookEvent(tx, {
-      businessId: input.businessId,
-      type: "conversation.assigned",
+    const subscribers = await emitAssigned(tx, input.businessId, {
+      conversation: row,
+      assigneeId: input.userId,
+      previousAssigneeId: previous,
+      assignedByUserId: auth.user.id > 0 ? auth.user.id : null,
       at,
-      data: {
-        conversation: {
-          id: row.id,
-          chatJid: row.chatJid,
-          leadId: row.leadId,
-          assigneeId: input.userId,
-          previousAssigneeId: previous,
-          assignedByUserId: auth.user.id > 0 ? auth.user.id : null,
-          at,
-        },
-      },
     });
     return { changed: true, subscribers };
   });
@@ -109,24 +100,10 @@ export async function unassignAllOf(
   const subscriptions = cachedSubscriptions(tx);
   const subscribers: number[] = [];
   for (const row of released) {
-    const ids = await emitWebhookEvent(
+    const ids = await emitAssigned(
       tx,
-      {
-        businessId: input.businessId,
-        type: "conversation.assigned",
-        at,
-        data: {
-          conversation: {
-            id: row.id,
-            chatJid: row.chatJid,
-            leadId: row.leadId,
-            assigneeId: null,
-            previousAssigneeId: input.userId,
-            assignedByUserId: input.byUserId,
-            at,
-          },
-        },
-      },
+      input.businessId,
+      { conversation: row, assigneeId: null, previousAssigneeId: input.userId, assignedByUserId: input.byUserId, at },
       subscriptions,
     );
     subscribers.push(...ids);
@@ -144,4 +121,32 @@ export async function publishUnassigned(
   for (const conversationId of released.conversationIds) {
     await publishLive(env, businessId, { type: "conversation", conversationId, change: "assigned" });
   }
+}
+
+/** The `conversation.assigned` webhook event of one change, written in its transaction. */
+function emitAssigned(
+  tx: Transaction,
+  businessId: number,
+  change: {
+    conversation: { id: number; chatJid: string; leadId: number | null };
+    assigneeId: number | null;
+    previousAssigneeId: number | null;
+    assignedByUserId: number | null;
+    at: Date;
+  },
+  subscriptions?: EnabledSubscriptions,
+): Promise<number[]> {
+  const { conversation, at, ...who } = change;
+  return emitWebhookEvent(
+    tx,
+    {
+      businessId,
+      type: "conversation.assigned",
+      at,
+      data: {
+        conversation: { id: conversation.id, chatJid: conversation.chatJid, leadId: conversation.leadId, ...who, at },
+      },
+    },
+    subscriptions,
+  );
 }
