@@ -418,7 +418,7 @@ async function main(): Promise<void> {
         "           when the business holds an idle platform slot (its block). Otherwise + CallCapacityDO.acquire",
         "           (1 call, 1 write there), the new slot written here in the same commit as the lease. All on the path.",
         "  release: caller -> BusinessDO (1 call, 1 write: lease row deleted + slot kept idle, one commit). On the path.",
-        "           No platform call while the business keeps the slot (at most 1 idle, for 10 s, none while others",
+        "           No platform call while the business keeps the slot (idle for at most 10 s, none while others",
         "           wait); a slot not kept goes back off the path (outbox row in the same commit; CallCapacityDO.releaseMany",
         "           in the background, 1 call and 1 write there per batch; the outbox rows deleted here, 1 write).",
         measured,

@@ -1,6 +1,6 @@
 /**
  * Twilio voice webhooks against a bare route in the same Worker: `npm run bench:webhook [-- --clients
- * 100 --seconds 10 --step-seconds 5]`. Figures only, never pass/fail. Loopback only, bounded.
+ * 100 --seconds 10 --rounds 3 --step-seconds 5]`. Figures only, never pass/fail. Loopback only, bounded.
  *
  * The real app (bench/webhook-worker.ts = worker/index.ts + one bare Hono route) runs in Miniflare
  * with its Durable Objects, against an embedded PostgreSQL 17 through the Neon WebSocket proxy.
@@ -13,6 +13,8 @@
  *             Twilio sends (Direction, To, From, …) (signature, call log update, slot release).
  *             Each request's latency is recorded under its route.
  *   bare:     N clients POSTing the same incoming form to /__bench/bare (no signature, no DO, no DB).
+ *   rounds:   webhooks, their call logs written, then bare, `--rounds` times: a machine shared with
+ *             other work slows both sides alike, and the ratio is the median of the rounds' ratios.
  *   steps:    N clients on each step of a webhook's work alone (bench/webhook-worker.ts): the
  *             signature check, opening a Postgres pool with one query, one BusinessDO call, an
  *             inbound admission and release — where the webhooks' time goes, under the same load.
@@ -33,6 +35,8 @@ const { values: args } = parseArgs({
   options: {
     clients: { type: "string", default: "100" },
     seconds: { type: "string", default: "10" },
+    /** Webhook phase + bare phase pairs; the ratios are medians over them. */
+    rounds: { type: "string", default: "3" },
     /** Per step phase; 0 skips the steps. */
     "step-seconds": { type: "string", default: "5" },
     "storage-dir": { type: "string", default: tmpdir() },
@@ -40,13 +44,15 @@ const { values: args } = parseArgs({
 });
 const CLIENTS = Number(args.clients);
 const SECONDS = Number(args.seconds);
+const ROUNDS = Number(args.rounds);
 const STORAGE_DIR = path.resolve(args["storage-dir"]);
 const STEP_SECONDS = Number(args["step-seconds"]);
 if (
   !(Number.isInteger(CLIENTS) && CLIENTS > 0 && CLIENTS <= 1000 && SECONDS > 0 && SECONDS <= 600) ||
+  !(Number.isInteger(ROUNDS) && ROUNDS > 0 && ROUNDS <= 20) ||
   !(STEP_SECONDS >= 0 && STEP_SECONDS <= 600)
 ) {
-  throw new Error("clients 1-1000, seconds 1-600, step-seconds 0-600");
+  throw new Error("clients 1-1000, seconds 1-600, rounds 1-20, step-seconds 0-600");
 }
 
 /**
@@ -77,6 +83,16 @@ const series = (): Series => ({ latencies: [], non2xx: 0, errors: 0, overTimeout
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
+const p99Of = (s: Series) =>
+  percentile(
+    s.latencies.slice().sort((a, b) => a - b),
+    99,
+  );
+const median = (xs: readonly number[]) => {
+  const sorted = xs.slice().sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
 
 const hex = (n: number) => Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join("");
 
@@ -198,47 +214,72 @@ async function main(): Promise<void> {
     if (warm.incoming.non2xx + warm.status.non2xx + warm.bare.non2xx + warm.incoming.errors > 0)
       throw new Error(`warm-up answered non-2xx: ${JSON.stringify({ ...warm, latencies: undefined })}`);
 
+    // Rounds: each runs the webhook phase, waits for its writes, then the bare phase, so a machine
+    // shared with other work slows both alike; the ratios are per round, the table's medians.
     const incoming = series();
     const status = series();
-    // Postgres connections open (sampled): every path opens its own per request or batch.
-    let sampling = true;
-    let peakConnections = 0;
-    const sampler = (async () => {
-      while (sampling) {
-        const { rows } = await client.query<{ n: string }>(
-          "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database()",
-        );
-        peakConnections = Math.max(peakConnections, Number(rows[0]!.n));
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
-    let calls = 20; // the warm-up's
-    const webhookMs = await phase(async () => {
-      const sid = `CA${hex(32)}`;
-      const form = incomingForm(sid);
-      calls++;
-      await post("/twilio/voice/incoming", form, true, incoming);
-      await post("/twilio/voice/status", completedForm(sid, form.From), true, status);
-    });
-    // Work the webhooks left for after their answers (writing the call logs) must be done before
-    // the bare phase, or it would slow the bare route down too. How long it took is printed.
-    const drainStarted = performance.now();
-    let written = 0;
-    while (performance.now() - drainStarted < 120_000) {
-      written = Number(
-        (await client.query<{ n: string }>("SELECT count(*) AS n FROM call_logs WHERE status = 'completed'")).rows[0]!
-          .n,
-      );
-      if (written >= calls) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const drainMs = performance.now() - drainStarted;
-    sampling = false;
-    await sampler;
     const bare = series();
-    const bareMs = await phase(async () => {
-      await post("/__bench/bare", incomingForm(`CA${hex(32)}`), false, bare);
-    });
+    let webhookMs = 0;
+    let bareMs = 0;
+    const perRound: { incoming: number; status: number; drainMs: number; peakConnections: number }[] = [];
+    let calls = 20; // the warm-up's
+    let written = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const r = { incoming: series(), status: series(), bare: series() };
+      // Postgres connections open (sampled): every path opens its own per request or batch.
+      let sampling = true;
+      let peakConnections = 0;
+      const sampler = (async () => {
+        while (sampling) {
+          const { rows } = await client.query<{ n: string }>(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database()",
+          );
+          peakConnections = Math.max(peakConnections, Number(rows[0]!.n));
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      })();
+      webhookMs += await phase(async () => {
+        const sid = `CA${hex(32)}`;
+        const form = incomingForm(sid);
+        calls++;
+        await post("/twilio/voice/incoming", form, true, r.incoming);
+        await post("/twilio/voice/status", completedForm(sid, form.From), true, r.status);
+      });
+      // Work the webhooks left for after their answers (writing the call logs) must be done before
+      // the bare phase, or it would slow the bare route down too. How long it took is printed.
+      const drainStarted = performance.now();
+      while (performance.now() - drainStarted < 120_000) {
+        written = Number(
+          (await client.query<{ n: string }>("SELECT count(*) AS n FROM call_logs WHERE status = 'completed'")).rows[0]!
+            .n,
+        );
+        if (written >= calls) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const drainMs = performance.now() - drainStarted;
+      sampling = false;
+      await sampler;
+      bareMs += await phase(async () => {
+        await post("/__bench/bare", incomingForm(`CA${hex(32)}`), false, r.bare);
+      });
+      const bareP99 = p99Of(r.bare);
+      perRound.push({
+        incoming: p99Of(r.incoming) / bareP99,
+        status: p99Of(r.status) / bareP99,
+        drainMs,
+        peakConnections,
+      });
+      for (const [all, one] of [
+        [incoming, r.incoming],
+        [status, r.status],
+        [bare, r.bare],
+      ] as const) {
+        all.latencies.push(...one.latencies);
+        all.non2xx += one.non2xx;
+        all.errors += one.errors;
+        all.overTimeout += one.overTimeout;
+      }
+    }
     const steps: [string, Series, number][] = [];
     if (STEP_SECONDS > 0) {
       for (const [name, pathAndQuery, sign] of [
@@ -281,17 +322,17 @@ async function main(): Promise<void> {
         "p50 ms",
         "p99 ms",
         "max ms",
-        "p99 / bare p99",
+        "p99 / bare p99 (median of rounds)",
         BASELINE.label,
         "non-2xx",
         "no answer",
         ">= 15 s",
       ],
     ];
-    for (const [name, s, ms, before] of [
-      ["POST /twilio/voice/incoming", incoming, webhookMs, BASELINE.incoming],
-      ["POST /twilio/voice/status", status, webhookMs, BASELINE.status],
-      ["POST /__bench/bare", bare, bareMs, 1],
+    for (const [name, s, ms, before, ratios] of [
+      ["POST /twilio/voice/incoming", incoming, webhookMs, BASELINE.incoming, perRound.map((r) => r.incoming)],
+      ["POST /twilio/voice/status", status, webhookMs, BASELINE.status, perRound.map((r) => r.status)],
+      ["POST /__bench/bare", bare, bareMs, 1, perRound.map(() => 1)],
     ] as const) {
       const f = fig(s, ms);
       rows.push([
@@ -301,7 +342,7 @@ async function main(): Promise<void> {
         f.p50.toFixed(1),
         f.p99.toFixed(1),
         f.max.toFixed(1),
-        `${(f.p99 / b.p99).toFixed(2)}x`,
+        `${median(ratios).toFixed(2)}x`,
         before === null ? "-" : `${before.toFixed(2)}x`,
         String(f.non2xx),
         String(f.errors),
@@ -337,9 +378,13 @@ async function main(): Promise<void> {
     console.log(
       [
         "",
-        `Webhook phase: each client runs incoming then status for one call (${SECONDS} s); req/s is per route.`,
-        `Call logs written (completed) ${drainMs.toFixed(0)} ms after the webhook phase: ${written} of ${calls} calls; ` +
-          `peak Postgres connections during it: ${peakConnections}.`,
+        `${ROUNDS} rounds, each: the webhook phase (each client runs incoming then status for one call, ${SECONDS} s; ` +
+          "req/s is per route), its call logs written, then the bare phase; the table pools every round's requests.",
+        `p99 / bare p99 per round: incoming ${perRound.map((r) => `${r.incoming.toFixed(2)}x`).join(", ")}; ` +
+          `status ${perRound.map((r) => `${r.status.toFixed(2)}x`).join(", ")}.`,
+        `Call logs written (completed) after each webhook phase: ${perRound.map((r) => `${r.drainMs.toFixed(0)} ms`).join(", ")}` +
+          ` (${written} of ${calls} calls in all); peak Postgres connections during them: ` +
+          `${Math.max(...perRound.map((r) => r.peakConnections))}.`,
         `Call logs after the run: ${totals.rows.map((r) => `${r.status} ${r.n}`).join(", ")}.`,
         "Latency is measured in Node around Miniflare's dispatchFetch (loopback HTTP into workerd), the same for all routes.",
       ].join("\n"),

@@ -242,13 +242,21 @@ export class BusinessObject<Settings extends SendLimits> extends DurableObject<D
     businessId: number,
     call: { callSid: string; from: string | null; to: string; status: string },
     handOut = true,
-  ): Promise<{ answer: InboundAnswer; settings: Settings; fresh: boolean; handOff: HandOff | null }> {
+  ): Promise<{ answer: InboundAnswer; settings: Settings | null; fresh: boolean; handOff: HandOff | null }> {
     this.identify(businessId);
     const [{ answer, fresh }, settings] = await Promise.all([
       this.inbound.answer(call.callSid, () =>
         this.calls.reserve(businessId, { kind: "inbound", source: "inbound", callSid: call.callSid }),
       ),
-      this.settings(businessId),
+      // Unreadable settings (Postgres away, nothing cached) must not fail a call already admitted:
+      // null, and the caller answers with the defaults.
+      this.settings(businessId).catch((err: unknown) => {
+        log.warn("inbound call answered without the business's settings: they could not be read", {
+          businessId,
+          error: err instanceof Error ? err.message : String(err),
+        });
+        return null;
+      }),
     ]);
     const handOff = !fresh
       ? null

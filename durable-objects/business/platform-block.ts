@@ -11,9 +11,10 @@
  * always a subset of the slots the platform counts for this business.
  *
  * Small, short-lived, and given up when others wait (fairness):
- * - at most IDLE_KEEP idle slots (a call ends, the next one starts: the common case); a burst
- *   asks the platform, and what it leaves idle beyond that goes back at once;
- * - an idle slot goes back after IDLE_RETURN_MS;
+ * - a slot freed by a call's end stays idle for this business's next call (a call ends, the next
+ *   one starts: the common case, and at a steady N calls at once, N slots cycle without a
+ *   platform call); so a business never holds more slots than it had calls at once lately;
+ * - an idle slot goes back after IDLE_RETURN_MS unused, so a burst's slots go back once it is over;
  * - a business the platform refuses while others hold idle slots does not wait for them: the
  *   platform asks every holder for its idle slots (`reclaimIdle`) and tries again;
  * - once the platform was full with someone waiting it says so (`contendedUntil`, in each grant
@@ -31,8 +32,6 @@ import { PLATFORM_CALLS_OBJECT_NAME } from "../names";
 import { outboxRetryDelayMs } from "../outbox-backoff";
 import type { SharedAlarm } from "../shared-alarm";
 
-/** Idle slots kept for the next calls: one covers a call ending and the next starting. */
-export const IDLE_KEEP = 1;
 /** An idle slot goes back to the platform after this long unused. */
 export const IDLE_RETURN_MS = 10_000;
 /** A platform release sent in the background is retried by the alarm after this long. */
@@ -152,18 +151,15 @@ export class PlatformBlock {
 
   /**
    * The call on `leaseId` ended (its lease is gone). A normal end keeps the slot idle for the next
-   * call, unless IDLE_KEEP are idle already or others wait for slots; otherwise (and after an
-   * expiry, whose reason the platform counts) it goes back. Synchronous: part of the caller's one write.
+   * call, unless others wait for slots; otherwise (and after an expiry, whose reason the platform
+   * counts) it goes back. Synchronous: part of the caller's one write.
    */
   release(leaseId: string, reason: PlatformFreeReason, now: number): void {
     const row = this.sql
       .exec<{ slot_id: string }>("SELECT slot_id FROM call_platform_slots WHERE lease_id = ?", leaseId)
       .toArray()[0];
     if (!row) return;
-    const idle = this.sql
-      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM call_platform_slots WHERE lease_id IS NULL")
-      .one().n;
-    if (NORMAL_ENDS.includes(reason) && idle < IDLE_KEEP && now >= this.contendedUntil) {
+    if (NORMAL_ENDS.includes(reason) && now >= this.contendedUntil) {
       this.sql.exec(
         "UPDATE call_platform_slots SET lease_id = NULL, idle_since_ms = ? WHERE slot_id = ?",
         now,

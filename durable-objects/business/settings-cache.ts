@@ -2,7 +2,9 @@
  * The BusinessDO's settings cache. The object is per business, so a cache here can never serve
  * one business's settings to another. Values live for `ttlMs` (a safety net for writes that
  * bypassed invalidation) and are dropped on `invalidate()` after every update through the API.
- * Concurrent misses share one load.
+ * Concurrent misses share one load. A load that fails while an expired value is still here serves
+ * that value (stale beats failing: Postgres away must not fail what the object can still answer);
+ * after `invalidate()` there is nothing to fall back on, and the error goes to the caller.
  */
 export class SettingsCache<T> {
   private value: { data: T; expiresAtMs: number } | null = null;
@@ -16,6 +18,7 @@ export class SettingsCache<T> {
 
   async get(nowMs = Date.now()): Promise<T> {
     if (this.value && nowMs < this.value.expiresAtMs) return this.value.data;
+    const stale = this.value;
     if (!this.loading) {
       const generation = this.generation;
       this.loading = this.load()
@@ -28,7 +31,8 @@ export class SettingsCache<T> {
           this.loading = null;
         });
     }
-    return this.loading;
+    if (!stale) return this.loading;
+    return this.loading.catch(() => stale.data);
   }
 
   invalidate(): void {

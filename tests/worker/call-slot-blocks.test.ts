@@ -62,15 +62,27 @@ describe("platform slot blocks", () => {
     await release(second!);
   });
 
-  it("keeps at most one idle slot: the others go back to the platform", async () => {
+  it("keeps a burst's slots idle for its next calls, and gives them back once unused for IDLE_RETURN_MS", async () => {
     const businessId = newBusinessId();
     const leases = [await reserve(businessId), await reserve(businessId), await reserve(businessId)];
     expect(await platformSlots(businessId)).toBe(3);
     for (const lease of leases) await release(lease!);
-    expect(await slotsOf(businessId)).toEqual({ held: 1, idle: 1 });
-    // The returns reach the platform in the background (the business's outbox).
-    await vi.waitFor(async () => expect(await platformSlots(businessId)).toBe(1));
-    expect((await platformCallSnapshot(env)).freedTotal.released).toBe(2);
+    expect(await slotsOf(businessId)).toEqual({ held: 3, idle: 3 });
+    // The next three calls at once reuse them: the platform is not asked again.
+    const asked = await acquireRequests();
+    const again = await Promise.all([reserve(businessId), reserve(businessId), reserve(businessId)]);
+    expect(again.map((l) => l?.platformActive)).toEqual([null, null, null]);
+    expect(await acquireRequests()).toBe(asked);
+    for (const lease of again) await release(lease!);
+
+    // The burst is over: once unused for IDLE_RETURN_MS, the business's alarm gives them all back.
+    await runInDurableObject(businessStub(businessId), (_, state) => {
+      state.storage.sql.exec("UPDATE call_platform_slots SET idle_since_ms = ?", Date.now() - IDLE_RETURN_MS);
+    });
+    expect(await runDurableObjectAlarm(businessStub(businessId))).toBe(true);
+    expect(await slotsOf(businessId)).toEqual({ held: 0, idle: 0 });
+    await vi.waitFor(async () => expect(await platformSlots(businessId)).toBe(0));
+    expect((await platformCallSnapshot(env)).freedTotal.returned).toBe(3);
   });
 
   it("an idle slot goes back to the platform after IDLE_RETURN_MS (the business's alarm)", async () => {

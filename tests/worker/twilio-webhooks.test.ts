@@ -7,9 +7,11 @@
  * keeps the call's log row and updates and writes them just after (a call's progress up to two
  * seconds later, with what follows it), so tests wait for the log to show them.
  */
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { afterAll, afterEach, describe, expect, inject, it, vi } from "vitest";
+import { businessObjectName } from "../../durable-objects/names";
 import { callAdmission, platformCallSnapshot } from "../../worker/calls/admission";
 import { callLogs } from "../../worker/db/schema";
 import { callsEnded, twilioSignatureFailures } from "../../worker/metrics/calls";
@@ -281,6 +283,34 @@ describe("POST /twilio/voice/incoming", () => {
     const row = await logMatching(params.CallSid, { status: "completed", sequenceNumber: 3, durationSeconds: 30 });
     expect(row.answeredAt).not.toBeNull();
     expect(row.endedAt).not.toBeNull();
+  });
+
+  it("answers a call with the default greeting and voicemail when the business's settings cannot be read", async () => {
+    const business = await createCallBusiness(db, {
+      locale: "en-US",
+      greetingText: "Hello from Acme.",
+      inboundCallAction: { type: "forward", to: "+15551230000" },
+    });
+    // The business's object cannot read its settings now (Postgres away, nothing cached).
+    await runInDurableObject(env.BUSINESS_DO.getByName(businessObjectName(business.id)), (instance) => {
+      const object = instance as unknown as {
+        host: { loadSettings: () => Promise<never> };
+        settingsCache: unknown;
+      };
+      object.settingsCache = null;
+      object.host.loadSettings = () => Promise.reject(new Error("connect ECONNREFUSED"));
+    });
+    const params = incoming(business);
+    held.push({ businessId: business.id, ref: params.CallSid });
+    const res = await postTwilio("/twilio/voice/incoming", params);
+    expect(res.status).toBe(200);
+    const xml = await res.text();
+    // Not its forward nor its custom greeting (unknown now): the default greeting, then voicemail.
+    expect(xml).not.toContain("Hello from Acme.");
+    expect(xml).not.toContain("<Dial");
+    expect(xml).toMatch(/<Record [^>]*maxLength="120"/);
+    expect((await callAdmission(env, business.id).snapshot()).inboundActive).toBe(1);
+    await logMatching(params.CallSid, { businessId: business.id, status: "ringing" });
   });
 
   it("validates the form: a request without CallSid is 400 naming the field", async () => {

@@ -70,12 +70,13 @@ export interface CallAdmission {
   dialTurn(req: DialTurnRequest): Promise<DialTurn>;
   /**
    * An inbound call: the answer already given to its CallSid, or a slot or a refusal (the log row
-   * kept until Postgres takes it); with the business's cached settings (greeting, inbound action).
+   * kept until Postgres takes it); with the business's cached settings (greeting, inbound action),
+   * or null when they could not be read (the caller answers with the defaults).
    */
   admitInbound(
     call: { callSid: string; from: string | null; to: string; status: string },
     handOut?: boolean,
-  ): Promise<{ answer: InboundAnswer; settings: BusinessSettingsView; handOff: HandOff | null }>;
+  ): Promise<{ answer: InboundAnswer; settings: BusinessSettingsView | null; handOff: HandOff | null }>;
 }
 
 /** Call admission for one business (its BusinessDO, which consults the platform CallCapacityDO). */
@@ -116,7 +117,7 @@ export function callAdmission(env: Env, businessId: number): CallAdmission {
     async admitInbound(call, handOut = true) {
       const result = (await stub.admitInboundCall(businessId, call, handOut)) as {
         answer: InboundAnswer;
-        settings: BusinessSettingsView;
+        settings: BusinessSettingsView | null;
         fresh: boolean;
         handOff: HandOff | null;
       };

@@ -158,11 +158,12 @@ twilioVoiceRoutes.openapi(incomingCall, async (c) => {
     log.warn("inbound call refused at capacity", { ...fields, businessId: owner.id, reason: answer.reason });
     return c.body(refusalTwiml(lang), 200, xml);
   }
+  // Without its settings (unreadable now) the call still gets an answer: the default greeting and voicemail.
   const business: CallBusiness = {
     ...owner,
-    outboundCallCap: settings.outboundCallCap,
-    inboundCallAction: settings.inboundCallAction ?? { type: "voicemail" },
-    greetingText: settings.greetingText,
+    outboundCallCap: settings?.outboundCallCap ?? null,
+    inboundCallAction: settings?.inboundCallAction ?? { type: "voicemail" },
+    greetingText: settings?.greetingText ?? null,
   };
   log.info("inbound call admitted", { ...fields, businessId: owner.id, leaseId: answer.leaseId });
   return c.body(answerTwiml(business, lang, config), 200, xml);
