@@ -59,8 +59,14 @@ export interface NumberOwner {
  * a change there applies at once.
  */
 export const NUMBER_OWNER_TTL_MS = 60_000;
+/**
+ * An expired entry is refreshed by one request; the others keep its answer until then, or for this
+ * long if that refresh fails: a busy number's entry expiring under load would otherwise send every
+ * webhook in flight to Postgres at once (measured: a 100-client run stalled for seconds each minute).
+ */
+const NUMBER_OWNER_REFRESH_MS = 5_000;
 const NUMBER_OWNER_MAX = 10_000;
-const numberOwners = new Map<string, { owner: NumberOwner | null; expiresAtMs: number }>();
+const numberOwners = new Map<string, { owner: NumberOwner | null; expiresAtMs: number; refreshingUntilMs: number }>();
 
 /**
  * The business whose Twilio number was called, from a per-isolate cache (issue 16 #2: the incoming
@@ -69,7 +75,10 @@ const numberOwners = new Map<string, { owner: NumberOwner | null; expiresAtMs: n
  */
 export async function numberOwner(db: () => Database, number: string, nowMs = Date.now()): Promise<NumberOwner | null> {
   const cached = numberOwners.get(number);
-  if (cached && nowMs < cached.expiresAtMs) return cached.owner;
+  if (cached) {
+    if (nowMs < cached.expiresAtMs || nowMs < cached.refreshingUntilMs) return cached.owner;
+    cached.refreshingUntilMs = nowMs + NUMBER_OWNER_REFRESH_MS;
+  }
   const [row] = await db()
     .select({
       id: businesses.id,
@@ -84,7 +93,7 @@ export async function numberOwner(db: () => Database, number: string, nowMs = Da
   // Bounded: the oldest entry goes first (Map keeps insertion order).
   numberOwners.delete(number);
   if (numberOwners.size >= NUMBER_OWNER_MAX) numberOwners.delete(numberOwners.keys().next().value!);
-  numberOwners.set(number, { owner, expiresAtMs: nowMs + NUMBER_OWNER_TTL_MS });
+  numberOwners.set(number, { owner, expiresAtMs: nowMs + NUMBER_OWNER_TTL_MS, refreshingUntilMs: 0 });
   return owner;
 }
 
