@@ -108,8 +108,12 @@ function peakInWindow(sorted: number[], windowMs: number): number {
   return peak;
 }
 
+/** BASELINE was measured with these flags: a ratio is printed only for a run with the same ones. */
+const SAME_AS_BASELINE = LEADS === 60 && CAP === 3 && CALL_MS === 1000 && CPS === 10 && !TERMINAL_ONLY;
 const ratio = (now: number, before: number | null) =>
-  before === null || !Number.isFinite(now) ? "" : `  (×${(now / before).toFixed(2)} of before: ${before})`;
+  before === null || !SAME_AS_BASELINE || !Number.isFinite(now)
+    ? ""
+    : `  (×${(now / before).toFixed(2)} of before: ${before})`;
 
 async function main(): Promise<void> {
   const workDir = await mkdtemp(path.join(tmpdir(), "prosaas-bench-campaign-"));
