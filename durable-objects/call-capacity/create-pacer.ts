@@ -58,20 +58,24 @@ export class CreatePacer {
    * after a given time (where a constraint lets go).
    */
   private earliest(now: number, n: number, windowMs: number): number {
-    const candidates = [now, ...this.given.map((g) => g + windowMs).filter((c) => c > now)];
-    for (const t of candidates) if (this.fits(t, n, windowMs)) return t;
+    if (this.fits(now, n, windowMs)) return now;
+    // The given times are ascending, so these candidates are too: the first that fits is the earliest.
+    for (const g of this.given) if (g + windowMs > now && this.fits(g + windowMs, n, windowMs)) return g + windowMs;
     // Unreachable: one window after the last given time always fits.
     return (this.given[this.given.length - 1] ?? now) + windowMs;
   }
 
+  /** With t added (after the given times equal to it), do every n + 1 consecutive times span at least windowMs? */
   private fits(t: number, n: number, windowMs: number): boolean {
-    const times = [...this.given];
-    let i = times.length;
-    while (i > 0 && times[i - 1]! > t) i--;
-    times.splice(i, 0, t);
+    const given = this.given;
+    let i = given.length;
+    while (i > 0 && given[i - 1]! > t) i--;
+    // The list with t at index i, read in place.
+    const at = (j: number) => (j < i ? given[j]! : j === i ? t : given[j - 1]!);
+    const length = given.length + 1;
     // Only the runs of n + 1 consecutive times that include t can break the rule.
-    for (let start = Math.max(0, i - n); start <= i && start + n < times.length; start++)
-      if (times[start + n]! - times[start]! < windowMs) return false;
+    for (let start = Math.max(0, i - n); start <= i && start + n < length; start++)
+      if (at(start + n) - at(start) < windowMs) return false;
     return true;
   }
 }
