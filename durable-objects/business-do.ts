@@ -172,7 +172,11 @@ export class BusinessObject<Settings extends SendLimits> extends DurableObject<D
     for (;;) {
       const turn = await this.turns.turn({ ...req, maxWaitMs: Math.max(0, deadline - Date.now()) });
       waitedMs += turn.waitedMs;
-      if (turn.go && turn.handOff) handOff = turn.handOff;
+      // Woken again after a direct call took the slot: both ends' writes go along.
+      if (turn.go && turn.handOff)
+        handOff = handOff
+          ? { ids: [...handOff.ids, ...turn.handOff.ids], writes: [...handOff.writes, ...turn.handOff.writes] }
+          : turn.handOff;
       if (!turn.go) return { ...turn, waitedMs, handOff };
       // The reserve follows the decision at once: a woken standby takes the slot that woke it.
       this.turns.reserveStarted();
