@@ -167,10 +167,17 @@ export class BusinessObject<Settings extends SendLimits> extends DurableObject<D
     this.identify(businessId);
     const deadline = Date.now() + req.maxWaitMs;
     let waitedMs = 0;
+    // The ended call's writes a wake brought along: the caller applies them whatever follows.
+    let handOff: HandOff | undefined;
     for (;;) {
       const turn = await this.turns.turn({ ...req, maxWaitMs: Math.max(0, deadline - Date.now()) });
       waitedMs += turn.waitedMs;
-      if (!turn.go) return { ...turn, waitedMs };
+      // Woken again after a direct call took the slot: both ends' writes go along.
+      if (turn.go && turn.handOff)
+        handOff = handOff
+          ? { ids: [...handOff.ids, ...turn.handOff.ids], writes: [...handOff.writes, ...turn.handOff.writes] }
+          : turn.handOff;
+      if (!turn.go) return { ...turn, waitedMs, handOff };
       // The reserve follows the decision at once: a woken standby takes the slot that woke it.
       this.turns.reserveStarted();
       let reserved: ReserveResult;
@@ -179,10 +186,10 @@ export class BusinessObject<Settings extends SendLimits> extends DurableObject<D
       } finally {
         this.turns.reserveEnded();
       }
-      if (reserved.ok) return { go: true, lease: reserved.lease, waitedMs };
+      if (reserved.ok) return { go: true, lease: reserved.lease, waitedMs, handOff };
       // A direct call took the slot first: wait for the next one (the platform cap refuses for longer).
       if (reserved.refusal.cap !== "business" || Date.now() >= deadline)
-        return { go: false, why: "busy", waitedMs, refusal: reserved.refusal };
+        return { go: false, why: "busy", waitedMs, refusal: reserved.refusal, handOff };
     }
   }
 
@@ -205,7 +212,9 @@ export class BusinessObject<Settings extends SendLimits> extends DurableObject<D
    * call by its CallSid (terminal frees it) — and the call log update, kept here until Postgres
    * takes it (./business/call-log-outbox.ts). Once this returns, nothing of the callback can be
    * lost: the route answers Twilio without waiting for Postgres. A call's end comes back as a
-   * hand-off: its writes, for the route to apply after answering (then `ackCallLogWrites`).
+   * hand-off: its writes, for the route to apply after answering (then `ackCallLogWrites`) — unless
+   * the slot it freed wakes a campaign's standby dial, which takes them along instead and applies
+   * them on the database connection it already holds, after its create (./business/dial-turns.ts).
    */
   async recordCallStatus(
     businessId: number,
@@ -217,8 +226,15 @@ export class BusinessObject<Settings extends SendLimits> extends DurableObject<D
     let slot: CallStatusResult = { released: false, adopted: false };
     if (leaseId) slot = await this.calls.callStatus(leaseId, update.callSid, update.status);
     else if (isTerminalStatus(update.status)) slot.released = this.calls.release(update.callSid).released;
-    const handOff = await this.calls.callLogs.keep(update, handOut);
-    if (slot.released) this.turns.wake();
+    const toStandby = slot.released && this.turns.wouldWake();
+    const handOff = await this.calls.callLogs.keep(update, handOut || toStandby);
+    if (!slot.released) return { slot, handOff };
+    if (this.turns.wake(handOff)) return { slot, handOff: null };
+    // No standby took it after all (it left meanwhile), and the route will not apply it: the flush will.
+    if (handOff && !handOut) {
+      this.calls.callLogs.takeBack(handOff.ids);
+      return { slot, handOff: null };
+    }
     return { slot, handOff };
   }
 

@@ -19,10 +19,11 @@
  */
 
 import type { CallLease, CallRefusal } from "./call-leases";
+import type { HandOff } from "./call-log-outbox";
 
 /** Whether a message may dial: the BusinessDO turns a `go` into a reserved slot (DialTurn). */
 export type TurnDecision =
-  | { go: true; waitedMs: number }
+  | { go: true; waitedMs: number; handOff?: HandOff }
   /**
    * `dialed`: the job was dialed after this message was sent; `waiting`: another message of it is a
    * standby; `busy`: no slot (`canWait`: asked without waiting, and a standby's place is free).
@@ -30,9 +31,17 @@ export type TurnDecision =
   | { go: false; why: "dialed" | "waiting" | "busy"; waitedMs: number; canWait?: boolean };
 
 /** What a dial consumer is told: its slot's lease, or why not (with the cap's refusal when the reserve was refused). */
-export type DialTurn =
+export type DialTurn = (
   | { go: true; lease: CallLease; waitedMs: number }
-  | { go: false; why: "dialed" | "waiting" | "busy"; waitedMs: number; canWait?: boolean; refusal?: CallRefusal };
+  | { go: false; why: "dialed" | "waiting" | "busy"; waitedMs: number; canWait?: boolean; refusal?: CallRefusal }
+) & {
+  /**
+   * A woken standby also carries the call log writes of the call whose end woke it (its end and
+   * what waited for it): the dial applies them on its own database connection, after its create,
+   * and acknowledges them (`ackCallLogWrites`) — instead of the status callback opening one.
+   */
+  handOff?: HandOff;
+};
 
 export interface DialTurnRequest {
   jobId: number;
@@ -48,7 +57,7 @@ const LEDGER_TTL_MS = 24 * 3600_000;
 
 interface Standby {
   cap: number;
-  wake: (freed: boolean) => void;
+  wake: (freed: boolean, handOff?: HandOff) => void;
 }
 
 export class DialTurns {
@@ -76,22 +85,22 @@ export class DialTurns {
     if (this.standbys.size >= req.cap) return { go: false, why: "busy", waitedMs: 0 };
 
     const started = Date.now();
-    const freed = await new Promise<boolean>((resolve) => {
+    const { freed, handOff } = await new Promise<{ freed: boolean; handOff?: HandOff }>((resolve) => {
       const timer = setTimeout(() => {
         this.standbys.delete(req.jobId);
-        resolve(false);
+        resolve({ freed: false });
       }, req.maxWaitMs);
       this.standbys.set(req.jobId, {
         cap: req.cap,
-        wake: (ok) => {
+        wake: (ok, handOff) => {
           clearTimeout(timer);
           this.standbys.delete(req.jobId);
-          resolve(ok);
+          resolve({ freed: ok, handOff });
         },
       });
     });
     const waitedMs = Date.now() - started;
-    return freed ? { go: true, waitedMs } : { go: false, why: "busy", waitedMs };
+    return freed ? { go: true, waitedMs, handOff } : { go: false, why: "busy", waitedMs };
   }
 
   /** A turn's reserve began / ended (see `reserving`). */
@@ -106,16 +115,28 @@ export class DialTurns {
     return this.outboundActive() + this.reserving;
   }
 
-  /** Slots may have been freed: wake standbys, first come first, while their cap leaves room. */
-  wake(): void {
-    if (this.standbys.size === 0) return;
+  /**
+   * Slots may have been freed: wake standbys, first come first, while their cap leaves room. The
+   * first one woken takes `handOff` (the ended call's log writes) along; true if one did.
+   */
+  wake(handOff?: HandOff | null): boolean {
+    if (this.standbys.size === 0) return false;
     let active = this.taken();
+    let given = false;
     for (const standby of [...this.standbys.values()]) {
       if (active >= standby.cap) break;
       // The woken standby will take this slot: count it, so one free slot wakes one standby.
       active++;
-      standby.wake(true);
+      standby.wake(true, given ? undefined : (handOff ?? undefined));
+      given = true;
     }
+    return given && Boolean(handOff);
+  }
+
+  /** Whether `wake` now would wake a standby (one waits, and its cap leaves room for it). */
+  wouldWake(): boolean {
+    const first = this.standbys.values().next();
+    return !first.done && this.taken() < first.value.cap;
   }
 
   /** Twilio accepted a call of this job: messages of it sent before now are duplicates. */

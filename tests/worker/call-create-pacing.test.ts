@@ -27,18 +27,30 @@ const { db, close } = testDb();
 afterAll(close);
 
 describe("Twilio calls-per-second pacing", () => {
-  it("the pacer spaces creations 1/CPS apart; bulk never books ahead of a direct call", () => {
+  it("the pacer keeps at most CPS creations in any window; bulk never books ahead of a direct call", () => {
     const pacer = new CreatePacer();
     const t0 = 1_000_000;
-    // 2 per second: 500 ms apart.
+    // 2 per second: two times in any 1000 ms window, back to back if they come together.
     expect(pacer.take("bulk", 2, t0)).toEqual({ ok: true, at: t0, waitMs: 0 });
-    expect(pacer.take("bulk", 2, t0)).toEqual({ ok: true, at: t0 + 500, waitMs: 500 });
-    // The next free time is a full interval out: bulk is told to come back, and books nothing.
+    expect(pacer.take("bulk", 2, t0)).toEqual({ ok: true, at: t0, waitMs: 0 });
+    // The window is full until t0 + 1000, more than one interval (500 ms) out: bulk is told to come
+    // back, and books nothing.
     expect(pacer.take("bulk", 2, t0 + 1)).toEqual({ ok: false, retryAfterMs: 499 });
-    // A direct call books the next free time, however far.
+    // A direct call books the earliest time the window allows, however far.
     expect(pacer.take("direct", 2, t0 + 1)).toEqual({ ok: true, at: t0 + 1000, waitMs: 999 });
     expect(pacer.take("bulk", 2, t0 + 2)).toMatchObject({ ok: false });
-    expect(pacer.take("bulk", 2, t0 + 1000)).toEqual({ ok: true, at: t0 + 1500, waitMs: 500 });
+    // At t0 + 1000 the first two are out of the window; the direct call holds one of its two places.
+    expect(pacer.take("bulk", 2, t0 + 1000)).toEqual({ ok: true, at: t0 + 1000, waitMs: 0 });
+    expect(pacer.take("bulk", 2, t0 + 1000)).toMatchObject({ ok: false });
+
+    // 1 per second (Twilio's default): one interval apart, as Twilio counts them.
+    const single = new CreatePacer();
+    expect(single.take("bulk", 1, t0)).toEqual({ ok: true, at: t0, waitMs: 0 });
+    expect(single.take("bulk", 1, t0 + 600)).toEqual({ ok: true, at: t0 + 1000, waitMs: 400 });
+    // A time missed (the dial was late for it) is taken back: the late dial's new time is now, as
+    // long as it stays a window after the time before it.
+    expect(single.take("bulk", 1, t0 + 1050, t0 + 1000)).toEqual({ ok: true, at: t0 + 1050, waitMs: 0 });
+    expect(single.take("bulk", 1, t0 + 1100)).toEqual({ ok: true, at: t0 + 2050, waitMs: 950 });
   });
 
   it("bulk dials hammering the account never exceed its calls per second, and a direct call placed meanwhile is not starved", async () => {
@@ -71,7 +83,7 @@ describe("Twilio calls-per-second pacing", () => {
     await Promise.all(bulk);
 
     expect(direct.ok).toBe(true);
-    // At most two intervals (the bulk dial already given the next time, then its own) plus the work.
+    // At most one window (the bulk dials already given times in it) and an interval, plus the work.
     expect(directMs).toBeLessThan(1_000 + 500);
     expect(rateRefusals).toBeGreaterThan(0);
     expect(bulkPlaced).toBeGreaterThanOrEqual(3);

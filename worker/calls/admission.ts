@@ -147,10 +147,11 @@ export async function paceTwilioCreate(
 }
 
 /**
- * The pace creation times are handed out at: TWILIO_CALLS_PER_SECOND less 5%. Twilio counts calls
- * as they arrive; between a creation time and the request reaching Twilio lie a database round trip
- * and the network, whose spread (tens of ms, measured by bench:campaign) would otherwise let two
- * creations land closer than 1/CPS apart. 5% of a second absorbs 50 ms at any rate.
+ * The pace creation times are handed out at: TWILIO_CALLS_PER_SECOND less 5% (the pacer keeps at
+ * most CPS times in any window of 1/0.95 s: durable-objects/call-capacity/create-pacer.ts). Twilio
+ * counts calls as they arrive; between a creation time and the request reaching Twilio lie a
+ * database round trip and the network, whose spread (tens of ms, measured by bench:campaign) would
+ * otherwise let CPS + 1 creations land within one second. The window's 53 ms absorb that.
  */
 /**
  * A creation time is kept only if the create goes out within this of it; later (the database was
@@ -167,9 +168,15 @@ export function pacedCreatesPerSecond(config: Pick<Config, "TWILIO_CALLS_PER_SEC
  * A Twilio creation time (CallCapacityDO's pacer) without waiting for it: the caller waits `waitMs`
  * itself, doing its own work meanwhile (a campaign dial claims its job during the wait).
  */
-export async function takeCreateTurn(env: Env, perSecond: number, source: "direct" | "bulk"): Promise<PaceResult> {
+export async function takeCreateTurn(
+  env: Env,
+  perSecond: number,
+  source: "direct" | "bulk",
+  /** A time this caller was given and was late for (PaceResult's `at`): taken back if no one came after it. */
+  missed?: number,
+): Promise<PaceResult> {
   const platform = env.CALL_CAPACITY_DO.getByName(PLATFORM_CALLS_OBJECT_NAME);
-  return (await platform.paceCreate(source, perSecond)) as PaceResult;
+  return (await platform.paceCreate(source, perSecond, missed)) as PaceResult;
 }
 
 /** Platform-wide slots: total, by business and kind, the cap, frees by reason. */

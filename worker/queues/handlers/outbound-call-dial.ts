@@ -16,9 +16,10 @@
  *      (someone else has it, the run is paused/cancelled, or it is not due yet: then it is queued
  *      again for when it is).
  *   4. A Twilio creation time within the account's calls per second (TWILIO_CALLS_PER_SECOND less
- *      5%; a direct call from an agent goes first), asked again for CREATE_TURN_PATIENCE_MS; then
- *      the job, its log and its slot are given back (one statement) and the message waits. A dial
- *      late for its time (the claim was slow) by more than CREATE_TURN_LATENESS_MS takes a new one.
+ *      5%, as a sliding window; a direct call from an agent goes first), asked again for
+ *      CREATE_TURN_PATIENCE_MS; then the job, its log and its slot are given back (one statement)
+ *      and the message waits. A dial late for its time (the claim was slow) by more than
+ *      CREATE_TURN_LATENESS_MS hands it back and takes a new one.
  *   5. Twilio's create (worker/calls/place-outbound-call.ts createReservedCall); accepted → the
  *      BusinessDO confirms the lease and keeps the CallSid (and the job's `in_call`) for Postgres,
  *      written with the call's progress. Twilio error → the slot is released; a retryable one (5xx,
@@ -29,8 +30,16 @@
  * Waiting for a slot never spends the message's retries (10 on the high queue): it is a fresh,
  * delayed message (slotWaits + 1, exponential with jitter, capped) and this one is acked.
  */
-import { CREATE_TURN_LATENESS_MS, callAdmission, pacedCreatesPerSecond, takeCreateTurn } from "../../calls/admission";
+import {
+  CREATE_TURN_LATENESS_MS,
+  callAdmission,
+  type DialTurn,
+  type HandOff,
+  pacedCreatesPerSecond,
+  takeCreateTurn,
+} from "../../calls/admission";
 import { createReservedCall, OutboundCallError } from "../../calls/place-outbound-call";
+import { recordCallLogWrites } from "../../calls/status-callback";
 import { twilioClient } from "../../calls/twilio-client";
 import { hangup, twimlResponse } from "../../calls/twiml";
 import { sayGreeting, voiceLanguage } from "../../calls/voice-prompts";
@@ -57,8 +66,9 @@ import type { Env } from "../../env";
 import { log } from "../../lib/log";
 import { campaignMetrics } from "../../metrics/campaigns";
 import { isE164 } from "../../services/phones";
-import { effectiveCallCap, getBusinessSettings } from "../../services/settings";
-import type { JobHandler } from "../handler";
+import { type BusinessSettingsView, effectiveCallCap, getBusinessSettings } from "../../services/settings";
+import type { JobContext, JobHandler } from "../handler";
+import type { Job } from "../jobs";
 
 /** Why this configuration cannot dial at all, or null. */
 function configProblem(config: Config): string | null {
@@ -92,11 +102,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)))
  * A creation time within the account's calls per second, asked again for a while (step 4): when to
  * create (local epoch ms, from when the answer came), or when to come back.
  */
-async function createTurn(env: Env, config: Config): Promise<{ createAt: number } | { retryAfterMs: number }> {
+async function createTurn(
+  env: Env,
+  config: Config,
+  missed?: number,
+): Promise<{ createAt: number; at: number } | { retryAfterMs: number }> {
   const until = Date.now() + CREATE_TURN_PATIENCE_MS;
   for (;;) {
-    const pace = await takeCreateTurn(env, pacedCreatesPerSecond(config), "bulk");
-    if (pace.ok) return { createAt: Date.now() + pace.waitMs };
+    const pace = await takeCreateTurn(env, pacedCreatesPerSecond(config), "bulk", missed);
+    if (pace.ok) return { createAt: Date.now() + pace.waitMs, at: pace.at };
     if (Date.now() + pace.retryAfterMs > until) return { retryAfterMs: pace.retryAfterMs };
     await sleep(pace.retryAfterMs);
   }
@@ -122,9 +136,8 @@ async function notClaimed(db: Database, env: Env, target: DialTarget, claim: Cla
   return undefined;
 }
 
-export const outboundCallDial: JobHandler<"outbound_call.dial"> = async (job, { db: getDb, env, config, sentAt }) => {
-  const target: DialTarget = { jobId: job.jobId, businessId: job.businessId };
-
+export const outboundCallDial: JobHandler<"outbound_call.dial"> = async (job, ctx) => {
+  const { db: getDb, env, config, sentAt } = ctx;
   const problem = configProblem(config);
   if (problem) return failRun(getDb(), job.jobId, problem);
 
@@ -140,6 +153,46 @@ export const outboundCallDial: JobHandler<"outbound_call.dial"> = async (job, { 
     turn = await admission.dialTurn({ ...ask, maxWaitMs: STANDBY_WAIT_MS });
     await warm;
   }
+  const { handOff } = turn;
+  const dial = { settings, cap, turn };
+  try {
+    return await dialWithTurn(job, ctx, dial);
+  } finally {
+    // Woken by a call's end: that call's log writes came along. Applied on this dial's connection
+    // once its own work (the create) is done: the end of a call is written a dial later, without a
+    // connection of its own.
+    if (handOff) await applyWokenHandOff(getDb(), env, job.businessId, handOff);
+  }
+};
+
+/**
+ * The call log writes a woken standby took along (durable-objects/business/dial-turns.ts): applied
+ * in one transaction, then acknowledged; on any failure given back to the business's object, which
+ * sends them through the queue (and hands out again what is never acknowledged, after its grace).
+ */
+async function applyWokenHandOff(db: Database, env: Env, businessId: number, handOff: HandOff): Promise<void> {
+  const admission = callAdmission(env, businessId);
+  try {
+    await recordCallLogWrites(db, env, handOff.writes);
+    await admission.ackCallLogWrites(handOff.ids);
+  } catch (err) {
+    await admission.ackCallLogWrites(handOff.ids, false).catch(() => {});
+    log.warn("call log writes left to the business's object: the woken dial could not apply them", {
+      businessId,
+      writes: handOff.ids.length,
+      error: err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err),
+    });
+  }
+}
+
+/** Steps 3-5 (see the header), once the BusinessDO has answered the turn. */
+async function dialWithTurn(
+  job: Job<"outbound_call.dial">,
+  { db: getDb, env, config }: JobContext,
+  { settings, cap, turn }: { settings: BusinessSettingsView; cap: number; turn: DialTurn },
+): Promise<undefined> {
+  const target: DialTarget = { jobId: job.jobId, businessId: job.businessId };
+  const admission = callAdmission(env, job.businessId);
   if (!turn.go) {
     if (turn.why !== "busy") return undefined; // a duplicate: the job was dialed, or another message of it waits
     return waitForSlot(env, target, job.slotWaits, turn.refusal?.message ?? `every one of ${cap} slots in use`);
@@ -231,9 +284,10 @@ export const outboundCallDial: JobHandler<"outbound_call.dial"> = async (job, { 
     if ("retryAfterMs" in createTime) return giveBack(createTime.retryAfterMs);
     const { createAt } = createTime;
     await sleep(createAt - Date.now());
-    // Late for it (a slow claim): take a new one, so creations stay 1/CPS apart.
+    // Late for it (a slow claim): take a new one, so creations stay within the account's calls per
+    // second. The missed time is handed back with the ask: it no longer counts.
     if (Date.now() <= createAt + CREATE_TURN_LATENESS_MS) break;
-    createTime = await createTurn(env, config).catch((err: unknown) => ({ error: err }));
+    createTime = await createTurn(env, config, createTime.at).catch((err: unknown) => ({ error: err }));
   }
 
   try {
@@ -288,7 +342,7 @@ export const outboundCallDial: JobHandler<"outbound_call.dial"> = async (job, { 
   }
   campaignMetrics.dials.inc();
   return undefined;
-};
+}
 
 /** Out of retries (or rejected): the job fails with the reason, and its run may be finished. */
 export async function outboundCallDialDeadLettered(
