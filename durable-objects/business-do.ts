@@ -211,34 +211,29 @@ export class BusinessObject<Settings extends SendLimits> extends DurableObject<D
    * A status callback (issue 16 #2): the slot — by the lease its URL names, or for an inbound
    * call by its CallSid (terminal frees it) — and the call log update, kept here until Postgres
    * takes it (./business/call-log-outbox.ts). Once this returns, nothing of the callback can be
-   * lost: the route answers Twilio without waiting for Postgres. A call's end comes back as a
-   * hand-off: its writes, for the route to apply after answering (then `ackCallLogWrites`) — unless
-   * the slot it freed wakes a campaign's standby dial, which takes them along instead and applies
-   * them on the database connection it already holds, after its create (./business/dial-turns.ts).
+   * lost: the route answers Twilio without waiting for Postgres. A call's end that frees a slot a
+   * campaign's standby dial waits for goes along with that dial, which applies it on the database
+   * connection it already holds, after its create (./business/dial-turns.ts); any other write goes
+   * through the queue in batches (the outbox's flush).
    */
   async recordCallStatus(
     businessId: number,
     leaseId: string | null,
     update: CallLogUpdate & { callSid: string },
-    handOut = true,
-  ): Promise<{ slot: CallStatusResult; handOff: HandOff | null }> {
+  ): Promise<CallStatusResult> {
     this.identify(businessId);
     let slot: CallStatusResult = { released: false, adopted: false };
     if (leaseId) slot = await this.calls.callStatus(leaseId, update.callSid, update.status);
     else if (isTerminalStatus(update.status)) slot.released = this.calls.release(update.callSid).released;
     const toStandby = slot.released && this.turns.wouldWake();
-    const handOff = await this.calls.callLogs.keep(update, handOut || toStandby);
-    if (!slot.released) return { slot, handOff };
-    if (this.turns.wake(handOff)) return { slot, handOff: null };
-    // No standby took it after all (it left meanwhile), and the route will not apply it: the flush will.
-    if (handOff && !handOut) {
-      this.calls.callLogs.takeBack(handOff.ids);
-      return { slot, handOff: null };
-    }
-    return { slot, handOff };
+    const handOff = await this.calls.callLogs.keep(update, toStandby);
+    if (!slot.released) return slot;
+    // No standby took it after all (it left meanwhile): the flush sends it.
+    if (!this.turns.wake(handOff) && handOff) this.calls.callLogs.takeBack(handOff.ids);
+    return slot;
   }
 
-  /** The Worker applied these handed-off call log writes (see recordCallStatus) — or, `applied` false, could not: they are the object's to apply again. */
+  /** A dial applied the call log writes it was handed (see recordCallStatus) — or, `applied` false, could not: they are the object's to apply again. */
   async ackCallLogWrites(businessId: number, ids: number[], applied = true): Promise<void> {
     this.identify(businessId);
     if (applied) this.calls.callLogs.ack(ids);
@@ -257,8 +252,7 @@ export class BusinessObject<Settings extends SendLimits> extends DurableObject<D
   async admitInboundCall(
     businessId: number,
     call: { callSid: string; from: string | null; to: string; status: string },
-    handOut = true,
-  ): Promise<{ answer: InboundAnswer; settings: Settings | null; fresh: boolean; handOff: HandOff | null }> {
+  ): Promise<{ answer: InboundAnswer; settings: Settings | null; fresh: boolean }> {
     this.identify(businessId);
     const [{ answer, fresh }, settings] = await Promise.all([
       this.inbound.answer(call.callSid, () =>
@@ -274,23 +268,23 @@ export class BusinessObject<Settings extends SendLimits> extends DurableObject<D
         return null;
       }),
     ]);
-    const handOff = !fresh
-      ? null
-      : await this.calls.callLogs.keep(
-          {
-            kind: "inbound",
-            businessId,
-            callSid: call.callSid,
-            from: call.from,
-            to: call.to,
-            status: answer.admitted ? call.status : "rejected",
-            leaseId: answer.leaseId,
-            reason: answer.reason,
-            at: new Date().toISOString(),
-          },
-          handOut,
-        );
-    return { answer, settings, fresh, handOff };
+    // The call's log row: sent through the queue at once, batched with other calls' under load.
+    if (fresh)
+      await this.calls.callLogs.keep(
+        {
+          kind: "inbound",
+          businessId,
+          callSid: call.callSid,
+          from: call.from,
+          to: call.to,
+          status: answer.admitted ? call.status : "rejected",
+          leaseId: answer.leaseId,
+          reason: answer.reason,
+          at: new Date().toISOString(),
+        },
+        false,
+      );
+    return { answer, settings, fresh };
   }
 
   /** Keeps a call log update Postgres could not take now; the alarm applies it when it can. */

@@ -20,7 +20,7 @@ const { db, close } = testDb();
 afterAll(close);
 
 describe("a standby woken by a call's end", () => {
-  it("carries the ended call's log writes (the status callback gets none to apply)", async () => {
+  it("carries the ended call's log writes", async () => {
     const t = await campaignTenant(db, { cap: 1 });
     const admission = callAdmission(env, t.businessId);
     const reserved = await admission.reserve({ kind: "outbound", source: "bulk", businessCap: 1 });
@@ -31,8 +31,8 @@ describe("a standby woken by a call's end", () => {
     // Every slot taken: the next dial waits here as a standby…
     const waiting = admission.dialTurn({ jobId: 987_654, sentAtMs: Date.now(), cap: 1, maxWaitMs: 10_000 });
     await until("the dial waiting as a standby", async () => ((await waitingStandbys()) > 0 ? true : undefined));
-    // …and the call's end wakes it: the route gets no hand-off, the standby does.
-    const { slot, handOff } = await admission.recordCallStatus(reserved.lease.leaseId, {
+    // …and the call's end wakes it: the standby takes the call's log writes along.
+    const slot = await admission.recordCallStatus(reserved.lease.leaseId, {
       callSid,
       status: "completed",
       sequenceNumber: 3,
@@ -42,7 +42,6 @@ describe("a standby woken by a call's end", () => {
       reason: null,
     });
     expect(slot.released).toBe(true);
-    expect(handOff).toBeNull();
     const turn = await waiting;
     expect(turn.go).toBe(true);
     expect(turn.handOff?.writes).toEqual([expect.objectContaining({ callSid, status: "completed" })]);

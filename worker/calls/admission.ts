@@ -50,16 +50,11 @@ export interface CallAdmission {
   deferCallLogUpdate(update: CallLogUpdate): Promise<void>;
   /**
    * A status callback: its slot (by the lease its URL names, else — inbound — by CallSid) and its
-   * call log update, kept durably in the business's object until Postgres takes it (issue 16 #2).
-   * A call's end comes back as a hand-off for the caller to apply after answering, then `ackCallLogWrites`.
+   * call log update, kept durably in the business's object until Postgres takes it (issue 16 #2):
+   * written through the queue, or by the campaign dial the freed slot wakes.
    */
-  recordCallStatus(
-    leaseId: string | null,
-    update: CallLogUpdate & { callSid: string },
-    /** false: the caller will not apply a hand-off (the object sends it through the queue). */
-    handOut?: boolean,
-  ): Promise<{ slot: CallStatusResult; handOff: HandOff | null }>;
-  /** The caller applied these handed-off writes to Postgres (`applied` false: it could not; the object will). */
+  recordCallStatus(leaseId: string | null, update: CallLogUpdate & { callSid: string }): Promise<CallStatusResult>;
+  /** A dial applied the writes it was handed to Postgres (`applied` false: it could not; the object will). */
   ackCallLogWrites(ids: number[], applied?: boolean): Promise<void>;
   /** Twilio accepted a call we placed: confirm its lease and keep its CallSid (and campaign job) for the log. */
   confirmDial(leaseId: string, dialed: CallDialedWrite): Promise<ConfirmResult>;
@@ -73,10 +68,12 @@ export interface CallAdmission {
    * kept until Postgres takes it); with the business's cached settings (greeting, inbound action),
    * or null when they could not be read (the caller answers with the defaults).
    */
-  admitInbound(
-    call: { callSid: string; from: string | null; to: string; status: string },
-    handOut?: boolean,
-  ): Promise<{ answer: InboundAnswer; settings: BusinessSettingsView | null; handOff: HandOff | null }>;
+  admitInbound(call: {
+    callSid: string;
+    from: string | null;
+    to: string;
+    status: string;
+  }): Promise<{ answer: InboundAnswer; settings: BusinessSettingsView | null }>;
 }
 
 /** Call admission for one business (its BusinessDO, which consults the platform CallCapacityDO). */
@@ -99,11 +96,8 @@ export function callAdmission(env: Env, businessId: number): CallAdmission {
     deferCallLogUpdate: async (update) => {
       await stub.deferCallLogUpdate(businessId, update);
     },
-    recordCallStatus: async (leaseId, update, handOut = true) =>
-      (await stub.recordCallStatus(businessId, leaseId, update, handOut)) as {
-        slot: CallStatusResult;
-        handOff: HandOff | null;
-      },
+    recordCallStatus: async (leaseId, update) =>
+      (await stub.recordCallStatus(businessId, leaseId, update)) as CallStatusResult,
     ackCallLogWrites: async (ids, applied = true) => {
       await stub.ackCallLogWrites(businessId, ids, applied);
     },
@@ -114,18 +108,17 @@ export function callAdmission(env: Env, businessId: number): CallAdmission {
       else if (turn.refusal) callRefusals.inc({ kind: "outbound", cap: turn.refusal.cap });
       return turn;
     },
-    async admitInbound(call, handOut = true) {
-      const result = (await stub.admitInboundCall(businessId, call, handOut)) as {
+    async admitInbound(call) {
+      const result = (await stub.admitInboundCall(businessId, call)) as {
         answer: InboundAnswer;
         settings: BusinessSettingsView | null;
         fresh: boolean;
-        handOff: HandOff | null;
       };
       if (result.fresh) {
         if (result.answer.admitted) callAdmissions.inc({ kind: "inbound", source: "inbound" });
         else callRefusals.inc({ kind: "inbound", cap: "platform" });
       }
-      return { answer: result.answer, settings: result.settings, handOff: result.handOff };
+      return { answer: result.answer, settings: result.settings };
     },
   };
 }

@@ -10,8 +10,8 @@
  *
  * Neither waits for Postgres (issue 16 #2): the business's object answers them — the slot, the
  * answer already given to a retried CallSid, the cached greeting — and keeps the call log write
- * durably before the answer goes out; the Worker writes it to Postgres just after answering, or
- * the object sends it through the queue (durable-objects/business/call-log-outbox.ts). The number's
+ * durably before the answer goes out, then sends it to Postgres through the queue (or with the
+ * campaign dial a freed slot wakes: durable-objects/business/call-log-outbox.ts). The number's
  * owner comes from a per-isolate cache (worker/calls/call-business.ts). A status callback without
  * our URL's parameters or Twilio's Direction and To (older URLs) still finds its log in Postgres.
  * - POST /twilio/voice/recording — recording ready (both <Record action> and recordingStatusCallback
@@ -26,7 +26,6 @@ import { bodyLimit } from "hono/body-limit";
 import { callAdmission } from "../calls/admission";
 import { type CallBusiness, numberOwner } from "../calls/call-business";
 import { runCallEndedHooks } from "../calls/call-ended";
-import { applyHandOff, canApplyHandOff } from "../calls/call-log-handoff";
 import { applyRecording, applyStatusUpdate } from "../calls/call-logs";
 import { CALL_STATUSES, type CallStatus, isTerminalStatus } from "../calls/call-status";
 import { type CallLogUpdate, callbackRefOf } from "../calls/status-callback";
@@ -148,12 +147,15 @@ twilioVoiceRoutes.openapi(incomingCall, async (c) => {
   const status = (CALL_STATUSES as readonly string[]).includes(p.CallStatus ?? "") ? p.CallStatus! : "ringing";
   // Twilio retries this webhook when we are slow: the same CallSid gets the same answer, and a
   // retry after the call ended takes no slot.
-  const { answer, settings, handOff } = await callAdmission(c.env, owner.id).admitInbound(
-    { callSid: p.CallSid, from: p.From ?? null, to: p.To, status },
-    canApplyHandOff(),
-  );
-  // The call's log row reaches Postgres just after this answer (the object keeps it until then).
-  if (handOff) c.executionCtx.waitUntil(applyHandOff(c.env, config, owner.id, handOff));
+  // The call's log row reaches Postgres just after this answer, through the queue (the object keeps
+  // it until then): a webhook opening its own database connection would cost more than the rest of
+  // its work under load (bench:webhook).
+  const { answer, settings } = await callAdmission(c.env, owner.id).admitInbound({
+    callSid: p.CallSid,
+    from: p.From ?? null,
+    to: p.To,
+    status,
+  });
   if (!answer.admitted) {
     log.warn("inbound call refused at capacity", { ...fields, businessId: owner.id, reason: answer.reason });
     return c.body(refusalTwiml(lang), 200, xml);
@@ -218,13 +220,9 @@ twilioVoiceRoutes.openapi(callStatus, async (c) => {
     ref?.businessId ??
     (p.Direction === "inbound" && p.To ? ((await numberOwner(c.get("db"), p.To))?.id ?? null) : null);
   if (businessId !== null) {
-    const { slot, handOff } = await callAdmission(c.env, businessId).recordCallStatus(
-      ref?.leaseId ?? null,
-      update,
-      canApplyHandOff(),
-    );
-    // A call's end (with what waited for it) reaches Postgres just after this answer.
-    if (handOff) c.executionCtx.waitUntil(applyHandOff(c.env, c.get("config"), businessId, handOff));
+    // A call's end (with what waited for it) reaches Postgres just after this answer: through the
+    // queue, or with the campaign dial the freed slot wakes.
+    const slot = await callAdmission(c.env, businessId).recordCallStatus(ref?.leaseId ?? null, update);
     log.info("call status", { ...fields, callLogId, businessId, ...slot });
     return noContent(c);
   }
