@@ -38,6 +38,12 @@ const BATCH = 50;
 export const PROGRESS_DELAY_MS = 2_000;
 /** Writes handed out and not acknowledged within this long are handed out again. */
 export const HANDOFF_GRACE_MS = 30_000;
+/**
+ * While a flush runs, the writes it will hand out need the alarm no sooner than this: the alarm is
+ * the flush's safety net (the object evicted mid-flush), not its trigger. Arming it for "now" on
+ * every call's end set an alarm and ran one per webhook under load.
+ */
+const FLUSH_WATCH_MS = 5_000;
 
 /** A status change of a call's log (a Twilio callback, or our own settlement). JSON-safe. */
 export interface CallLogUpdate {
@@ -183,8 +189,9 @@ export class CallLogOutbox {
       this.sql.exec("UPDATE call_log_outbox SET next_ms = ? WHERE call_key = ?", now + HANDOFF_GRACE_MS, key);
       handed = { ids: rows.map((r) => r.id), writes: rows.map((r) => JSON.parse(r.body) as CallLogWrite) };
     }
-    await this.arm();
+    // The flush first: while it runs, the alarm only watches it (see nextDue).
     if (!handed) this.flushInBackground();
+    await this.arm();
     return handed;
   }
 
@@ -215,7 +222,13 @@ export class CallLogOutbox {
     return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM call_log_outbox").one().n;
   }
 
+  /** When the alarm is next needed here (see FLUSH_WATCH_MS). */
   nextDue(): number | null {
+    const t = this.earliestDue();
+    return t !== null && this.flushing ? Math.max(t, Date.now() + FLUSH_WATCH_MS) : t;
+  }
+
+  private earliestDue(): number | null {
     return this.sql.exec<{ t: number | null }>("SELECT MIN(next_ms) AS t FROM call_log_outbox").one().t;
   }
 
@@ -225,7 +238,7 @@ export class CallLogOutbox {
    * in the next.
    */
   flushInBackground(): void {
-    const next = this.nextDue();
+    const next = this.earliestDue();
     if (next === null || next > Date.now()) return;
     void this.flush(Date.now()).catch((err) => log.error("call log flush failed", { error: String(err) }));
   }
