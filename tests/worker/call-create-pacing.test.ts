@@ -5,7 +5,7 @@
  * placeOutboundCall and to the campaign's dial consumer alike.
  */
 
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { createExecutionContext, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it, vi } from "vitest";
@@ -16,7 +16,7 @@ import { createCampaign, createCampaignSchema } from "../../worker/campaigns/run
 import { parseConfig } from "../../worker/config";
 import { handleQueueBatch } from "../../worker/queues/consumer";
 import { createCallBusiness, fakeTwilio, uniqueNumber } from "./calls-fixtures";
-import { campaignTenant, endCall, insertLeads, jobsOf, twilioCallsTo } from "./campaigns-fixtures";
+import { campaignTenant, dialBatch, endCall, insertLeads, jobsOf, twilioCallsTo } from "./campaigns-fixtures";
 import { testDb } from "./helpers";
 
 function expectOneCallEach(calls: { to: string }[]) {
@@ -111,15 +111,7 @@ describe("a campaign's dial consumer under the calls per second", () => {
       userId: t.admin.userId,
       body: createCampaignSchema.parse({ name: "Paced", audience: { leadIds: people.map((p) => p.id) } }),
     });
-    const batch = createMessageBatch(
-      "prosaas-high",
-      run.jobs.map((j, i) => ({
-        id: `paced-${run.campaign.id}-${i}`,
-        timestamp: new Date(),
-        attempts: 1,
-        body: { type: "outbound_call.dial", ...j },
-      })),
-    );
+    const batch = dialBatch(run.jobs);
     // Six dials at once on the consumer (side by side), two creations a second between them…
     const dialing = handleQueueBatch(batch, cps as typeof env);
     // …and an agent's call once the run is under way (its first dial at Twilio): it books the next

@@ -4,7 +4,7 @@
  * writes the ended call's log on the database connection it already holds (no connection opened by
  * the status callback), and acknowledges them to the business's object.
  */
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { createExecutionContext, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
@@ -13,7 +13,16 @@ import { createCampaign, createCampaignSchema } from "../../worker/campaigns/run
 import { callLogs } from "../../worker/db/schema";
 import { handleQueueBatch } from "../../worker/queues/consumer";
 import { randomCallSid } from "./calls-fixtures";
-import { campaignOf, campaignTenant, endCall, insertLeads, jobsOf, twilioCallsTo, until } from "./campaigns-fixtures";
+import {
+  campaignOf,
+  campaignTenant,
+  dialBatch,
+  endCall,
+  insertLeads,
+  jobsOf,
+  twilioCallsTo,
+  until,
+} from "./campaigns-fixtures";
 import { testDb } from "./helpers";
 
 const { db, close } = testDb();
@@ -66,15 +75,7 @@ describe("a standby woken by a call's end", () => {
       body: createCampaignSchema.parse({ name: "Standby", audience: { leadIds: people.map((p) => p.id) } }),
     });
     const numbers = people.map((p) => p.phone!);
-    const batch = createMessageBatch(
-      "prosaas-high",
-      run.jobs.map((j, i) => ({
-        id: `standby-${run.campaign.id}-${i}`,
-        timestamp: new Date(),
-        attempts: 1,
-        body: { type: "outbound_call.dial", ...j },
-      })),
-    );
+    const batch = dialBatch(run.jobs);
     // Both dials side by side on the consumer: one takes the slot, the other waits as a standby.
     const dialing = handleQueueBatch(batch, env);
     const [first] = await until("the first lead's call at Twilio", async () => {

@@ -23,6 +23,7 @@ import {
   type CampaignTenant,
   campaignOf,
   campaignTenant,
+  dialBatch,
   endCall,
   insertLeads,
   jobsOf,
@@ -45,19 +46,6 @@ async function quietRun(t: CampaignTenant, leadIds: number[], extra: Record<stri
     userId: t.admin.userId,
     body: createCampaignSchema.parse({ name: "Quiet run", audience: { leadIds }, ...extra }),
   });
-}
-
-let messageSeq = 0;
-function dialBatch(jobs: { jobId: number; businessId: number }[], attempts = 1) {
-  return createMessageBatch(
-    "prosaas-high",
-    jobs.map((j) => ({
-      id: `dial-${++messageSeq}`,
-      timestamp: new Date(),
-      attempts,
-      body: { type: "outbound_call.dial", jobId: j.jobId, businessId: j.businessId },
-    })),
-  );
 }
 
 /** The run, once completed (its completion follows the last call's end, just after it is written). */

@@ -3,6 +3,7 @@
  * cap), leads with phone numbers no other test dials, and the "phone side" of a call — the calls
  * the fake Twilio received, answered by signed status callbacks exactly as Twilio sends them.
  */
+import { createMessageBatch } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq, inArray, sql } from "drizzle-orm";
 import { afterAll, expect } from "vitest";
@@ -157,4 +158,18 @@ export async function statusCounts(db: Database, runId: number): Promise<Record<
 
 export async function leadsByIds(db: Database, ids: number[]) {
   return db.select().from(leads).where(inArray(leads.id, ids));
+}
+
+let dialMessageSeq = 0;
+/** Campaign dial jobs as one batch of the high queue, as the consumer receives them. */
+export function dialBatch(jobs: { jobId: number; businessId: number }[], attempts = 1) {
+  return createMessageBatch(
+    "prosaas-high",
+    jobs.map((j) => ({
+      id: `dial-${++dialMessageSeq}`,
+      timestamp: new Date(),
+      attempts,
+      body: { type: "outbound_call.dial", jobId: j.jobId, businessId: j.businessId },
+    })),
+  );
 }

@@ -4,7 +4,7 @@
  * working hours, the list, the sweep that settles jobs a crash or a lost callback left behind,
  * and the metrics. (Dialing itself: campaigns-dialing.test.ts.)
  */
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { createExecutionContext, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
@@ -16,7 +16,7 @@ import { getConfig } from "../../worker/config";
 import { businesses, callLogs, outboundCallJobs, outboundCallRuns } from "../../worker/db/schema";
 import { handleQueueBatch } from "../../worker/queues/consumer";
 import { randomCallSid } from "./calls-fixtures";
-import { campaignTenant, insertLeads, jobsOf, twilioCallsTo, until } from "./campaigns-fixtures";
+import { campaignTenant, dialBatch, insertLeads, jobsOf, twilioCallsTo, until } from "./campaigns-fixtures";
 import { createTenant } from "./fixtures";
 import { callWithSettings, errorOf, expectFieldRefused, testDb } from "./helpers";
 
@@ -375,15 +375,7 @@ describe("working hours and backoff", () => {
       userId: null,
       body: createCampaignSchema.parse({ name: "Busy", audience: { leadIds: people.map((p) => p.id) } }),
     });
-    const batch = createMessageBatch(
-      "prosaas-high",
-      created.jobs.map((j, i) => ({
-        id: `wait-${created.campaign.id}-${i}`,
-        timestamp: new Date(),
-        attempts: 1,
-        body: { type: "outbound_call.dial", ...j },
-      })),
-    );
+    const batch = dialBatch(created.jobs);
     await handleQueueBatch(batch, env);
     const result = await getQueueResult(batch, createExecutionContext());
     expect(result.retryMessages).toEqual([]);
