@@ -131,17 +131,17 @@ describe("PUT /api/whatsapp/conversations/{id}/status", () => {
   it("records the first response (customer's waiting message → first reply) and the resolution, sent with conversation.resolved", async () => {
     const target = sink("resolved");
     await subscribe(a.owner, target, ["conversation.resolved"]);
-    const conv = await newConversation(db, a.businessId, { text: "I need help", at: secondsAgo(300) });
+    // Every time from one moment: the test's own steps take seconds, and 120 must stay 120.
+    const now = secondsAgo(0);
+    const conv = await newConversation(db, a.businessId, { text: "I need help", at: now - 300 });
     // A second message while still waiting does not move the wait's start.
-    await customerWrites(a.businessId, conv.chatJid, { text: "hello?", at: secondsAgo(200) });
+    await customerWrites(a.businessId, conv.chatJid, { text: "hello?", at: now - 200 });
     expect((await detail(conv.id)).firstResponseSeconds).toBeNull();
     // The business answers from the phone 120 s after the first waiting message; a later reply changes nothing.
     await deliver([
-      inboundMessage(a.businessId, { chatJid: conv.chatJid, fromMe: true, text: "on it", at: secondsAgo(180) }),
+      inboundMessage(a.businessId, { chatJid: conv.chatJid, fromMe: true, text: "on it", at: now - 180 }),
     ]);
-    await deliver([
-      inboundMessage(a.businessId, { chatJid: conv.chatJid, fromMe: true, text: "done", at: secondsAgo(60) }),
-    ]);
+    await deliver([inboundMessage(a.businessId, { chatJid: conv.chatJid, fromMe: true, text: "done", at: now - 60 })]);
     expect((await detail(conv.id)).firstResponseSeconds).toBe(120);
     expect((await detail(conv.id)).resolutionSeconds).toBeNull();
 
