@@ -270,20 +270,17 @@ export class BusinessObject<Settings extends SendLimits> extends DurableObject<D
     ]);
     // The call's log row: sent through the queue at once, batched with other calls' under load.
     if (fresh)
-      await this.calls.callLogs.keep(
-        {
-          kind: "inbound",
-          businessId,
-          callSid: call.callSid,
-          from: call.from,
-          to: call.to,
-          status: answer.admitted ? call.status : "rejected",
-          leaseId: answer.leaseId,
-          reason: answer.reason,
-          at: new Date().toISOString(),
-        },
-        false,
-      );
+      await this.calls.callLogs.defer({
+        kind: "inbound",
+        businessId,
+        callSid: call.callSid,
+        from: call.from,
+        to: call.to,
+        status: answer.admitted ? call.status : "rejected",
+        leaseId: answer.leaseId,
+        reason: answer.reason,
+        at: new Date().toISOString(),
+      });
     return { answer, settings, fresh };
   }
 
