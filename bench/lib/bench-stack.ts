@@ -73,6 +73,7 @@ export function startBenchWorker(opts: {
   bindings: Record<string, string>;
   port?: number;
   queues?: boolean;
+  inspectorPort?: number;
 }): Miniflare {
   const outfile = bundleWorker({ entry: opts.entry, outdir: `${opts.workDir}/bundle`, name: opts.name });
   return new Miniflare({
@@ -83,6 +84,8 @@ export function startBenchWorker(opts: {
     scriptPath: outfile,
     ...COMPATIBILITY,
     cf: false,
+    // For a CPU profile of the Worker and its objects under load (Chrome DevTools or any CDP client).
+    ...(opts.inspectorPort ? { inspectorPort: opts.inspectorPort } : {}),
     handleRuntimeStdio(stdout: Readable, stderr: Readable) {
       stdout.resume();
       stderr.pipe(process.stderr);

@@ -231,7 +231,7 @@ export class CallLeases {
     this.block = new PlatformBlock(this.sql, env, alarm, () => this.arm());
     // Calls whose end we saw before (or without) a confirm, so a late confirm frees its lease at once.
     this.sql.exec("CREATE TABLE IF NOT EXISTS call_ended (ref TEXT PRIMARY KEY, ended_ms INTEGER NOT NULL)");
-    this.callLogs = new CallLogOutbox(this.sql, applyCallLogUpdate, () => this.arm());
+    this.callLogs = new CallLogOutbox(this.sql, applyCallLogUpdate, (dueBy) => this.arm(dueBy));
     // Whenever the object wakes (e.g. after a crash), make sure its leases and outboxes have an alarm.
     void ctx.blockConcurrencyWhile(() => this.arm());
   }
@@ -719,8 +719,14 @@ export class CallLeases {
     this.block.release(leaseId, reason, now);
   }
 
-  /** Arms the alarm for the earliest lease expiry, slot return or outbox retry, unless an earlier alarm is already set. */
-  private async arm(): Promise<void> {
+  /**
+   * Arms the alarm for the earliest lease expiry, slot return or outbox retry, unless an earlier
+   * alarm is already set. `dueBy`: the caller's change needs the alarm by then at the latest; if
+   * it already fires by then, the other times were covered before and nothing is queried (a
+   * status callback's hot path).
+   */
+  private async arm(dueBy?: number): Promise<void> {
+    if (dueBy !== undefined && this.alarm.coversBy(dueBy)) return;
     const leasesNext = this.sql.exec<{ t: number | null }>("SELECT MIN(expires_ms) AS t FROM call_leases").one().t;
     const times = [leasesNext, this.block.nextDue(), this.callLogs.nextDue()].filter((t): t is number => t !== null);
     if (times.length > 0) await this.alarm.armAt(Math.min(...times));
