@@ -44,6 +44,13 @@ export const HANDOFF_GRACE_MS = 30_000;
  * every call's end set an alarm and ran one per webhook under load.
  */
 const FLUSH_WATCH_MS = 5_000;
+/**
+ * A background flush waits this long before reading what is due, and as long again between
+ * batches while writes keep coming: under a stream of calls, each batch then carries the ends
+ * of many calls instead of one (one queue message, one Postgres transaction, one object read for
+ * several). Short next to what waits for it: a dashboard's refetch, a call's webhook event.
+ */
+export const FLUSH_GATHER_MS = 50;
 
 /** A status change of a call's log (a Twilio callback, or our own settlement). JSON-safe. */
 export interface CallLogUpdate {
@@ -255,20 +262,28 @@ export class CallLogOutbox {
     }
     const next = this.earliestDue();
     if (next === null || next > Date.now()) return;
-    void this.flush(Date.now()).catch((err) => log.error("call log flush failed", { error: String(err) }));
+    void this.flush(Date.now(), FLUSH_GATHER_MS).catch((err) =>
+      log.error("call log flush failed", { error: String(err) }),
+    );
   }
 
-  /** Hands out the due writes in order, in batches; a failure backs off what is due. One at a time. */
-  async flush(now: number): Promise<void> {
+  /**
+   * Hands out the due writes in order, in batches; a failure backs off what is due. One at a time.
+   * `gatherMs`: wait this long first, and between rounds (see FLUSH_GATHER_MS); the alarm does not.
+   */
+  async flush(now: number, gatherMs = 0): Promise<void> {
     if (this.flushing) {
       this.flushAgain = true;
       return this.flushing;
     }
+    const gather = () => new Promise((resolve) => setTimeout(resolve, gatherMs));
     this.flushing = (async () => {
-      let due = now;
+      if (gatherMs > 0) await gather();
+      let due = gatherMs > 0 ? Date.now() : now;
       do {
         this.flushAgain = false;
         while (await this.flushBatch(due)) due = Date.now();
+        if (this.flushAgain && gatherMs > 0) await gather();
         due = Date.now();
       } while (this.flushAgain);
     })().finally(() => {
