@@ -38,13 +38,16 @@ describe("business settings", () => {
     expect(other.settings.reminderLeadMinutes).toBe(1440);
   });
 
-  it("serves the cached value until the TTL, then reloads (a write that bypassed the API)", async () => {
+  it("serves the cached value until the TTL, then reloads in the background (a write that bypassed the API)", async () => {
     const stub = env.BUSINESS_DO.getByName(`business:${b.businessId}`);
     const now = Date.now();
     expect((await stub.settings(b.businessId, now)).waDailyCap).toBe(1000);
     await db.update(businessSettings).set({ waDailyCap: 77 }).where(eq(businessSettings.businessId, b.businessId));
     expect((await stub.settings(b.businessId, now + 1_000)).waDailyCap).toBe(1000);
-    expect((await stub.settings(b.businessId, now + 61_000)).waDailyCap).toBe(77);
+    // Past the TTL nobody waits for Postgres: the old value answers while one load refreshes it,
+    // and the reads after it see the write.
+    expect((await stub.settings(b.businessId, now + 61_000)).waDailyCap).toBe(1000);
+    await expect.poll(async () => (await stub.settings(b.businessId, now + 62_000)).waDailyCap).toBe(77);
   });
 
   it("refuses a call cap above the platform maximum, naming the field", async () => {
