@@ -1,6 +1,7 @@
 /**
  * Twilio voice webhooks against a bare route in the same Worker: `npm run bench:webhook [-- --clients
- * 100 --seconds 10 --rounds 3 --step-seconds 5]`. Figures only, never pass/fail. Loopback only, bounded.
+ * 100 --seconds 10 --rounds 3 --warmup-seconds 3 --step-seconds 5]`. Figures only, never
+ * pass/fail. Loopback only, bounded.
  *
  * The real app (bench/webhook-worker.ts = worker/index.ts + one bare Hono route) runs in Miniflare
  * with its Durable Objects, against an embedded PostgreSQL 17 through the Neon WebSocket proxy.
@@ -13,6 +14,8 @@
  *             Twilio sends (Direction, To, From, …) (signature, call log update, slot release).
  *             Each request's latency is recorded under its route.
  *   bare:     N clients POSTing the same incoming form to /__bench/bare (no signature, no DO, no DB).
+ *   warm-up:  20 calls one at a time, then each side under the full load for --warmup-seconds, not
+ *             measured: the rounds measure a warm runtime, not V8 compiling the app's code.
  *   rounds:   webhooks, their call logs written, then bare, `--rounds` times: a machine shared with
  *             other work slows both sides alike, and the ratio is the median of the rounds' ratios.
  *   steps:    N clients on each step of a webhook's work alone (bench/webhook-worker.ts): the
@@ -37,6 +40,8 @@ const { values: args } = parseArgs({
     seconds: { type: "string", default: "10" },
     /** Webhook phase + bare phase pairs; the ratios are medians over them. */
     rounds: { type: "string", default: "3" },
+    /** Both sides under the full load before the rounds, not measured; 0 skips it. */
+    "warmup-seconds": { type: "string", default: "3" },
     /** Per step phase; 0 skips the steps. */
     "step-seconds": { type: "string", default: "5" },
     "storage-dir": { type: "string", default: tmpdir() },
@@ -49,12 +54,14 @@ const SECONDS = Number(args.seconds);
 const ROUNDS = Number(args.rounds);
 const STORAGE_DIR = path.resolve(args["storage-dir"]);
 const STEP_SECONDS = Number(args["step-seconds"]);
+const WARMUP_SECONDS = Number(args["warmup-seconds"]);
 if (
   !(Number.isInteger(CLIENTS) && CLIENTS > 0 && CLIENTS <= 1000 && SECONDS > 0 && SECONDS <= 600) ||
   !(Number.isInteger(ROUNDS) && ROUNDS > 0 && ROUNDS <= 20) ||
-  !(STEP_SECONDS >= 0 && STEP_SECONDS <= 600)
+  !(STEP_SECONDS >= 0 && STEP_SECONDS <= 600) ||
+  !(WARMUP_SECONDS >= 0 && WARMUP_SECONDS <= 600)
 ) {
-  throw new Error("clients 1-1000, seconds 1-600, rounds 1-20, step-seconds 0-600");
+  throw new Error("clients 1-1000, seconds 1-600, rounds 1-20, step-seconds 0-600, warmup-seconds 0-600");
 }
 
 /**
@@ -207,14 +214,39 @@ async function main(): Promise<void> {
       return performance.now() - started;
     };
 
-    // Warm up: load the Worker, create the objects, open the paths.
-    const warm = { incoming: series(), status: series(), bare: series() };
-    for (let i = 0; i < 20; i++) {
+    let calls = 0;
+    let written = 0;
+    /** Waits until every call so far has its log `completed` in Postgres; how long it took. */
+    const drain = async (): Promise<number> => {
+      const started = performance.now();
+      while (performance.now() - started < 120_000) {
+        written = Number(
+          (await client.query<{ n: string }>("SELECT count(*) AS n FROM call_logs WHERE status = 'completed'")).rows[0]!
+            .n,
+        );
+        if (written >= calls) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return performance.now() - started;
+    };
+    /** One webhook client's turn: a new call, answered, then completed. */
+    const webhookCall = async (into: { incoming: Series; status: Series }) => {
       const sid = `CA${hex(32)}`;
       const form = incomingForm(sid);
-      await post("/twilio/voice/incoming", form, true, warm.incoming);
-      await post("/twilio/voice/status", completedForm(sid, form.From), true, warm.status);
-      await post("/__bench/bare", incomingForm(sid), false, warm.bare);
+      calls++;
+      await post("/twilio/voice/incoming", form, true, into.incoming);
+      await post("/twilio/voice/status", completedForm(sid, form.From), true, into.status);
+    };
+
+    // Warm up, not measured: load the Worker and create the objects one call at a time, then both
+    // sides under the full load for --warmup-seconds each, so the rounds measure a warm runtime
+    // (the app's code compiled by V8, the objects' tables grown), not its first seconds.
+    const warm = { incoming: series(), status: series(), bare: series() };
+    for (let i = 0; i < 20; i++) await webhookCall(warm);
+    if (WARMUP_SECONDS > 0) {
+      await phase(() => webhookCall(warm), WARMUP_SECONDS);
+      await drain();
+      await phase(() => post("/__bench/bare", incomingForm(`CA${hex(32)}`), false, warm.bare), WARMUP_SECONDS);
     }
     if (warm.incoming.non2xx + warm.status.non2xx + warm.bare.non2xx + warm.incoming.errors > 0)
       throw new Error(`warm-up answered non-2xx: ${JSON.stringify({ ...warm, latencies: undefined })}`);
@@ -227,8 +259,6 @@ async function main(): Promise<void> {
     let webhookMs = 0;
     let bareMs = 0;
     const perRound: { incoming: number; status: number; drainMs: number; peakConnections: number }[] = [];
-    let calls = 20; // the warm-up's
-    let written = 0;
     for (let round = 0; round < ROUNDS; round++) {
       const r = { incoming: series(), status: series(), bare: series() };
       // Postgres connections open (sampled): every path opens its own per request or batch.
@@ -243,25 +273,10 @@ async function main(): Promise<void> {
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
       })();
-      webhookMs += await phase(async () => {
-        const sid = `CA${hex(32)}`;
-        const form = incomingForm(sid);
-        calls++;
-        await post("/twilio/voice/incoming", form, true, r.incoming);
-        await post("/twilio/voice/status", completedForm(sid, form.From), true, r.status);
-      });
+      webhookMs += await phase(() => webhookCall(r));
       // Work the webhooks left for after their answers (writing the call logs) must be done before
       // the bare phase, or it would slow the bare route down too. How long it took is printed.
-      const drainStarted = performance.now();
-      while (performance.now() - drainStarted < 120_000) {
-        written = Number(
-          (await client.query<{ n: string }>("SELECT count(*) AS n FROM call_logs WHERE status = 'completed'")).rows[0]!
-            .n,
-        );
-        if (written >= calls) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      const drainMs = performance.now() - drainStarted;
+      const drainMs = await drain();
       sampling = false;
       await sampler;
       bareMs += await phase(async () => {

@@ -3,6 +3,7 @@ import { eq } from "drizzle-orm";
 import type { z } from "zod";
 import type { Database } from "../db/client";
 import { businesses, businessSettings } from "../db/schema";
+import { log } from "../lib/log";
 import { inboundCallActionSchema } from "../services/settings";
 
 /** business_settings.inbound_call_action (its one schema is the settings'); voicemail when unset or unreadable. */
@@ -60,25 +61,16 @@ export interface NumberOwner {
  */
 export const NUMBER_OWNER_TTL_MS = 60_000;
 /**
- * An expired entry is refreshed by one request; the others keep its answer until then, or for this
- * long if that refresh fails: a busy number's entry expiring under load would otherwise send every
- * webhook in flight to Postgres at once (measured: a 100-client run stalled for seconds each minute).
+ * An expired entry is refreshed in the background by one request, while every request (that one
+ * included) answers from it; a failed refresh is tried again after this long. Waiting for the
+ * refresh held one call each minute for a Postgres connection (bench:webhook: 2-3 s under load),
+ * and every webhook in flight when they all went at once (a 100-client run stalled for seconds).
  */
 const NUMBER_OWNER_REFRESH_MS = 5_000;
 const NUMBER_OWNER_MAX = 10_000;
 const numberOwners = new Map<string, { owner: NumberOwner | null; expiresAtMs: number; refreshingUntilMs: number }>();
 
-/**
- * The business whose Twilio number was called, from a per-isolate cache (issue 16 #2: the incoming
- * webhook then reaches Postgres once per number per minute, not once per call). `db` is opened only
- * on a miss.
- */
-export async function numberOwner(db: () => Database, number: string, nowMs = Date.now()): Promise<NumberOwner | null> {
-  const cached = numberOwners.get(number);
-  if (cached) {
-    if (nowMs < cached.expiresAtMs || nowMs < cached.refreshingUntilMs) return cached.owner;
-    cached.refreshingUntilMs = nowMs + NUMBER_OWNER_REFRESH_MS;
-  }
+async function loadNumberOwner(db: () => Database, number: string, nowMs: number): Promise<NumberOwner | null> {
   const [row] = await db()
     .select({
       id: businesses.id,
@@ -95,6 +87,33 @@ export async function numberOwner(db: () => Database, number: string, nowMs = Da
   if (numberOwners.size >= NUMBER_OWNER_MAX) numberOwners.delete(numberOwners.keys().next().value!);
   numberOwners.set(number, { owner, expiresAtMs: nowMs + NUMBER_OWNER_TTL_MS, refreshingUntilMs: 0 });
   return owner;
+}
+
+/**
+ * The business whose Twilio number was called, from a per-isolate cache (issue 16 #2: the incoming
+ * webhook then reaches Postgres once per number per minute, not once per call). `db` is opened only
+ * to load: a number seen for the first time waits for it; an expired entry answers at once and is
+ * refreshed in the background, kept alive by `waitUntil` (the request's) when given.
+ */
+export async function numberOwner(
+  db: () => Database,
+  number: string,
+  nowMs = Date.now(),
+  waitUntil?: (refresh: Promise<unknown>) => void,
+): Promise<NumberOwner | null> {
+  const cached = numberOwners.get(number);
+  if (!cached) return loadNumberOwner(db, number, nowMs);
+  if (nowMs >= cached.expiresAtMs && nowMs >= cached.refreshingUntilMs) {
+    cached.refreshingUntilMs = nowMs + NUMBER_OWNER_REFRESH_MS;
+    const refresh = (async () => loadNumberOwner(db, number, nowMs))().catch((err: unknown) =>
+      log.warn("could not refresh a number's business; the last one answers meanwhile", {
+        number,
+        error: err instanceof Error ? err.message : String(err),
+      }),
+    );
+    waitUntil?.(refresh);
+  }
+  return cached.owner;
 }
 
 /** Forgets every number's owner in this isolate (a business or its number changed here; others wait out the TTL). */

@@ -138,7 +138,7 @@ twilioVoiceRoutes.openapi(incomingCall, async (c) => {
   // No Postgres on this path (issue 16 #2): the number's owner from a short per-isolate cache; the
   // answer, the slot, the greeting and the log row from the business's object, which keeps the
   // row until Postgres takes it (durable before this answer goes out).
-  const owner = await numberOwner(c.get("db"), p.To);
+  const owner = await numberOwner(c.get("db"), p.To, Date.now(), (refresh) => c.executionCtx.waitUntil(refresh));
   if (!owner) {
     log.warn("inbound call to a number no business owns", fields);
     return c.body(twimlResponse(sayPrompt("he", "notInService"), sayPrompt("en", "notInService"), hangup()), 200, xml);
@@ -218,7 +218,9 @@ twilioVoiceRoutes.openapi(callStatus, async (c) => {
   // call's business owns the number called.
   const businessId =
     ref?.businessId ??
-    (p.Direction === "inbound" && p.To ? ((await numberOwner(c.get("db"), p.To))?.id ?? null) : null);
+    (p.Direction === "inbound" && p.To
+      ? ((await numberOwner(c.get("db"), p.To, Date.now(), (refresh) => c.executionCtx.waitUntil(refresh)))?.id ?? null)
+      : null);
   if (businessId !== null) {
     // A call's end (with what waited for it) reaches Postgres just after this answer: through the
     // queue, or with the campaign dial the freed slot wakes.
